@@ -1,0 +1,141 @@
+package framework
+
+import "context"
+
+// Queue is a downstream request queue: one per priority, per download slot and
+// per start/regular bucket, built by a [QueueFactory] with its own key.
+//
+// Pop returns (nil, nil) when the queue is empty. A Push that fails with an
+// error wrapping [ErrUnserializable] leaves the queue unchanged. Queues are not
+// safe for concurrent use; their owner serialises calls.
+type Queue interface {
+	Push(r *Request) error
+	Pop() (*Request, error)
+	Len() int
+	Close() error
+}
+
+// Peeker is implemented by queues that can return what Pop would return next
+// without removing it. Peek returns (nil, nil) when the queue is empty.
+type Peeker interface {
+	Peek() (*Request, error)
+}
+
+// Batcher is implemented by queues that move many requests in one call, which
+// matters when each call is a round trip (plugins, Redis). PopBatch returns at
+// most max requests, fewer when the queue holds fewer, in Pop order.
+type Batcher interface {
+	PushBatch(rs []*Request) error
+	PopBatch(max int) ([]*Request, error)
+}
+
+// Acker is implemented by queues and priority queues whose Pop hands a request
+// out in flight: it stays owned by the queue until Ack, and a queue that
+// persists its contents hands it out again after a crash. A queue that is not an
+// Acker forgets a request once popped; its owner does the bookkeeping.
+type Acker interface {
+	// Ack reports that r, returned by Pop, is finished and must never be
+	// handed out again.
+	Ack(r *Request) error
+	// InFlight returns the number of requests popped and not yet acknowledged.
+	InFlight() int
+}
+
+// Flusher is implemented by components that buffer writes. Flush hands
+// everything buffered to the operating system (and syncs it when the fsync
+// policy says so).
+type Flusher interface {
+	Flush() error
+}
+
+// PriorityQueue orders requests by priority (higher first) over downstream
+// queues. It has the shape of a [Queue]; Peek, batching and acknowledgement are
+// the same optional interfaces.
+type PriorityQueue interface {
+	Queue
+}
+
+// PriorityQueueConfig is what a priority queue is built from.
+type PriorityQueueConfig struct {
+	// Downstream builds the queue of one bucket. Required.
+	Downstream QueueFactory
+	// Start builds the queue of a start-request bucket; nil means start
+	// requests share the regular buckets (Scrapy's SCHEDULER_START_*_QUEUE = None).
+	Start QueueFactory
+	// Key is the priority queue's key: "" for memory, the directory
+	// JOBDIR/requests.queue for disk. Downstream keys are Key + "/" + bucket.
+	Key string
+	// Persistent is true for the disk priority queue: it must find its buckets
+	// from what is stored under Key, never from state kept only at close.
+	Persistent bool
+}
+
+// DupeFilter decides whether a request was seen before.
+//
+// RequestSeen records r's fingerprint and reports whether it was already
+// recorded. Calls come from the scheduler's goroutine.
+type DupeFilter interface {
+	Open(ctx context.Context) error
+	RequestSeen(r *Request) (bool, error)
+	// Log is called for every request RequestSeen reported as seen.
+	Log(r *Request)
+	Close(reason string) error
+}
+
+// Fingerprinter computes a request's fingerprint.
+type Fingerprinter interface {
+	Fingerprint(r *Request) (Fingerprint, error)
+}
+
+// Scheduler is the crawl's frontier: the engine enqueues requests and asks for
+// the next one to download. Only these three methods are required, as Scrapy's
+// duck-typed BaseScheduler; opening, closing, length and acknowledgement are
+// optional interfaces ([Opener], [Closer], [Lener], [Finisher], [Flusher]).
+type Scheduler interface {
+	// Enqueue adds r and reports whether it was accepted (false: a duplicate).
+	Enqueue(r *Request) (bool, error)
+	// Next returns the next request, or (nil, nil) when none is pending.
+	Next() (*Request, error)
+	HasPending() bool
+}
+
+// Opener is implemented by schedulers with work to do before the crawl.
+type Opener interface {
+	Open(ctx context.Context) error
+}
+
+// Closer is implemented by schedulers with work to do after the crawl.
+type Closer interface {
+	Close(reason string) error
+}
+
+// Lener is implemented by schedulers that know how many requests are pending.
+type Lener interface {
+	Len() int
+}
+
+// Finisher is implemented by schedulers that track requests in flight: a
+// request returned by Next stays in flight until Finish reports it done,
+// whether it succeeded (outcome nil) or failed.
+type Finisher interface {
+	Finish(r *Request, outcome error) error
+	InFlight() int
+}
+
+// Factories, one type per registry kind. A setting names a factory, never an
+// instance: queue factories are called once per bucket, each with its key.
+type (
+	QueueFactory         func(ctx context.Context, c *Crawler, key string) (Queue, error)
+	PriorityQueueFactory func(ctx context.Context, c *Crawler, cfg PriorityQueueConfig) (PriorityQueue, error)
+	DupeFilterFactory    func(ctx context.Context, c *Crawler) (DupeFilter, error)
+	SchedulerFactory     func(ctx context.Context, c *Crawler) (Scheduler, error)
+	FingerprinterFactory func(ctx context.Context, c *Crawler) (Fingerprinter, error)
+)
+
+// SlotActivity is the engine's view of its downloader: how many downloads are
+// active per download slot. The downloader-aware priority queue uses it to
+// pick the least busy slot. Crawler.Downloader is nil until an engine provides
+// one; components then count their own deliveries (see [Crawler]).
+type SlotActivity interface {
+	Active(slot string) int
+}
