@@ -1,0 +1,119 @@
+package dupefilters
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/framework"
+)
+
+// BaseDupeFilter filters nothing: every request is new.
+type BaseDupeFilter struct{}
+
+var _ framework.DupeFilter = BaseDupeFilter{}
+
+func (BaseDupeFilter) Open(context.Context) error                   { return nil }
+func (BaseDupeFilter) RequestSeen(*framework.Request) (bool, error) { return false, nil }
+func (BaseDupeFilter) Log(*framework.Request)                       {}
+func (BaseDupeFilter) Close(string) error                           { return nil }
+
+// BaseDupeFilterFactory is the registry factory of [BaseDupeFilter].
+func BaseDupeFilterFactory(context.Context, *framework.Crawler) (framework.DupeFilter, error) {
+	return BaseDupeFilter{}, nil
+}
+
+// RFPDupeFilter filters requests whose fingerprint was seen before, as
+// Scrapy's RFPDupeFilter. Fingerprints are kept as 20-byte values.
+type RFPDupeFilter struct {
+	fp     framework.Fingerprinter
+	stats  framework.Stats
+	log    zerolog.Logger
+	debug  bool
+	logged bool
+	seen   map[framework.Fingerprint]struct{}
+}
+
+var _ framework.DupeFilter = (*RFPDupeFilter)(nil)
+
+// RFPConfig is what an RFPDupeFilter is built from.
+type RFPConfig struct {
+	Fingerprinter framework.Fingerprinter // required
+	Stats         framework.Stats         // may be nil
+	Logger        zerolog.Logger
+	Debug         bool // log every duplicate, not only the first (DUPEFILTER_DEBUG)
+}
+
+// NewRFPDupeFilter returns an empty filter.
+func NewRFPDupeFilter(cfg RFPConfig) *RFPDupeFilter {
+	return &RFPDupeFilter{
+		fp:    cfg.Fingerprinter,
+		stats: cfg.Stats,
+		log:   cfg.Logger,
+		debug: cfg.Debug,
+		seen:  map[framework.Fingerprint]struct{}{},
+	}
+}
+
+// RFPDupeFilterFactory is the registry factory of [RFPDupeFilter]: it uses
+// the crawler's fingerprinter, stats, logger and DUPEFILTER_DEBUG.
+func RFPDupeFilterFactory(ctx context.Context, c *framework.Crawler) (framework.DupeFilter, error) {
+	fp, err := c.Fingerprinter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	debug, err := c.Settings.GetBool("DUPEFILTER_DEBUG")
+	if err != nil {
+		return nil, err
+	}
+	return NewRFPDupeFilter(RFPConfig{
+		Fingerprinter: fp,
+		Stats:         c.Stats,
+		Logger:        c.Logger.With().Str("component", "dupefilter").Logger(),
+		Debug:         debug,
+	}), nil
+}
+
+// Open prepares the filter.
+func (f *RFPDupeFilter) Open(context.Context) error { return nil }
+
+// RequestSeen records r's fingerprint and reports whether it was seen before.
+func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
+	fp, err := f.fp.Fingerprint(r)
+	if err != nil {
+		return false, err
+	}
+	if _, ok := f.seen[fp]; ok {
+		return true, nil
+	}
+	f.seen[fp] = struct{}{}
+	return false, nil
+}
+
+// Len returns the number of fingerprints recorded.
+func (f *RFPDupeFilter) Len() int { return len(f.seen) }
+
+// Log counts a filtered duplicate in dupefilter/filtered and logs it: every
+// time with DUPEFILTER_DEBUG, otherwise the first time only.
+func (f *RFPDupeFilter) Log(r *framework.Request) {
+	if f.stats != nil {
+		f.stats.Inc(framework.StatDupeFilterFiltered, 1)
+	}
+	switch {
+	case f.debug:
+		ev := f.log.Debug().Str("request", r.String())
+		if ref := r.Headers.Get("Referer"); ref != "" {
+			ev = ev.Str("referer", ref)
+		} else {
+			ev = ev.Interface("referer", nil)
+		}
+		ev.Msg("Filtered duplicate request")
+	case !f.logged:
+		f.log.Debug().Str("request", r.String()).
+			Msg("Filtered duplicate request - no more duplicates will be shown (see DUPEFILTER_DEBUG to show all duplicates)")
+		f.logged = true
+	}
+}
+
+// Close releases the filter.
+func (f *RFPDupeFilter) Close(string) error { return nil }

@@ -1,0 +1,336 @@
+package queues
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/frontier-go/frontier/framework"
+)
+
+// DownloaderAwarePriorityQueue keeps one [ScrapyPriorityQueue] per download
+// slot (meta["download_slot"], or the URL's host) and pops from the slot with
+// the fewest active downloads, rotating round-robin by slot name among ties,
+// as Scrapy 2.15 and later. Priority orders requests inside a slot, not across
+// slots.
+//
+// Active downloads come from Crawler.Downloader when an engine provides it.
+// Without one, the queue counts its own deliveries: a request is active from
+// Pop until Ack.
+type DownloaderAwarePriorityQueue struct {
+	ctx   context.Context
+	c     *framework.Crawler
+	cfg   framework.PriorityQueueConfig
+	view  framework.SlotActivity
+	slots map[string]*ScrapyPriorityQueue
+	n     int
+
+	// Standalone counting (view == nil).
+	active   map[string]int
+	tree     *slotTree
+	inflight map[*framework.Request]string
+
+	// draining holds emptied slot queues that wait for acknowledgements.
+	draining map[string]*ScrapyPriorityQueue
+
+	last    string
+	hasLast bool
+}
+
+var (
+	_ framework.PriorityQueue = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.Peeker        = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.Acker         = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.Flusher       = (*DownloaderAwarePriorityQueue)(nil)
+)
+
+// NewDownloaderAwarePriorityQueue returns an empty queue. It refuses
+// CONCURRENT_REQUESTS_PER_IP other than 0, as Scrapy does.
+func NewDownloaderAwarePriorityQueue(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (*DownloaderAwarePriorityQueue, error) {
+	if cfg.Downstream == nil {
+		return nil, ErrNoDownstream
+	}
+	perIP, err := c.Settings.GetInt("CONCURRENT_REQUESTS_PER_IP")
+	if err != nil {
+		return nil, err
+	}
+	if perIP != 0 {
+		return nil, ErrPerIP
+	}
+	return &DownloaderAwarePriorityQueue{
+		ctx:      ctx,
+		c:        c,
+		cfg:      cfg,
+		view:     c.Downloader,
+		slots:    map[string]*ScrapyPriorityQueue{},
+		active:   map[string]int{},
+		tree:     newSlotTree(),
+		inflight: map[*framework.Request]string{},
+	}, nil
+}
+
+// DownloaderAwarePriorityQueueFactory is the registry factory of [DownloaderAwarePriorityQueue].
+func DownloaderAwarePriorityQueueFactory(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (framework.PriorityQueue, error) {
+	return NewDownloaderAwarePriorityQueue(ctx, c, cfg)
+}
+
+// Push adds r to its slot's priority queue.
+func (q *DownloaderAwarePriorityQueue) Push(r *framework.Request) error {
+	slot := r.Slot()
+	pq, ok := q.slots[slot]
+	if !ok {
+		var err error
+		pq, err = q.openSlot(slot)
+		if err != nil {
+			return err
+		}
+	}
+	if err := pq.Push(r); err != nil {
+		if !ok {
+			q.dropSlot(slot, pq)
+		}
+		return err
+	}
+	if !ok {
+		q.slots[slot] = pq
+		if q.view == nil {
+			q.tree.insert(q.active[slot], slot)
+		}
+	}
+	q.n++
+	return nil
+}
+
+func (q *DownloaderAwarePriorityQueue) openSlot(slot string) (*ScrapyPriorityQueue, error) {
+	cfg := q.cfg
+	if cfg.Key != "" {
+		cfg.Key += "/" + PathSafe(slot)
+	}
+	return NewScrapyPriorityQueue(q.ctx, q.c, cfg)
+}
+
+// dropSlot closes an emptied slot queue and, on disk, removes its directory.
+func (q *DownloaderAwarePriorityQueue) dropSlot(slot string, pq *ScrapyPriorityQueue) error {
+	err := pq.Close()
+	if q.cfg.Key != "" {
+		// An emptied slot leaves an empty directory behind (Scrapy #5275);
+		// remove it, ignoring failure as Scrapy does: another bucket may
+		// still hold files there.
+		_ = os.Remove(q.cfg.Key + "/" + PathSafe(slot))
+	}
+	return err
+}
+
+// next chooses the slot Pop takes from: the fewest active downloads, ties
+// going to the smallest slot name after the last one chosen, wrapping around.
+func (q *DownloaderAwarePriorityQueue) next() string {
+	if q.view == nil {
+		m := q.tree.min()
+		if m == nil {
+			return ""
+		}
+		if q.hasLast {
+			if n := q.tree.after(m.active, q.last); n != nil && n.active == m.active {
+				return n.slot
+			}
+		}
+		return m.slot
+	}
+	// An engine's view changes outside this queue: look at every slot.
+	least, first, after := -1, "", ""
+	for s := range q.slots {
+		a := q.view.Active(s)
+		if least == -1 || a < least {
+			least, first, after = a, s, ""
+			if q.hasLast && s > q.last {
+				after = s
+			}
+			continue
+		}
+		if a != least {
+			continue
+		}
+		if s < first {
+			first = s
+		}
+		if q.hasLast && s > q.last && (after == "" || s < after) {
+			after = s
+		}
+	}
+	if after != "" {
+		return after
+	}
+	return first
+}
+
+// Pop removes and returns a request from the least busy slot, or nil.
+func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
+	if len(q.slots) == 0 {
+		return nil, nil
+	}
+	slot := q.next()
+	pq := q.slots[slot]
+	r, err := pq.Pop()
+	if err != nil || r == nil {
+		return nil, err
+	}
+	q.n--
+	q.last, q.hasLast = slot, true
+	if q.view == nil {
+		a := q.active[slot]
+		q.tree.remove(a, slot)
+		q.active[slot] = a + 1
+		q.inflight[r] = slot
+		if pq.Len() > 0 {
+			q.tree.insert(a+1, slot)
+		}
+	}
+	if pq.Len() == 0 && pq.InFlight() == 0 {
+		delete(q.slots, slot)
+		if err := q.dropSlot(slot, pq); err != nil {
+			return r, err
+		}
+	} else if pq.Len() == 0 {
+		delete(q.slots, slot) // kept alive by in-flight acknowledgements below
+		q.waiting(slot, pq)
+	}
+	return r, nil
+}
+
+// waiting keeps emptied slot queues whose downstream queues still wait for
+// acknowledgements.
+func (q *DownloaderAwarePriorityQueue) waiting(slot string, pq *ScrapyPriorityQueue) {
+	if q.draining == nil {
+		q.draining = map[string]*ScrapyPriorityQueue{}
+	}
+	q.draining[slot] = pq
+}
+
+// Peek returns what Pop would return, without removing it.
+func (q *DownloaderAwarePriorityQueue) Peek() (*framework.Request, error) {
+	if len(q.slots) == 0 {
+		return nil, nil
+	}
+	return q.slots[q.next()].Peek()
+}
+
+// Ack reports r finished: its slot has one active download less, and the
+// slot's queue passes the acknowledgement on.
+func (q *DownloaderAwarePriorityQueue) Ack(r *framework.Request) error {
+	slot, ok := q.inflight[r]
+	if !ok {
+		slot = r.Slot()
+	} else {
+		delete(q.inflight, r)
+		a := q.active[slot]
+		_, queued := q.slots[slot]
+		if queued {
+			q.tree.remove(a, slot)
+		}
+		if a <= 1 {
+			delete(q.active, slot)
+			a = 1
+		} else {
+			q.active[slot] = a - 1
+		}
+		if queued {
+			q.tree.insert(a-1, slot)
+		}
+	}
+	pq, ok := q.slots[slot]
+	if !ok {
+		if pq, ok = q.draining[slot]; !ok {
+			return nil
+		}
+	}
+	err := pq.Ack(r)
+	if d, ok := q.draining[slot]; ok && d.Len() == 0 && d.InFlight() == 0 {
+		delete(q.draining, slot)
+		err = errors.Join(err, q.dropSlot(slot, d))
+	}
+	return err
+}
+
+// InFlight returns the number of requests popped and not yet acknowledged.
+func (q *DownloaderAwarePriorityQueue) InFlight() int {
+	if q.view == nil {
+		return len(q.inflight)
+	}
+	n := 0
+	for _, pq := range q.slots {
+		n += pq.InFlight()
+	}
+	for _, pq := range q.draining {
+		n += pq.InFlight()
+	}
+	return n
+}
+
+// Len returns the number of queued requests.
+func (q *DownloaderAwarePriorityQueue) Len() int { return q.n }
+
+// Contains reports whether slot has queued requests.
+func (q *DownloaderAwarePriorityQueue) Contains(slot string) bool {
+	_, ok := q.slots[slot]
+	return ok
+}
+
+// Slots returns the slots that have queued requests, sorted.
+func (q *DownloaderAwarePriorityQueue) Slots() []string {
+	out := make([]string, 0, len(q.slots))
+	for s := range q.slots {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Flush flushes every slot queue.
+func (q *DownloaderAwarePriorityQueue) Flush() error {
+	var errs []error
+	for _, pq := range q.slots {
+		errs = append(errs, pq.Flush())
+	}
+	for _, pq := range q.draining {
+		errs = append(errs, pq.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every slot queue.
+func (q *DownloaderAwarePriorityQueue) Close() error {
+	var errs []error
+	for s, pq := range q.slots {
+		errs = append(errs, pq.Close())
+		delete(q.slots, s)
+	}
+	for s, pq := range q.draining {
+		errs = append(errs, pq.Close())
+		delete(q.draining, s)
+	}
+	q.tree = newSlotTree()
+	return errors.Join(errs...)
+}
+
+// PathSafe returns a directory name for a slot as Scrapy's _path_safe does:
+// every character that is neither alphanumeric nor one of "-._" becomes "_",
+// then "-" and the MD5 of the slot in hex are appended, so that distinct slots
+// never share a directory.
+func PathSafe(slot string) string {
+	var b strings.Builder
+	for _, c := range slot {
+		if unicode.IsLetter(c) || unicode.IsNumber(c) || c == '-' || c == '.' || c == '_' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	sum := md5.Sum([]byte(slot))
+	return fmt.Sprintf("%s-%s", b.String(), hex.EncodeToString(sum[:]))
+}

@@ -1,0 +1,304 @@
+package schedulers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/registry"
+)
+
+// Scheduler is Scrapy's default scheduler: a dupefilter, a memory priority
+// queue, and with JOBDIR a disk priority queue under JOBDIR/requests.queue.
+// Serialisable requests go to disk when there is one; the others stay in
+// memory and are counted in scheduler/unserializable.
+//
+// Unlike Scrapy, Next respects priority across the memory and disk queues: it
+// hands out the higher priority of the two heads, memory first at equal
+// priority (Scrapy always pops memory first, its issue #3666).
+//
+// A request returned by Next is in flight until Finish; InFlight counts them.
+// A Scheduler is used from one goroutine at a time.
+type Scheduler struct {
+	c     *framework.Crawler
+	log   zerolog.Logger
+	stats framework.Stats
+	df    framework.DupeFilter
+
+	pqf        framework.PriorityQueueFactory
+	mqf, dqf   framework.QueueFactory
+	smqf, sdqf framework.QueueFactory // nil: start requests share the regular queues
+	logunser   bool
+
+	ctx      context.Context
+	mqs, dqs framework.PriorityQueue
+	inflight map[*framework.Request]framework.PriorityQueue
+}
+
+var (
+	_ framework.Scheduler = (*Scheduler)(nil)
+	_ framework.Opener    = (*Scheduler)(nil)
+	_ framework.Closer    = (*Scheduler)(nil)
+	_ framework.Lener     = (*Scheduler)(nil)
+	_ framework.Finisher  = (*Scheduler)(nil)
+	_ framework.Flusher   = (*Scheduler)(nil)
+)
+
+// FromCrawler builds the scheduler from the crawler's settings, as Scrapy's
+// Scheduler.from_crawler: it builds the dupefilter (DUPEFILTER_CLASS) at once
+// and resolves the queue settings to factories used when the scheduler opens.
+func FromCrawler(ctx context.Context, c *framework.Crawler) (framework.Scheduler, error) {
+	return New(ctx, c)
+}
+
+// New is FromCrawler returning the concrete type.
+func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
+	s := &Scheduler{
+		c:        c,
+		log:      c.Logger.With().Str("component", "scheduler").Logger(),
+		stats:    c.Stats,
+		inflight: map[*framework.Request]framework.PriorityQueue{},
+	}
+	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS", registry.KindDupeFilter)
+	if err != nil {
+		return nil, err
+	}
+	if s.df, err = dff(ctx, c); err != nil {
+		return nil, fmt.Errorf("DUPEFILTER_CLASS: %w", err)
+	}
+	if s.pqf, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE", registry.KindPriorityQueue); err != nil {
+		return nil, err
+	}
+	if s.mqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE", registry.KindQueue); err != nil {
+		return nil, err
+	}
+	if s.dqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE", registry.KindQueue); err != nil {
+		return nil, err
+	}
+	if s.smqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE", registry.KindQueue); err != nil {
+		return nil, err
+	}
+	if s.sdqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE", registry.KindQueue); err != nil {
+		return nil, err
+	}
+	if s.logunser, err = c.Settings.GetBool("SCHEDULER_DEBUG"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DupeFilter returns the scheduler's dupefilter.
+func (s *Scheduler) DupeFilter() framework.DupeFilter { return s.df }
+
+// Open builds the memory priority queue and, with JOBDIR, the disk one, then
+// opens the dupefilter.
+func (s *Scheduler) Open(ctx context.Context) error {
+	s.ctx = ctx
+	mqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{Downstream: s.mqf, Start: s.smqf})
+	if err != nil {
+		return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (memory): %w", err)
+	}
+	s.mqs = mqs
+	dir, ok, err := s.c.JobDir()
+	if err != nil {
+		return err
+	}
+	if ok {
+		dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
+			Downstream: s.dqf,
+			Start:      s.sdqf,
+			Key:        filepath.Join(dir, "requests.queue"),
+			Persistent: true,
+		})
+		if err != nil {
+			return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (disk): %w", err)
+		}
+		s.dqs = dqs
+		if n := dqs.Len(); n > 0 {
+			s.log.Info().Int("queuesize", n).Msgf("Resuming crawl (%d requests scheduled)", n)
+		}
+	}
+	return s.df.Open(ctx)
+}
+
+// Close flushes and closes the queues and the dupefilter.
+func (s *Scheduler) Close(reason string) error {
+	var errs []error
+	if s.dqs != nil {
+		errs = append(errs, s.dqs.Close())
+	}
+	if s.mqs != nil {
+		errs = append(errs, s.mqs.Close())
+	}
+	errs = append(errs, s.df.Close(reason))
+	return errors.Join(errs...)
+}
+
+// Enqueue schedules r unless the dupefilter has seen it (dont_filter skips the
+// check). It first sends request_scheduled: a handler returning
+// framework.ErrIgnoreRequest drops r silently. A duplicate sends
+// request_dropped and returns false.
+func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
+	if err := s.c.Signals.Send(framework.Event{Signal: framework.SignalRequestScheduled, Request: r, Spider: s.c.Spider}); err != nil {
+		if errors.Is(err, framework.ErrIgnoreRequest) {
+			return false, nil
+		}
+		return false, err
+	}
+	if !r.DontFilter {
+		seen, err := s.df.RequestSeen(r)
+		if err != nil {
+			return false, err
+		}
+		if seen {
+			s.df.Log(r)
+			return false, s.c.Signals.Send(framework.Event{Signal: framework.SignalRequestDropped, Request: r, Spider: s.c.Spider})
+		}
+	}
+	disk, err := s.pushDisk(r)
+	if err != nil {
+		return false, err
+	}
+	if disk {
+		s.stats.Inc(framework.StatEnqueuedDisk, 1)
+	} else {
+		if err := s.mqs.Push(r); err != nil {
+			return false, err
+		}
+		s.stats.Inc(framework.StatEnqueuedMemory, 1)
+	}
+	s.stats.Inc(framework.StatEnqueued, 1)
+	return true, nil
+}
+
+// pushDisk pushes r to the disk queue, reporting false when there is none or
+// r cannot be serialised.
+func (s *Scheduler) pushDisk(r *framework.Request) (bool, error) {
+	if s.dqs == nil {
+		return false, nil
+	}
+	err := s.dqs.Push(r)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, framework.ErrUnserializable) {
+		return false, err
+	}
+	if s.logunser {
+		s.log.Warn().Err(err).Str("request", r.String()).
+			Msg("Unable to serialize request - no more unserializable requests will be logged (stats being collected)")
+		s.logunser = false
+	}
+	s.stats.Inc(framework.StatUnserializable, 1)
+	return false, nil
+}
+
+// Next returns the pending request of highest priority, or nil when none is
+// pending (after sending scheduler_empty). The request is in flight until Finish.
+func (s *Scheduler) Next() (*framework.Request, error) {
+	q, err := s.pick()
+	if err != nil {
+		return nil, err
+	}
+	if q == nil {
+		return nil, s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
+	}
+	r, err := q.Pop()
+	if err != nil || r == nil {
+		return nil, err
+	}
+	if q == s.dqs {
+		s.stats.Inc(framework.StatDequeuedDisk, 1)
+	} else {
+		s.stats.Inc(framework.StatDequeuedMemory, 1)
+	}
+	s.stats.Inc(framework.StatDequeued, 1)
+	s.inflight[r] = q
+	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	return r, nil
+}
+
+// pick chooses the queue Next pops from: the one whose head has the higher
+// priority, memory at equal priority or when a queue cannot peek.
+func (s *Scheduler) pick() (framework.PriorityQueue, error) {
+	memory := s.mqs.Len() > 0
+	disk := s.dqs != nil && s.dqs.Len() > 0
+	switch {
+	case !disk && !memory:
+		return nil, nil
+	case !disk:
+		return s.mqs, nil
+	case !memory:
+		return s.dqs, nil
+	}
+	mp, ok1 := s.mqs.(framework.Peeker)
+	dp, ok2 := s.dqs.(framework.Peeker)
+	if !ok1 || !ok2 {
+		return s.mqs, nil
+	}
+	m, err := mp.Peek()
+	if err != nil {
+		return nil, err
+	}
+	d, err := dp.Peek()
+	if err != nil {
+		return nil, err
+	}
+	if d != nil && (m == nil || d.Priority > m.Priority) {
+		return s.dqs, nil
+	}
+	return s.mqs, nil
+}
+
+// Finish reports that r, returned by Next, is done, whatever the outcome; a
+// queue that keeps requests in flight is told to forget it.
+func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
+	q, ok := s.inflight[r]
+	if !ok {
+		return fmt.Errorf("%w: %s", framework.ErrNotInFlight, r)
+	}
+	delete(s.inflight, r)
+	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	if a, ok := q.(framework.Acker); ok {
+		return a.Ack(r)
+	}
+	return nil
+}
+
+// InFlight returns the number of requests handed out and not finished.
+func (s *Scheduler) InFlight() int { return len(s.inflight) }
+
+// Len returns the number of pending requests, memory and disk.
+func (s *Scheduler) Len() int {
+	n := 0
+	if s.mqs != nil {
+		n += s.mqs.Len()
+	}
+	if s.dqs != nil {
+		n += s.dqs.Len()
+	}
+	return n
+}
+
+// HasPending reports whether a request is pending.
+func (s *Scheduler) HasPending() bool { return s.Len() > 0 }
+
+// Flush hands buffered writes to the operating system: the disk queue first,
+// then the dupefilter, so that a fingerprint is never durable before its request.
+func (s *Scheduler) Flush() error {
+	if s.dqs != nil {
+		if f, ok := s.dqs.(framework.Flusher); ok {
+			if err := f.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if f, ok := s.df.(framework.Flusher); ok {
+		return f.Flush()
+	}
+	return nil
+}
