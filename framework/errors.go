@@ -10,6 +10,12 @@ var (
 	ErrUnserializable = errors.New("framework: unserializable request")
 	// ErrCorruptRecord marks bytes that do not decode as a request record.
 	ErrCorruptRecord = errors.New("framework: corrupt request record")
+	// ErrRecordVersion marks a request record in a format version this build
+	// does not read, such as one written by a newer frontier.
+	ErrRecordVersion = errors.New("framework: unsupported request record version")
+	// ErrUnknownCallback marks a decoded request whose callback or errback name
+	// the spider has not registered (Scrapy's "Method 'x' not found in").
+	ErrUnknownCallback = errors.New("framework: unknown callback")
 	// ErrInvalidURL marks a URL a request cannot be built from.
 	ErrInvalidURL = errors.New("framework: invalid URL")
 	// ErrIgnoreRequest, returned by a request_scheduled handler, drops the request.
