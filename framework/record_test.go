@@ -154,9 +154,9 @@ func TestRecordUnserializableCallback(t *testing.T) {
 	sp := methodsSpider()
 	sp.HandleCallback("replaced", nil) // Scrapy's test 3: spider.parse = None
 	for _, tc := range []struct {
-		name               string
-		callback, errback  string
-		wantSub            string
+		name              string
+		callback, errback string
+		wantSub           string
 	}{
 		{"unknown callback", "lambda", "", `callback "lambda" is not a callback registered in: <Spider "methods">`},
 		{"unknown errback", "parse", "handle_nothing", `errback "handle_nothing" is not an errback registered in: <Spider "methods">`},
