@@ -1,0 +1,24 @@
+// Package builtin registers every built-in component: queues and priority
+// queues, dupefilters, the default scheduler and the request fingerprinter.
+package builtin
+
+import (
+	"github.com/frontier-go/frontier/builtin/dupefilters"
+	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/schedulers"
+	"github.com/frontier-go/frontier/registry"
+)
+
+// Register adds every built-in component to r.
+func Register(r *registry.Registry) error {
+	for _, reg := range []func(*registry.Registry) error{
+		queues.Register,
+		dupefilters.Register,
+		schedulers.Register,
+	} {
+		if err := reg(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

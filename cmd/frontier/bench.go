@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/builtin/schedulers"
+	"github.com/frontier-go/frontier/framework"
+)
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "scheduler" {
+		fmt.Fprintln(e.stderr, "usage: frontier bench scheduler [-n N] [--dup-ratio R] [-s NAME=VALUE]... [--json]")
+		return errUsage
+	}
+	return benchScheduler(ctx, e, args[1:])
+}
+
+// benchResult is one variant's figures.
+type benchResult struct {
+	N                int     `json:"n"`
+	DupRatio         float64 `json:"dup_ratio"`
+	Hosts            int     `json:"hosts"`
+	Priorities       int     `json:"priorities"`
+	JobDir           bool    `json:"jobdir"`
+	Enqueued         int64   `json:"enqueued"`
+	Filtered         int64   `json:"filtered"`
+	Dequeued         int     `json:"dequeued"`
+	EnqueueSeconds   float64 `json:"enqueue_seconds"`
+	DequeueSeconds   float64 `json:"dequeue_seconds"`
+	EnqueuePerS      float64 `json:"enqueue_per_s"`
+	DequeuePerS      float64 `json:"dequeue_per_s"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	BytesPerPending  float64 `json:"bytes_per_pending"`
+	HeapBytesPending float64 `json:"heap_bytes_per_pending"`
+}
+
+// benchScheduler pushes N requests over hosts and priorities through the
+// scheduler the settings select, then drains it, finishing every request.
+func benchScheduler(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench scheduler", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	e.settingsFlags(fs)
+	n := fs.Int("n", 1_000_000, "requests to enqueue")
+	dup := fs.String("dup-ratio", "", "share of enqueue calls that repeat an earlier URL (default: run 0 and 0.5)")
+	hosts := fs.Int("hosts", 1000, "distinct hosts")
+	prios := fs.Int("priorities", 10, "distinct priorities")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	ratios := []float64{0, 0.5}
+	if *dup != "" {
+		r, err := strconv.ParseFloat(*dup, 64)
+		if err != nil || r < 0 || r >= 1 {
+			return fmt.Errorf("--dup-ratio %q: want a number in [0, 1)", *dup)
+		}
+		ratios = []float64{r}
+	}
+	if *n <= 0 || *hosts <= 0 || *prios <= 0 {
+		return fmt.Errorf("-n, --hosts and --priorities must be positive")
+	}
+	var results []benchResult
+	for _, ratio := range ratios {
+		res, err := benchOnce(ctx, e, *n, ratio, *hosts, *prios)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+		if !*asJSON {
+			printBench(e, res)
+		}
+	}
+	if *asJSON {
+		out := map[string]any{}
+		b, _ := json.Marshal(results[0])
+		_ = json.Unmarshal(b, &out)
+		out["variants"] = results
+		enc := json.NewEncoder(e.stdout)
+		return enc.Encode(out)
+	}
+	return nil
+}
+
+func printBench(e *env, r benchResult) {
+	where := "memory"
+	if r.JobDir {
+		where = "JOBDIR"
+	}
+	fmt.Fprintf(e.stdout, "scheduler (%s) n=%d dup-ratio=%.2f hosts=%d priorities=%d\n", where, r.N, r.DupRatio, r.Hosts, r.Priorities)
+	fmt.Fprintf(e.stdout, "  enqueue: %d calls in %.3fs = %.0f/s (%d accepted, %d filtered)\n", r.N, r.EnqueueSeconds, r.EnqueuePerS, r.Enqueued, r.Filtered)
+	fmt.Fprintf(e.stdout, "  dequeue: %d in %.3fs = %.0f/s (each finished)\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS)
+	fmt.Fprintf(e.stdout, "  peak RSS: %.1f MiB; %.0f bytes RSS and %.0f bytes heap per pending request\n",
+		float64(r.PeakRSSBytes)/(1<<20), r.BytesPerPending, r.HeapBytesPending)
+}
+
+// benchRequests builds the requests up front so that only scheduler work is
+// timed: URL i goes to host i%hosts with priority i%prios; with a dup ratio,
+// that share of the calls repeats an earlier URL.
+func benchRequests(n int, ratio float64, hosts, prios int) []*framework.Request {
+	rs := make([]*framework.Request, n)
+	uniq := 0
+	var acc float64
+	for i := range rs {
+		acc += ratio
+		id := uniq
+		if acc >= 1 && uniq > 0 {
+			acc--
+			id = (i * 7919) % uniq // an earlier URL
+		} else {
+			uniq++
+		}
+		rs[i] = &framework.Request{
+			URL:      "https://host" + strconv.Itoa(id%hosts) + ".example/page/" + strconv.Itoa(id) + "?ref=" + strconv.Itoa(id%7),
+			Method:   "GET",
+			Priority: id % prios,
+		}
+	}
+	return rs
+}
+
+func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios int) (benchResult, error) {
+	res := benchResult{N: n, DupRatio: ratio, Hosts: hosts, Priorities: prios}
+	c, err := e.crawler(nil)
+	if err != nil {
+		return res, err
+	}
+	c.Logger = c.Logger.Level(maxLevel(c.Logger.GetLevel()))
+	if dir, _ := c.Settings.GetString("JOBDIR"); dir != "" {
+		res.JobDir = true
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			return res, fmt.Errorf("JOBDIR=%q is not empty: the benchmark needs a fresh job directory", dir)
+		}
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss0 := currentRSS()
+	heap0 := heapInUse()
+
+	rs := benchRequests(n, ratio, hosts, prios)
+	s, err := schedulers.New(ctx, c)
+	if err != nil {
+		return res, err
+	}
+	if err := s.Open(ctx); err != nil {
+		return res, err
+	}
+	start := time.Now()
+	for _, r := range rs {
+		if _, err := s.Enqueue(r); err != nil {
+			return res, err
+		}
+	}
+	if err := s.Flush(); err != nil {
+		return res, err
+	}
+	res.EnqueueSeconds = time.Since(start).Seconds()
+	rs = nil
+	pending := s.Len()
+	runtime.GC()
+	res.HeapBytesPending = float64(heapInUse()-heap0) / float64(max(pending, 1))
+	res.BytesPerPending = float64(currentRSS()-rss0) / float64(max(pending, 1))
+	res.Enqueued = c.Stats.Get(framework.StatEnqueued)
+	res.Filtered = c.Stats.Get(framework.StatDupeFilterFiltered)
+
+	start = time.Now()
+	for {
+		r, err := s.Next()
+		if err != nil {
+			return res, err
+		}
+		if r == nil {
+			break
+		}
+		if err := s.Finish(r, nil); err != nil {
+			return res, err
+		}
+		res.Dequeued++
+		if res.Dequeued&0xffff == 0 && ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	if err := s.Close("finished"); err != nil {
+		return res, err
+	}
+	res.DequeueSeconds = time.Since(start).Seconds()
+	res.EnqueuePerS = float64(n) / res.EnqueueSeconds
+	res.DequeuePerS = float64(res.Dequeued) / res.DequeueSeconds
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
+
+// maxLevel keeps per-request debug logging out of the measurement.
+func maxLevel(l zerolog.Level) zerolog.Level {
+	return max(l, zerolog.InfoLevel)
+}
+
+// procStatus reads a kB field of /proc/self/status (Linux); 0 elsewhere.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func currentRSS() int64 { return procStatus("VmRSS") }
+func peakRSS() int64    { return procStatus("VmHWM") }
+
+func heapInUse() int64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}
