@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -43,6 +45,8 @@ type benchResult struct {
 	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
 	BytesPerPending  float64 `json:"bytes_per_pending"`
 	HeapBytesPending float64 `json:"heap_bytes_per_pending"`
+	// Scrapy holds Scrapy's figures for the same workload, when asked for.
+	Scrapy map[string]any `json:"scrapy,omitempty"`
 }
 
 // benchScheduler pushes N requests over hosts and priorities through the
@@ -56,6 +60,7 @@ func benchScheduler(ctx context.Context, e *env, args []string) error {
 	hosts := fs.Int("hosts", 1000, "distinct hosts")
 	prios := fs.Int("priorities", 10, "distinct priorities")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	scrapy := fs.String("scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -75,6 +80,13 @@ func benchScheduler(ctx context.Context, e *env, args []string) error {
 		res, err := benchOnce(ctx, e, *n, ratio, *hosts, *prios)
 		if err != nil {
 			return err
+		}
+		if *scrapy != "" {
+			ref, err := runScrapyBench(ctx, *scrapy, res)
+			if err != nil {
+				return err
+			}
+			res.Scrapy = ref
 		}
 		results = append(results, res)
 		if !*asJSON {
@@ -102,6 +114,46 @@ func printBench(e *env, r benchResult) {
 	fmt.Fprintf(e.stdout, "  dequeue: %d in %.3fs = %.0f/s (each finished)\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS)
 	fmt.Fprintf(e.stdout, "  peak RSS: %.1f MiB; %.0f bytes RSS and %.0f bytes heap per pending request\n",
 		float64(r.PeakRSSBytes)/(1<<20), r.BytesPerPending, r.HeapBytesPending)
+	if r.Scrapy == nil {
+		return
+	}
+	num := func(k string) float64 { f, _ := r.Scrapy[k].(float64); return f }
+	fmt.Fprintf(e.stdout, "  Scrapy %v, same run: enqueue %.0f/s, dequeue %.0f/s, %.0f bytes RSS per pending request\n",
+		r.Scrapy["scrapy"], num("enqueue_per_s"), num("dequeue_per_s"), num("bytes_per_pending"))
+	fmt.Fprintf(e.stdout, "  ratios: enqueue %.1fx, dequeue %.1fx, memory per pending request %.2fx of Scrapy's\n",
+		r.EnqueuePerS/num("enqueue_per_s"), r.DequeuePerS/num("dequeue_per_s"), r.BytesPerPending/num("bytes_per_pending"))
+}
+
+//go:embed scrapy_bench.py
+var scrapyBenchScript []byte
+
+// runScrapyBench runs Scrapy's scheduler over the same workload as res.
+func runScrapyBench(ctx context.Context, python string, res benchResult) (map[string]any, error) {
+	f, err := os.CreateTemp("", "frontier-scrapy-bench-*.py")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(scrapyBenchScript); err != nil {
+		return nil, err
+	}
+	f.Close()
+	args := []string{f.Name(), "-n", strconv.Itoa(res.N), "--dup-ratio", strconv.FormatFloat(res.DupRatio, 'f', -1, 64),
+		"--hosts", strconv.Itoa(res.Hosts), "--priorities", strconv.Itoa(res.Priorities)}
+	if res.JobDir {
+		args = append(args, "--jobdir")
+	}
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("scrapy benchmark (%s): %w", python, err)
+	}
+	var ref map[string]any
+	if err := json.Unmarshal(out, &ref); err != nil {
+		return nil, fmt.Errorf("scrapy benchmark printed %q: %w", out, err)
+	}
+	return ref, nil
 }
 
 // benchRequests builds the requests up front so that only scheduler work is
