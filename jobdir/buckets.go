@@ -1,0 +1,249 @@
+package jobdir
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rs/zerolog"
+)
+
+// BucketJournalFile is the name of a persistent priority queue's bucket
+// journal, inside the priority queue's key directory.
+const BucketJournalFile = "buckets.journal"
+
+// Record types of the bucket journal (the first payload byte; the rest is the
+// bucket's name).
+const (
+	bucketAdd    = '+'
+	bucketRemove = '-'
+)
+
+// BucketState is what a bucket journal says.
+type BucketState struct {
+	// Live are the buckets created and not removed, in creation order.
+	Live []string
+	// Removed are buckets whose last record removes them; files they left
+	// behind are stale.
+	Removed []string
+	// Valid is how many bytes of the file were read; Dropped how many bytes of
+	// torn tail followed them.
+	Valid, Dropped int64
+	// Records counts the records read.
+	Records int
+}
+
+// DecodeBuckets decodes a bucket journal file. A torn tail is not an error;
+// a whole record that does not decode is an error wrapping [ErrCorruptJournal].
+func DecodeBuckets(data []byte) (BucketState, error) {
+	var st BucketState
+	type entry struct {
+		pos  int // position in order of the latest creation (or first removal)
+		live bool
+	}
+	names := map[string]entry{}
+	var order []string
+	end, err := scanFrames(data, func(off int64, p []byte) error {
+		st.Records++
+		name := string(p[1:])
+		e, seen := names[name]
+		switch p[0] {
+		case bucketAdd:
+			if !e.live {
+				names[name] = entry{pos: len(order), live: true}
+				order = append(order, name)
+			}
+		case bucketRemove:
+			if !seen {
+				e.pos = len(order)
+				order = append(order, name)
+			}
+			e.live = false
+			names[name] = e
+		default:
+			return fmt.Errorf("%w: unknown bucket record type %q at offset %d", ErrCorruptJournal, p[0], off)
+		}
+		return nil
+	})
+	st.Valid, st.Dropped = end, int64(len(data))-end
+	if err != nil {
+		return st, err
+	}
+	for i, name := range order {
+		if e := names[name]; e.pos == i {
+			if e.live {
+				st.Live = append(st.Live, name)
+			} else {
+				st.Removed = append(st.Removed, name)
+			}
+		}
+	}
+	return st, nil
+}
+
+// BucketJournal records which buckets (downstream queues) a persistent
+// priority queue holds, so that it finds them again after any stop: a bucket
+// is recorded when created and when drained, never only at close (Scrapy's
+// active.json is written only at close, so a crash loses every bucket).
+//
+// A creation is written at once, before the bucket's queue can write
+// anything; a removal is buffered until Flush, which the priority queue
+// calls once the requests popped from the bucket are recorded in flight, and
+// before it deletes the drained queues' files. Names are opaque to the
+// journal. Methods are not safe for concurrent use.
+type BucketJournal struct {
+	log      *appendLog
+	live     map[string]struct{}
+	order    []string // creation order of live names, with removed ones pruned at compaction
+	removals []string
+	compact  int64
+}
+
+// OpenBuckets opens the bucket journal at path and returns the live buckets
+// in creation order. For every bucket the journal says was removed, cleanup
+// (when not nil) is called to delete what it left behind; then the journal is
+// rewritten with only the live buckets.
+func OpenBuckets(path string, policy FsyncPolicy, logger zerolog.Logger, cleanup func(name string) error) (*BucketJournal, []string, error) {
+	data, err := readJournal(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := DecodeBuckets(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.Dropped > 0 {
+		logger.Warn().Str("file", path).Int64("offset", st.Valid).Int64("dropped_bytes", st.Dropped).
+			Msg("Dropped the torn tail of the bucket journal (writes a crash interrupted)")
+	}
+	if cleanup != nil {
+		for _, name := range st.Removed {
+			if err := cleanup(name); err != nil {
+				return nil, nil, fmt.Errorf("jobdir: remove drained bucket %q: %w", name, err)
+			}
+		}
+	}
+	j := &BucketJournal{live: make(map[string]struct{}, len(st.Live)), order: slices.Clone(st.Live)}
+	for _, name := range st.Live {
+		j.live[name] = struct{}{}
+	}
+	if err := j.rewrite(path, policy); err != nil {
+		return nil, nil, err
+	}
+	return j, slices.Clone(st.Live), nil
+}
+
+// EncodeBuckets returns a compacted bucket journal holding the live buckets.
+func EncodeBuckets(live []string) []byte {
+	var b []byte
+	for _, name := range live {
+		b = appendFrame(b, append([]byte{bucketAdd}, name...))
+	}
+	return b
+}
+
+func (j *BucketJournal) rewrite(path string, policy FsyncPolicy) error {
+	var b []byte
+	// order may name a bucket more than once (created, drained, created
+	// again); its latest creation counts.
+	last := make(map[string]int, len(j.live))
+	for i, name := range j.order {
+		last[name] = i
+	}
+	order := make([]string, 0, len(j.live))
+	for i, name := range j.order {
+		if _, ok := j.live[name]; ok && last[name] == i {
+			order = append(order, name)
+		}
+	}
+	j.order = order
+	b = EncodeBuckets(order)
+	if err := WriteFileAtomic(path, b, 0o644); err != nil {
+		return err
+	}
+	l, err := openAppendLog(path, policy)
+	if err != nil {
+		return err
+	}
+	if j.log != nil {
+		j.log.f.Close()
+	}
+	j.log = l
+	j.compact = max(64<<10, 4*int64(len(b)))
+	return nil
+}
+
+// Add records that bucket name was created and writes the record at once
+// (fsynced only as the policy says). Adding a bucket whose removal is still
+// buffered cancels the removal instead.
+func (j *BucketJournal) Add(name string) error {
+	if j.log == nil {
+		return ErrClosed
+	}
+	if i := slices.Index(j.removals, name); i >= 0 {
+		j.removals = slices.Delete(j.removals, i, i+1)
+		j.live[name] = struct{}{}
+		return nil
+	}
+	if _, ok := j.live[name]; ok {
+		return nil
+	}
+	if err := j.log.write(appendFrame(nil, append([]byte{bucketAdd}, name...)), false); err != nil {
+		return err
+	}
+	j.live[name] = struct{}{}
+	j.order = append(j.order, name)
+	return nil
+}
+
+// Remove records that bucket name was drained; the record is written by the
+// next Flush.
+func (j *BucketJournal) Remove(name string) {
+	if _, ok := j.live[name]; !ok {
+		return
+	}
+	delete(j.live, name)
+	j.removals = append(j.removals, name)
+}
+
+// Len returns the number of live buckets.
+func (j *BucketJournal) Len() int { return len(j.live) }
+
+// Flush writes the buffered removals in one call and fsyncs the journal when
+// the policy says so (force: always).
+func (j *BucketJournal) Flush(force bool) error {
+	if j.log == nil {
+		return ErrClosed
+	}
+	var b []byte
+	for _, name := range j.removals {
+		b = appendFrame(b, append([]byte{bucketRemove}, name...))
+	}
+	if err := j.log.write(b, force); err != nil {
+		return err
+	}
+	j.removals = j.removals[:0]
+	return nil
+}
+
+// MaybeCompact rewrites the journal with only the live buckets when it has
+// grown large. Call it after Flush, once the drained buckets' files are
+// deleted: the rewrite forgets the removals.
+func (j *BucketJournal) MaybeCompact() error {
+	if j.log == nil {
+		return ErrClosed
+	}
+	if j.log.size <= j.compact || len(j.removals) > 0 {
+		return nil
+	}
+	return j.rewrite(j.log.path, j.log.sync.policy)
+}
+
+// Close fsyncs and closes the journal; call Flush first.
+func (j *BucketJournal) Close() error {
+	if j.log == nil {
+		return nil
+	}
+	err := j.log.close()
+	j.log = nil
+	return err
+}

@@ -1,0 +1,183 @@
+package jobdir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Names of the other entries of a job directory, owned by other packages.
+const (
+	// QueueDir is the disk priority queue's key (Scrapy's requests.queue).
+	QueueDir = "requests.queue"
+	// FingerprintsFile holds the duplicate filter's fingerprints.
+	FingerprintsFile = "requests.fingerprints"
+	// ScrapySeenFile is Scrapy's text file of fingerprints, which frontier
+	// imports and never writes.
+	ScrapySeenFile = "requests.seen"
+	// scrapyActive is the file Scrapy's disk priority queue writes at close.
+	scrapyActive = "active.json"
+)
+
+// Options configure [Open].
+type Options struct {
+	// PriorityQueue is the registry name of the SCHEDULER_PRIORITY_QUEUE in
+	// use. A new job records it; an existing job started with another one is
+	// refused with an error wrapping [ErrPriorityQueueMismatch]. Empty skips
+	// the check and creates no manifest (tools that only read).
+	PriorityQueue string
+	// CreatedBy names the program in a new manifest; BuildVersion() if empty.
+	CreatedBy string
+	// Fsync is the policy of the journals opened through the Job; the zero
+	// value is the interval policy with the default interval.
+	Fsync FsyncPolicy
+	// Logger receives the log lines of opening (stale locks, torn tails).
+	Logger zerolog.Logger
+}
+
+// Job is an open job directory: its lock is held until Close.
+type Job struct {
+	dir      string
+	lock     *lock
+	manifest Manifest
+	created  bool
+	state    map[string]any
+	opts     Options
+}
+
+// Open opens the job directory dir, creating it (mkdir -p) when missing:
+// it takes the lock (a second process gets a *LockedError naming the first),
+// reads the manifest or writes a new one (a job from a newer format, or
+// started with another priority queue, is refused), and loads the spider
+// state (empty when there is none, as Scrapy's SpiderState; a corrupt file is
+// an error wrapping [ErrCorruptState]).
+func Open(dir string, opts Options) (*Job, error) {
+	if dir == "" {
+		return nil, errors.New("jobdir: empty job directory path")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("jobdir: create %s: %w", dir, err)
+	}
+	if opts.CreatedBy == "" {
+		opts.CreatedBy = BuildVersion()
+	}
+	if opts.Fsync.Mode == FsyncInterval && opts.Fsync.Interval <= 0 {
+		opts.Fsync.Interval = DefaultFsyncInterval
+	}
+	lk, err := acquireLock(dir, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	j := &Job{dir: dir, lock: lk, opts: opts}
+	if err := j.open(); err != nil {
+		lk.release()
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *Job) open() error {
+	removeTempFiles(j.dir, ManifestFile, StateFile, InFlightFile, FingerprintsFile)
+	m, ok, err := ReadManifest(j.dir)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if err := m.Check(j.dir, j.opts.PriorityQueue); err != nil {
+			return err
+		}
+		j.manifest = m
+	} else {
+		if err := checkForeign(j.dir); err != nil {
+			return err
+		}
+		if j.opts.PriorityQueue != "" {
+			j.manifest = Manifest{
+				Format:        FormatVersion,
+				PriorityQueue: j.opts.PriorityQueue,
+				CreatedBy:     j.opts.CreatedBy,
+				Created:       time.Now().UTC().Truncate(time.Second),
+			}
+			if err := writeManifest(j.dir, j.manifest); err != nil {
+				return err
+			}
+			j.created = true
+		}
+	}
+	st, err := LoadState(j.dir)
+	if err != nil {
+		return err
+	}
+	j.state = st
+	return nil
+}
+
+// checkForeign refuses a directory without a manifest that holds files whose
+// format frontier cannot know: Scrapy's request queue, or frontier files
+// whose manifest is gone.
+func checkForeign(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, QueueDir, scrapyActive)); err == nil {
+		return fmt.Errorf("%w: %s has %s/%s and pickled queues, which frontier cannot read; move %s aside to resume with only the seen fingerprints (requests.seen is imported), or start a new JOBDIR",
+			ErrScrapyJob, dir, QueueDir, scrapyActive, filepath.Join(dir, QueueDir))
+	}
+	for _, name := range []string{InFlightFile, FingerprintsFile, filepath.Join(QueueDir, BucketJournalFile)} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%w: %s holds %s but no %s, so its format is unknown; restore the manifest or start a new JOBDIR",
+				ErrMissingManifest, dir, name, ManifestFile)
+		}
+	}
+	return nil
+}
+
+// Dir returns the job directory's path.
+func (j *Job) Dir() string { return j.dir }
+
+// Path returns the path of name inside the job directory.
+func (j *Job) Path(name string) string { return filepath.Join(j.dir, name) }
+
+// Manifest returns the job's manifest.
+func (j *Job) Manifest() Manifest { return j.manifest }
+
+// Created reports whether Open created the job (it had no manifest).
+func (j *Job) Created() bool { return j.created }
+
+// Fsync returns the fsync policy of the job's journals.
+func (j *Job) Fsync() FsyncPolicy { return j.opts.Fsync }
+
+// Logger returns the logger the job was opened with.
+func (j *Job) Logger() zerolog.Logger { return j.opts.Logger }
+
+// State returns the spider state loaded at Open.
+func (j *Job) State() map[string]any { return j.state }
+
+// SaveState writes state to spider.state atomically (at close and at
+// checkpoints).
+func (j *Job) SaveState(state map[string]any) error {
+	if j.lock == nil {
+		return ErrClosed
+	}
+	return SaveState(j.dir, state)
+}
+
+// OpenInFlight opens the job's in-flight journal (see [OpenInFlight]).
+func (j *Job) OpenInFlight() (*InFlightJournal, InFlightState, error) {
+	if j.lock == nil {
+		return nil, InFlightState{}, ErrClosed
+	}
+	return OpenInFlight(inFlightPath(j.dir), j.opts.Fsync, j.opts.Logger)
+}
+
+// Close releases the lock. It writes nothing else: callers save the state
+// and close the journals first.
+func (j *Job) Close() error {
+	if j.lock == nil {
+		return nil
+	}
+	err := j.lock.release()
+	j.lock = nil
+	return err
+}
