@@ -244,26 +244,43 @@ func endLen(b []byte, at int) []byte {
 }
 
 func appendHeaders(b []byte, h http.Header) []byte {
-	var buf [16]string
-	names := buf[:0]
-	for name := range h {
-		names = append(names, name)
-	}
-	if len(names) > 1 {
-		slices.Sort(names)
-	}
-	for _, name := range names {
+	var buf [8]entry[[]string]
+	hs := sortedEntries(buf[:0], h)
+	for _, e := range hs {
 		b = append(b, tagHeaders, 0)
 		at := len(b) - 1
-		if name != "" {
-			b = appendString(b, tagHeaderName, name)
+		if e.k != "" {
+			b = appendString(b, tagHeaderName, e.k)
 		}
-		for _, v := range h[name] {
+		for _, v := range e.v {
 			b = appendString(b, tagHeaderValues, v)
 		}
 		b = endLen(b, at)
 	}
 	return b
+}
+
+// entry is a map entry, for writing maps sorted by key.
+type entry[V any] struct {
+	k string
+	v V
+}
+
+// sortedEntries appends m's entries to dst, sorted by key.
+func sortedEntries[V any, M ~map[string]V](dst []entry[V], m M) []entry[V] {
+	for k, v := range m {
+		dst = append(dst, entry[V]{k, v})
+	}
+	if len(dst) > 12 {
+		slices.SortFunc(dst, func(a, b entry[V]) int { return strings.Compare(a.k, b.k) })
+		return dst
+	}
+	for i := 1; i < len(dst); i++ { // insertion sort: few keys is the common case
+		for j := i; j > 0 && dst[j].k < dst[j-1].k; j-- {
+			dst[j], dst[j-1] = dst[j-1], dst[j]
+		}
+	}
+	return dst
 }
 
 func appendCookie(b []byte, c *Cookie) []byte {
@@ -292,15 +309,10 @@ func appendValueMap(b []byte, tag byte, m map[string]any, depth int) ([]byte, *v
 			return appendValueEntry(b, tag, k, v, depth)
 		}
 	}
-	var buf [16]string
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	var buf [8]entry[any]
 	var err *valueError
-	for _, k := range keys {
-		if b, err = appendValueEntry(b, tag, k, m[k], depth); err != nil {
+	for _, e := range sortedEntries(buf[:0], m) {
+		if b, err = appendValueEntry(b, tag, e.k, e.v, depth); err != nil {
 			return b, err
 		}
 	}

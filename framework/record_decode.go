@@ -33,6 +33,9 @@ func DecodeRequest(b []byte, sp *Spider) (*Request, error) {
 	}
 	r := new(Request)
 	d := decoder{b: b[1:], base: 1}
+	if len(b) <= sharedStringMax {
+		d.rec = string(b)
+	}
 	if err := d.request(r); err != nil {
 		return nil, err
 	}
@@ -60,12 +63,29 @@ func findHandlers(r *Request, sp *Spider) error {
 	return nil
 }
 
+// sharedStringMax is the size up to which a record is copied into one string
+// that the decoded strings share, to allocate once instead of once per
+// string. Larger records, which hold a body or large meta values, allocate
+// their strings one by one, so that a short string kept alive does not keep a
+// large record alive.
+const sharedStringMax = 512
+
 // decoder reads the fields of one message, b, found at offset base of the
-// record (for error messages).
+// record (for error messages and for rec).
 type decoder struct {
 	b    []byte
 	i    int
 	base int
+	rec  string // the whole record, when it is short enough to share
+}
+
+// string returns p, found at offset at of d.b, as a string.
+func (d *decoder) string(p []byte, at int) string {
+	if d.rec != "" {
+		start := d.base + at
+		return d.rec[start : start+len(p)]
+	}
+	return string(p)
 }
 
 func (d *decoder) corrupt(at int, format string, args ...any) error {
@@ -132,12 +152,12 @@ func (d *decoder) str(num protowire.Number, typ protowire.Type) (string, error) 
 	if !utf8.Valid(p) {
 		return "", d.corrupt(at, "field %d: string is not valid UTF-8", num)
 	}
-	return string(p), nil
+	return d.string(p, at), nil
 }
 
 // sub returns a decoder for a nested message found at offset at of d.b.
 func (d *decoder) sub(p []byte, at int) decoder {
-	return decoder{b: p, base: d.base + at}
+	return decoder{b: p, base: d.base + at, rec: d.rec}
 }
 
 // vint reads a varint field.
@@ -273,7 +293,7 @@ func (d *decoder) method(p []byte, at int) (string, error) {
 	if !utf8.Valid(p) {
 		return "", d.corrupt(at, "field 2: string is not valid UTF-8")
 	}
-	return string(p), nil
+	return d.string(p, at), nil
 }
 
 // header reads a Header message into h, appending to values already there.
@@ -290,8 +310,9 @@ func (d *decoder) header(h http.Header) error {
 			name, err = d.str(num, typ)
 		case 2:
 			var p []byte
-			if p, _, err = d.bytes(num, typ); err == nil {
-				values = append(values, string(p))
+			var at int
+			if p, at, err = d.bytes(num, typ); err == nil {
+				values = append(values, d.string(p, at))
 			}
 		default:
 			err = d.skip(num, typ)
@@ -398,7 +419,7 @@ func (d *decoder) key(p []byte, at int) (string, error) {
 	if !utf8.Valid(p) {
 		return "", d.corrupt(at, "map key is not valid UTF-8")
 	}
-	return string(p), nil
+	return d.string(p, at), nil
 }
 
 // value reads a Value message. cur is the value read so far for the same
