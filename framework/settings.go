@@ -68,9 +68,17 @@ type Source struct {
 func (s Source) String() string {
 	switch s.Kind {
 	case SourceDefault:
-		return "default in " + fileLine(s.File, s.Line)
+		file := s.File
+		if file == "" {
+			file = defaultsFile
+		}
+		return "default in " + fileLine(file, s.Line)
 	case SourceFile:
-		return fileLine(s.File, s.Line)
+		file := s.File
+		if file == "" {
+			file = "settings file"
+		}
+		return fileLine(file, s.Line)
 	case SourceEnv:
 		return "environment variable " + s.Name
 	case SourceCommandLine:
@@ -86,9 +94,6 @@ func (s Source) String() string {
 }
 
 func fileLine(file string, line int) string {
-	if file == "" {
-		file = defaultsFile
-	}
 	if line > 0 {
 		return fmt.Sprintf("%s:%d", file, line)
 	}
@@ -131,7 +136,7 @@ type LoadOptions struct {
 	Overrides []string
 }
 
-// defaults is the parsed embedded settings.yaml: each top-level name with
+// defaultLayer is the parsed embedded settings.yaml: each top-level name with
 // its value and line.
 type defaultLayer struct {
 	values map[string]any

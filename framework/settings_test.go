@@ -191,6 +191,8 @@ func TestSourceString(t *testing.T) {
 		{Source{Kind: SourceDefault, File: "settings.yaml", Line: 12}, "default in settings.yaml:12"},
 		{Source{Kind: SourceFile, File: "conf/crawl.yaml", Line: 3}, "conf/crawl.yaml:3"},
 		{Source{Kind: SourceFile, File: "conf/crawl.yaml"}, "conf/crawl.yaml"},
+		{Source{Kind: SourceDefault}, "default in settings.yaml"},
+		{Source{Kind: SourceFile, Line: 2}, "settings file:2"},
 		{Source{Kind: SourceEnv, Name: "FRONTIER_JOBDIR"}, "environment variable FRONTIER_JOBDIR"},
 		{Source{Kind: SourceCommandLine, Name: "JOBDIR=crawls/1"}, "-s JOBDIR=crawls/1 on the command line"},
 		{Source{Kind: SourceCode}, "code"},
@@ -280,7 +282,7 @@ func TestSettingsWarnings(t *testing.T) {
 	file := writeFile(t, "SCHEDULER_DEBUGG: true\nDEPTH_LIMIT: 2\n")
 	s, err := LoadSettings(LoadOptions{
 		File:      file,
-		Environ:   []string{"FRONTIER_CONCURENT_REQUESTS=4", "HOME=/root"},
+		Environ:   []string{"FRONTIER_CONCURENT_REQUESTS=4", "HOME=/root", "FRONTIER_depth_limit=2"},
 		Overrides: []string{"DUPEFILTER_CLAS=x", "TOTALLY_UNRELATED_XYZ=1", "DEPTH_LIMIT=3"},
 	})
 	if err != nil {
@@ -290,6 +292,7 @@ func TestSettingsWarnings(t *testing.T) {
 	want := []string{
 		`unknown setting "SCHEDULER_DEBUGG" (from ` + file + `:1); did you mean SCHEDULER_DEBUG?`,
 		`unknown setting "CONCURENT_REQUESTS" (from environment variable FRONTIER_CONCURENT_REQUESTS); did you mean CONCURRENT_REQUESTS?`,
+		`unknown setting "depth_limit" (from environment variable FRONTIER_depth_limit); did you mean DEPTH_LIMIT?`,
 		`unknown setting "DUPEFILTER_CLAS" (from -s DUPEFILTER_CLAS=x on the command line); did you mean DUPEFILTER_CLASS or DUPEFILTER_DEBUG?`,
 		`unknown setting "TOTALLY_UNRELATED_XYZ" (from -s TOTALLY_UNRELATED_XYZ=1 on the command line)`,
 	}
