@@ -596,3 +596,28 @@ func TestSettingsConcurrent(t *testing.T) {
 		t.Errorf("DEPTH_LIMIT = %d, want the last value set", n)
 	}
 }
+
+// BenchmarkLoadSettings measures a full load: defaults, a file, the
+// environment and overrides.
+func BenchmarkLoadSettings(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "crawl.yaml")
+	if err := os.WriteFile(path, []byte("SCHEDULER_DEBUG: true\nDOWNLOAD_SLOTS: {a.com: {delay: 1}}\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	opts := LoadOptions{File: path, Environ: []string{"FRONTIER_DEPTH_LIMIT=3"}, Overrides: []string{"JOBDIR=x"}}
+	for b.Loop() {
+		if _, err := LoadSettings(opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetInt measures one typed read.
+func BenchmarkGetInt(b *testing.B) {
+	s := NewSettings()
+	for b.Loop() {
+		if _, err := s.GetInt("CONCURRENT_REQUESTS"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
