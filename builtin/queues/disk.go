@@ -1,0 +1,659 @@
+package queues
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/recordio"
+)
+
+// Defaults of [DiskConfig].
+const (
+	DefaultDiskFlushInterval = 200 * time.Millisecond
+	DefaultDiskFlushBytes    = 256 << 10
+	DefaultDiskSegmentBytes  = 64 << 20
+	DefaultDiskReadAhead     = 16 << 10
+)
+
+// Stats keys the disk queues maintain.
+const (
+	// StatDiskDroppedBytes counts bytes of queue files dropped as torn or corrupt.
+	StatDiskDroppedBytes = "scheduler/disk/dropped_bytes"
+	// StatDiskDroppedRecords counts records known lost with them.
+	StatDiskDroppedRecords = "scheduler/disk/dropped_records"
+)
+
+// DiskConfig configures disk queues. The zero value is usable: [DiskConfig.Validate]
+// fills in the defaults.
+type DiskConfig struct {
+	// Fsync is when written data is fsynced (JOBDIR_FSYNC, JOBDIR_FSYNC_INTERVAL).
+	Fsync recordio.FsyncPolicy
+	// FlushInterval bounds how long a pushed request stays in memory before
+	// it is handed to the operating system (JOBDIR_FLUSH_INTERVAL): the first
+	// call on the queue after that long flushes it.
+	FlushInterval time.Duration
+	// FlushBytes flushes a queue whose buffer grows past it.
+	FlushBytes int
+	// PopCommitDelay is how long a pop may stay undurable before an automatic
+	// flush makes it durable (Flush and Close always do). A negative value
+	// leaves it to Flush and Close alone. 0 means 5 × FlushInterval.
+	PopCommitDelay time.Duration
+	// SegmentBytes is the size past which a FIFO queue starts a new segment file.
+	SegmentBytes int64
+	// ReadAhead is how many bytes a queue reads from its file at a time.
+	ReadAhead int
+	// Pool is the pool of open files and buffer budget; nil means DefaultDiskPool().
+	Pool *DiskPool
+	// Spider resolves callback names when requests are encoded and decoded; may be nil.
+	Spider *framework.Spider
+	// Logger receives reports of dropped bytes; the zero value is silent.
+	Logger zerolog.Logger
+	// Stats receives StatDiskDroppedBytes and StatDiskDroppedRecords; may be nil.
+	Stats framework.Stats
+}
+
+// Validate fills in defaults and checks the values.
+func (c *DiskConfig) Validate() error {
+	switch {
+	case c.FlushInterval < 0, c.FlushBytes < 0, c.SegmentBytes < 0, c.ReadAhead < 0, c.Fsync.Interval < 0:
+		return fmt.Errorf("%w: disk queue config: negative interval or size", framework.ErrSetting)
+	case c.Fsync.Mode < recordio.FsyncInterval || c.Fsync.Mode > recordio.FsyncNever:
+		return fmt.Errorf("%w: disk queue config: fsync mode %d", framework.ErrSetting, c.Fsync.Mode)
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultDiskFlushInterval
+	}
+	if c.FlushBytes == 0 {
+		c.FlushBytes = DefaultDiskFlushBytes
+	}
+	if c.PopCommitDelay == 0 {
+		c.PopCommitDelay = 5 * c.FlushInterval
+	}
+	if c.SegmentBytes == 0 {
+		c.SegmentBytes = DefaultDiskSegmentBytes
+	}
+	if c.SegmentBytes < fifoHeaderSize+minFrame {
+		c.SegmentBytes = fifoHeaderSize + minFrame
+	}
+	if c.ReadAhead == 0 {
+		c.ReadAhead = DefaultDiskReadAhead
+	}
+	if c.Fsync.Interval == 0 {
+		c.Fsync.Interval = recordio.DefaultFsyncInterval
+	}
+	if c.Pool == nil {
+		c.Pool = DefaultDiskPool()
+	}
+	return nil
+}
+
+// DiskConfigFromCrawler returns the disk queue configuration c's settings
+// give: JOBDIR_FSYNC, JOBDIR_FSYNC_INTERVAL and JOBDIR_FLUSH_INTERVAL, with
+// c's spider, logger and stats, validated.
+func DiskConfigFromCrawler(c *framework.Crawler) (DiskConfig, error) {
+	cfg := DiskConfig{Spider: c.Spider, Logger: c.Logger, Stats: c.Stats}
+	if s := c.Settings; s != nil {
+		mode, err := s.GetString("JOBDIR_FSYNC")
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.Fsync.Mode, err = recordio.ParseFsyncMode(mode); err != nil {
+			return cfg, fmt.Errorf("%w: JOBDIR_FSYNC: %w", framework.ErrSetting, err)
+		}
+		if cfg.Fsync.Interval, err = s.GetDuration("JOBDIR_FSYNC_INTERVAL"); err != nil {
+			return cfg, err
+		}
+		if cfg.FlushInterval, err = s.GetDuration("JOBDIR_FLUSH_INTERVAL"); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// DiskQueue is a crash-safe request queue on disk, first in first out or
+// last in first out: Scrapy's PickleFifoDiskQueue and PickleLifoDiskQueue
+// without their traps. Requests are stored with [framework.AppendRequest]
+// in length- and checksum-framed records (docs/jobdir-queues.md).
+//
+// Building a DiskQueue does no I/O: the files are read at the first Push,
+// Pop, Peek or Len, so opening thousands of queues on resume costs nothing
+// until they are used, and a queue's state is recovered from its own files
+// (a FIFO's segment header cursor and last record, a LIFO's last record),
+// never from anything written only at close.
+//
+// Durability. Pushes are buffered in memory and handed to the operating
+// system in one write (group commit) at Flush, at Close, when the buffer
+// passes FlushBytes or the pool's budget, and by the first call after
+// FlushInterval; a queue nobody calls keeps its buffer until Flush or Close.
+// A pop is made durable (FIFO: the head cursor rewritten, used segments
+// deleted; LIFO: the file truncated) at Flush and Close, and by an automatic
+// flush once it is PopCommitDelay old. After a crash, every record pushed
+// and flushed is there, except those whose pop was made durable; a record
+// whose pop was not yet durable is delivered again, with the same
+// Request.Delivery. Nothing else comes back. Fsyncs follow the Fsync policy,
+// so a machine crash can lose what was written since the last fsync.
+//
+// Request.Delivery is set on every request Pop and Peek return: an
+// identifier stored with the record, the same after a crash, and never given
+// to another record of any queue in this process or later ones (it derives
+// from the clock at start-up, so a clock set back across a restart by more
+// than the previous run's length could repeat one).
+//
+// A LIFO queue that holds pops not yet durable writes new pushes only when it
+// makes those pops durable too, so that a pop is never durable before its
+// owner had the chance to record it: until PopCommitDelay passes or the
+// buffer reaches four times FlushBytes, such pushes wait for Flush.
+//
+// Callers serialise calls, as for every queue; a DiskQueue still locks
+// itself, because its pool may flush it from another queue's call.
+type DiskQueue struct {
+	mu    sync.Mutex
+	path  string
+	cfg   *DiskConfig
+	pool  *DiskPool
+	lay   layout
+	state uint8
+
+	wbuf      []byte
+	accounted int
+	dirtyElem *list.Element
+
+	dirtySince    time.Time // first buffered push not yet written
+	popsSince     time.Time // first pop not yet durable
+	unsyncedSince time.Time // first write not yet fsynced
+	dev           uint64    // file system of the queue's files
+	writeErr      error     // last failed write, cleared by a successful one
+
+	peeked *framework.Request
+}
+
+const (
+	stateNew uint8 = iota
+	stateReady
+	stateClosed
+)
+
+var (
+	_ framework.Queue   = (*DiskQueue)(nil)
+	_ framework.Peeker  = (*DiskQueue)(nil)
+	_ framework.Batcher = (*DiskQueue)(nil)
+	_ framework.Flusher = (*DiskQueue)(nil)
+)
+
+// layout is a queue's file layout: where frames go and come from.
+type layout interface {
+	// load reads the queue's state from its files.
+	load() error
+	count() int
+	// seq is the seq the next pushed frame carries.
+	seq() uint32
+	// pushed records the frame appended at q.wbuf[start:]; on error the
+	// frame is no longer in q.wbuf.
+	pushed(start int) error
+	// next returns the next frame, removing it when pop is true, with the
+	// file and offset it came from; ok is false when the queue is empty.
+	next(pop bool) (fr recordio.Frame, file string, off int64, ok bool, err error)
+	// flush writes q.wbuf, and makes pops durable when commit is true. It
+	// reports whether anything was written.
+	flush(commit bool) (bool, error)
+	pendingPops() bool
+	// remove deletes the files of an empty queue.
+	remove() error
+	// syncFiles fsyncs what was written since the last sync; syncAny
+	// returns a file of the queue to sync its whole file system through.
+	syncFiles() error
+	anyFile() *diskFile
+	// release closes the queue's files.
+	release() error
+}
+
+// NewFifoDiskQueue returns a FIFO disk queue kept in the directory path,
+// created at the first write. It does no I/O.
+func NewFifoDiskQueue(path string, cfg DiskConfig) (*DiskQueue, error) {
+	return newDiskQueue(path, false, cfg)
+}
+
+// NewLifoDiskQueue returns a LIFO disk queue kept in the file path, created
+// at the first write. It does no I/O.
+func NewLifoDiskQueue(path string, cfg DiskConfig) (*DiskQueue, error) {
+	return newDiskQueue(path, true, cfg)
+}
+
+func newDiskQueue(path string, lifo bool, cfg DiskConfig) (*DiskQueue, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return newDiskQueueShared(path, lifo, &cfg)
+}
+
+// newDiskQueueShared builds a queue over a validated config it may share.
+func newDiskQueueShared(path string, lifo bool, cfg *DiskConfig) (*DiskQueue, error) {
+	if path == "" {
+		return nil, ErrDiskQueueKey
+	}
+	q := &DiskQueue{path: path, cfg: cfg, pool: cfg.Pool}
+	if lifo {
+		q.lay = &lifoLayout{q: q, file: diskFile{path: path}}
+	} else {
+		q.lay = &fifoLayout{q: q, dir: path}
+	}
+	return q, nil
+}
+
+// DiskQueueFactory returns the registry factory of LIFO (lifo true) or FIFO
+// disk queues: the key is the queue's path. The configuration comes from
+// the crawler's settings ([DiskConfigFromCrawler]), read once per crawler.
+func DiskQueueFactory(lifo bool) framework.QueueFactory {
+	type entry struct {
+		c   *framework.Crawler
+		cfg *DiskConfig
+	}
+	var last atomic.Pointer[entry]
+	return func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+		e := last.Load()
+		if e == nil || e.c != c {
+			cfg, err := DiskConfigFromCrawler(c)
+			if err != nil {
+				return nil, err
+			}
+			e = &entry{c: c, cfg: &cfg}
+			last.Store(e)
+		}
+		return newDiskQueueShared(key, lifo, e.cfg)
+	}
+}
+
+var (
+	fifoDiskFactory = DiskQueueFactory(false)
+	lifoDiskFactory = DiskQueueFactory(true)
+)
+
+// FifoDiskFactory builds FIFO disk queues (Scrapy's PickleFifoDiskQueue and
+// MarshalFifoDiskQueue); the key is the queue's directory.
+func FifoDiskFactory(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+	return fifoDiskFactory(ctx, c, key)
+}
+
+// LifoDiskFactory builds LIFO disk queues (Scrapy's PickleLifoDiskQueue and
+// MarshalLifoDiskQueue); the key is the queue's file.
+func LifoDiskFactory(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+	return lifoDiskFactory(ctx, c, key)
+}
+
+// Path returns the queue's path: a directory for FIFO, a file for LIFO.
+func (q *DiskQueue) Path() string { return q.path }
+
+// ready loads the queue on first use.
+func (q *DiskQueue) ready() error {
+	switch q.state {
+	case stateReady:
+		return nil
+	case stateClosed:
+		return fmt.Errorf("queues: disk queue %s: %w", q.path, framework.ErrClosed)
+	}
+	if err := q.lay.load(); err != nil {
+		return fmt.Errorf("queues: open disk queue %s: %w", q.path, err)
+	}
+	q.state = stateReady
+	return nil
+}
+
+// Len returns the number of queued requests, reading the queue's files at
+// the first call. A queue that cannot be read reports 0 (the error comes
+// from the next Pop) and keeps its files.
+func (q *DiskQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.ready(); err != nil {
+		if q.state != stateClosed {
+			q.cfg.Logger.Error().Err(err).Str("queue", q.path).Msg("disk queue unreadable")
+		}
+		return 0
+	}
+	return q.lay.count()
+}
+
+// Push adds r. A request the record codec cannot encode is an error
+// wrapping [framework.ErrUnserializable] and leaves the queue unchanged, as
+// does an error writing earlier buffered requests.
+func (q *DiskQueue) Push(r *framework.Request) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.ready(); err != nil {
+		return err
+	}
+	now := time.Now()
+	if err := q.beforeWrite(now); err != nil {
+		return err
+	}
+	err := q.push(r)
+	q.afterWrite(now)
+	return err
+}
+
+// PushBatch adds rs in order. If one of them cannot be encoded, none is
+// added and the error names its index. An error writing to disk part way
+// (only when a FIFO segment fills up) leaves the requests before it added.
+func (q *DiskQueue) PushBatch(rs []*framework.Request) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.ready(); err != nil {
+		return err
+	}
+	// Encode everything first, so that an unserializable request changes nothing.
+	var scratch []byte
+	ends := make([]int, len(rs))
+	for i, r := range rs {
+		var err error
+		if scratch, err = framework.AppendRequest(scratch, r, q.cfg.Spider); err != nil {
+			return fmt.Errorf("queues: disk queue %s: request %d of %d: %w", q.path, i, len(rs), err)
+		}
+		if n := len(scratch) - lastEnd(ends, i); n > recordio.MaxPayload {
+			return fmt.Errorf("queues: disk queue %s: request %d of %d: %w: record of %d bytes", q.path, i, len(rs), framework.ErrUnserializable, n)
+		}
+		ends[i] = len(scratch)
+	}
+	now := time.Now()
+	if err := q.beforeWrite(now); err != nil {
+		return err
+	}
+	defer q.afterWrite(now)
+	for i := range rs {
+		start := len(q.wbuf)
+		b, fs := recordio.Begin(q.wbuf)
+		b = append(b, scratch[lastEnd(ends, i):ends[i]]...)
+		if err := q.endFrame(b, fs, start); err != nil {
+			return fmt.Errorf("queues: disk queue %s: pushed %d of %d: %w", q.path, i, len(rs), err)
+		}
+	}
+	return nil
+}
+
+func lastEnd(ends []int, i int) int {
+	if i == 0 {
+		return 0
+	}
+	return ends[i-1]
+}
+
+// push encodes r as a frame at the end of the buffer.
+func (q *DiskQueue) push(r *framework.Request) error {
+	start := len(q.wbuf)
+	b, fs := recordio.Begin(q.wbuf)
+	b, err := framework.AppendRequest(b, r, q.cfg.Spider)
+	if err != nil {
+		q.wbuf = b[:start]
+		return fmt.Errorf("queues: disk queue %s: %w", q.path, err)
+	}
+	return q.endFrame(b, fs, start)
+}
+
+// endFrame completes the frame b[fs:] and hands it to the layout.
+func (q *DiskQueue) endFrame(b []byte, fs, start int) error {
+	b, err := recordio.End(b, fs, recordio.Meta{ID: nextDeliveryID(), Seq: q.lay.seq()})
+	if err != nil {
+		q.wbuf = b[:start]
+		return fmt.Errorf("queues: disk queue %s: %w: %w", q.path, framework.ErrUnserializable, err)
+	}
+	q.wbuf = b
+	if err := q.lay.pushed(start); err != nil {
+		return err
+	}
+	q.peeked = nil
+	return nil
+}
+
+// beforeWrite runs the automatic flush and the pool's budget before a push.
+func (q *DiskQueue) beforeWrite(now time.Time) error {
+	if err := q.autoFlush(now); err != nil {
+		return err
+	}
+	if q.pool.overBudget() {
+		return q.pool.relieve(q, now)
+	}
+	return nil
+}
+
+// afterWrite notes a buffer that became dirty and tells the pool its size.
+func (q *DiskQueue) afterWrite(now time.Time) {
+	if len(q.wbuf) > 0 && q.dirtySince.IsZero() {
+		q.dirtySince = now
+	}
+	q.pool.account(q, len(q.wbuf))
+}
+
+// Pop removes and returns the next request, or (nil, nil) when the queue is
+// empty. A record that cannot be read is skipped and reported as a
+// [*CorruptRecordError]; the next Pop goes on after it.
+func (q *DiskQueue) Pop() (*framework.Request, error) { return q.take(true) }
+
+// Peek returns what Pop would return, without removing it.
+func (q *DiskQueue) Peek() (*framework.Request, error) { return q.take(false) }
+
+// PopBatch pops up to max requests, in Pop order.
+func (q *DiskQueue) PopBatch(max int) ([]*framework.Request, error) {
+	var out []*framework.Request
+	for len(out) < max {
+		r, err := q.Pop()
+		if err != nil || r == nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (q *DiskQueue) take(pop bool) (*framework.Request, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.ready(); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if err := q.autoFlush(now); err != nil {
+		return nil, err
+	}
+	defer q.pool.account(q, len(q.wbuf))
+	fr, file, off, ok, err := q.lay.next(pop)
+	if pop && q.popsSince.IsZero() && q.lay.pendingPops() {
+		q.popsSince = now
+	}
+	if err != nil || !ok {
+		q.peeked = nil
+		return nil, err
+	}
+	if r := q.peeked; r != nil {
+		if pop {
+			q.peeked = nil
+		}
+		return r, nil
+	}
+	r, err := framework.DecodeRequest(fr.Payload, q.cfg.Spider)
+	if err != nil {
+		if pop {
+			q.report(file, off, 0, 1, "undecodable record skipped")
+		}
+		return nil, &CorruptRecordError{File: file, Offset: off, Err: err}
+	}
+	r.Delivery = fr.ID
+	if !pop {
+		q.peeked = r
+	}
+	return r, nil
+}
+
+// Flush hands every buffered request to the operating system, makes pops
+// durable, and fsyncs as the policy says.
+func (q *DiskQueue) Flush() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch q.state {
+	case stateNew:
+		return nil
+	case stateClosed:
+		return fmt.Errorf("queues: disk queue %s: %w", q.path, framework.ErrClosed)
+	}
+	return q.flushLocked(time.Now(), true, false)
+}
+
+// Close flushes the queue and closes its files. An empty queue removes its
+// files (a FIFO queue its directory too). A queue never used does no I/O.
+// Close is idempotent.
+func (q *DiskQueue) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state != stateReady {
+		q.state = stateClosed
+		return nil
+	}
+	err := q.flushLocked(time.Now(), true, true)
+	if err == nil && q.lay.count() == 0 {
+		err = q.lay.remove()
+	}
+	err = errors.Join(err, q.lay.release())
+	q.wbuf, q.peeked = nil, nil
+	q.pool.account(q, 0)
+	q.state = stateClosed
+	return err
+}
+
+// autoFlush flushes what is due at now.
+func (q *DiskQueue) autoFlush(now time.Time) error {
+	data := len(q.wbuf) > 0 && (len(q.wbuf) >= q.cfg.FlushBytes || now.Sub(q.dirtySince) >= q.cfg.FlushInterval)
+	pops := q.popCommitDue(now)
+	sync := !q.unsyncedSince.IsZero() && q.cfg.Fsync.Mode == recordio.FsyncInterval && q.cfg.Fsync.Due(q.unsyncedSince, now)
+	if !data && !pops && !sync {
+		return nil
+	}
+	return q.flushLocked(now, false, false)
+}
+
+func (q *DiskQueue) popCommitDue(now time.Time) bool {
+	if !q.lay.pendingPops() {
+		return false
+	}
+	if len(q.wbuf) >= 4*q.cfg.FlushBytes {
+		return true
+	}
+	return q.cfg.PopCommitDelay >= 0 && !q.popsSince.IsZero() && now.Sub(q.popsSince) >= q.cfg.PopCommitDelay
+}
+
+// flushLocked writes the buffer. explicit (Flush, Close) also makes every
+// pop durable; closing fsyncs whatever the policy, as a clean close should.
+func (q *DiskQueue) flushLocked(now time.Time, explicit, closing bool) error {
+	commit := explicit || q.popCommitDue(now)
+	wrote, err := q.lay.flush(commit)
+	q.pool.account(q, len(q.wbuf))
+	if err != nil {
+		q.writeErr = err
+		return err
+	}
+	q.writeErr = nil
+	if len(q.wbuf) == 0 {
+		q.dirtySince = time.Time{}
+		q.putBuffer()
+	}
+	if !q.lay.pendingPops() {
+		q.popsSince = time.Time{}
+	}
+	if wrote && q.unsyncedSince.IsZero() {
+		q.unsyncedSince = now
+	}
+	if q.unsyncedSince.IsZero() {
+		return nil
+	}
+	if closing || q.cfg.Fsync.Due(q.unsyncedSince, now) {
+		if err := q.sync(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sync makes everything written so far durable.
+func (q *DiskQueue) sync() error {
+	var err error
+	switch {
+	case q.cfg.Fsync.Mode == recordio.FsyncAlways || !recordio.SyncFSCoversAll:
+		err = q.lay.syncFiles()
+	case !q.pool.syncedAfter(q.dev, q.unsyncedSince):
+		df := q.lay.anyFile()
+		if df == nil {
+			break
+		}
+		var f fileHandle
+		if f, err = q.pool.acquire(df, false); err != nil {
+			break
+		}
+		start := time.Now()
+		err = syncFS(f)
+		q.pool.release(df)
+		if err == nil {
+			q.pool.markSynced(q.dev, start)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("queues: disk queue %s: fsync: %w", q.path, err)
+	}
+	q.unsyncedSince = time.Time{}
+	return nil
+}
+
+// putBuffer drops an empty write buffer that grew large, so that thousands
+// of idle queues do not each keep one.
+func (q *DiskQueue) putBuffer() {
+	if cap(q.wbuf) > 16<<10 {
+		q.wbuf = nil
+	}
+}
+
+// report logs and counts bytes dropped from a queue file.
+func (q *DiskQueue) report(file string, off, bytes int64, records int, what string) {
+	q.cfg.Logger.Warn().Str("queue", q.path).Str("file", file).Int64("offset", off).
+		Int64("dropped_bytes", bytes).Int("dropped_records", records).Msg("disk queue: " + what)
+	if st := q.cfg.Stats; st != nil {
+		if bytes > 0 {
+			st.Inc(StatDiskDroppedBytes, bytes)
+		}
+		if records > 0 {
+			st.Inc(StatDiskDroppedRecords, int64(records))
+		}
+	}
+}
+
+// Delivery identifiers: the clock at start-up, then counting up, and moved
+// past any identifier found on disk. A push takes far longer than a
+// nanosecond, so identifiers stay behind the clock and a later process
+// starts past every one an earlier process gave.
+var deliveryIDs struct {
+	once sync.Once
+	next atomic.Uint64
+}
+
+func initDeliveryIDs() {
+	deliveryIDs.once.Do(func() { deliveryIDs.next.Store(uint64(time.Now().UnixNano())) })
+}
+
+func nextDeliveryID() uint64 {
+	initDeliveryIDs()
+	return deliveryIDs.next.Add(1)
+}
+
+// sawDeliveryID moves the identifiers past id, found on disk.
+func sawDeliveryID(id uint64) {
+	initDeliveryIDs()
+	for {
+		cur := deliveryIDs.next.Load()
+		if cur >= id || deliveryIDs.next.CompareAndSwap(cur, id) {
+			return
+		}
+	}
+}

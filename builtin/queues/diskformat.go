@@ -1,0 +1,219 @@
+package queues
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/frontier-go/frontier/internal/recordio"
+)
+
+// On-disk layout of the disk queues, format version 1 (docs/jobdir-queues.md).
+//
+// A FIFO queue is a directory of segment files named "%010d.seg", oldest
+// first. A segment is a 64-byte header followed by frames
+// (internal/recordio) whose seq is the record's position in the queue since
+// its creation, counting up by one (modulo 2^32):
+//
+//	0   8 bytes  magic "FRFIFO\x00\x01"
+//	8   uint32   seq of the segment's first record
+//	12  uint32   masked CRC-32C of bytes 0..11
+//	16  24 bytes head cursor slot 0 (recordio.Cursor)
+//	40  24 bytes head cursor slot 1
+//	64  frames
+//
+// Only the oldest segment's cursor matters: it gives the offset and seq of
+// the next record to pop. Segments before the head are deleted.
+//
+// A LIFO queue is one file: the 8-byte magic "FRLIFO\x00\x01" followed by
+// frames whose seq is the number of records below them in the file (0, 1,
+// 2, …). Pops truncate the file; its last frame gives the queue's length.
+const (
+	fifoMagic      = "FRFIFO\x00\x01"
+	lifoMagic      = "FRLIFO\x00\x01"
+	fifoHeaderSize = 64
+	lifoHeaderSize = 8
+	fifoSlot0      = 16
+	segSuffix      = ".seg"
+)
+
+// minFrame is the size of the smallest frame (a 1-byte payload).
+const minFrame = recordio.Overhead + 1
+
+func segName(num uint64) string { return fmt.Sprintf("%010d%s", num, segSuffix) }
+
+// parseSegName returns the number of a segment file name.
+func parseSegName(name string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, segSuffix)
+	if !ok || len(digits) < 10 {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil
+}
+
+// appendFifoHeader appends a segment header holding cursor c in its slot.
+func appendFifoHeader(dst []byte, first uint32, c recordio.Cursor) []byte {
+	start := len(dst)
+	dst = append(dst, fifoMagic...)
+	dst = binary.LittleEndian.AppendUint32(dst, first)
+	dst = binary.LittleEndian.AppendUint32(dst, recordio.Checksum(dst[start:start+12]))
+	dst = append(dst, make([]byte, 2*recordio.CursorSize)...)
+	var slot [recordio.CursorSize]byte
+	c.AppendTo(slot[:0])
+	copy(dst[start+fifoSlot0+c.Slot()*recordio.CursorSize:], slot[:])
+	return dst
+}
+
+// fifoHeader is a parsed segment header.
+type fifoHeader struct {
+	first    uint32
+	cursor   recordio.Cursor
+	cursorOK bool
+}
+
+var errBadMagic = errors.New("bad magic")
+
+// parseFifoHeader reads a segment header. A wrong magic is errBadMagic; a
+// header whose checksum fails wraps recordio.ErrCorrupt. A header whose two
+// cursor slots are both unreadable is returned with cursorOK false.
+func parseFifoHeader(b []byte) (fifoHeader, error) {
+	if len(b) < fifoHeaderSize {
+		return fifoHeader{}, fmt.Errorf("%w: segment header of %d bytes", io.ErrUnexpectedEOF, len(b))
+	}
+	if string(b[:8]) != fifoMagic {
+		return fifoHeader{}, errBadMagic
+	}
+	if recordio.Checksum(b[:12]) != binary.LittleEndian.Uint32(b[12:]) {
+		return fifoHeader{}, fmt.Errorf("%w: segment header checksum mismatch", recordio.ErrCorrupt)
+	}
+	h := fifoHeader{first: binary.LittleEndian.Uint32(b[8:])}
+	s0 := b[fifoSlot0 : fifoSlot0+recordio.CursorSize]
+	s1 := b[fifoSlot0+recordio.CursorSize : fifoSlot0+2*recordio.CursorSize]
+	h.cursor, h.cursorOK = recordio.PickCursor(s0, s1)
+	return h, nil
+}
+
+// seqAhead reports whether sequence number b is at or after a, modulo 2^32.
+func seqAhead(a, b uint32) bool { return b-a < 1<<31 }
+
+// frameScanner reads frames forward from r between off and end, a chunk at a
+// time, checking that each frame's seq follows the previous one's.
+type frameScanner struct {
+	r       io.ReaderAt
+	off     int64 // offset of the next frame
+	end     int64
+	seq     uint32 // expected seq of the next frame
+	buf     []byte
+	bufOff  int64
+	chunk   int
+	checked bool  // check seq continuity
+	err     error // the read error that stopped the scan, if any
+}
+
+const scanChunk = 1 << 20
+
+func newFrameScanner(r io.ReaderAt, off, end int64, seq uint32, checkSeq bool) *frameScanner {
+	return &frameScanner{r: r, off: off, end: end, seq: seq, chunk: scanChunk, checked: checkSeq, bufOff: off}
+}
+
+// errSeq is a frame whose checksum holds but whose seq is not the next one:
+// stale bytes from before a truncation, or a frame written at a wrong place.
+var errSeq = errors.New("sequence number out of order")
+
+// next returns the next frame and its offset. It returns io.EOF exactly at
+// end, recordio.ErrShort when the bytes left end inside a frame (a torn
+// tail), and an error wrapping recordio.ErrCorrupt or errSeq for bad bytes.
+// After an error the scanner stays at the bad frame.
+func (s *frameScanner) next() (recordio.Frame, int64, error) {
+	if s.off >= s.end {
+		return recordio.Frame{}, s.off, io.EOF
+	}
+	for {
+		i := s.off - s.bufOff
+		if i >= 0 && i <= int64(len(s.buf)) {
+			fr, size, err := recordio.Next(s.buf[i:])
+			switch {
+			case err == nil:
+				if s.checked && fr.Seq != s.seq {
+					return recordio.Frame{}, s.off, fmt.Errorf("%w: seq %d, want %d", errSeq, fr.Seq, s.seq)
+				}
+				off := s.off
+				s.off += int64(size)
+				s.seq++
+				return fr, off, nil
+			case !errors.Is(err, recordio.ErrShort):
+				return recordio.Frame{}, s.off, err
+			}
+			if s.bufOff+int64(len(s.buf)) >= s.end {
+				return recordio.Frame{}, s.off, recordio.ErrShort
+			}
+			if size > s.chunk {
+				s.chunk = size
+			}
+		}
+		if err := s.fill(); err != nil {
+			if !errors.Is(err, recordio.ErrShort) {
+				s.err = err
+			}
+			return recordio.Frame{}, s.off, err
+		}
+	}
+}
+
+// fill reads the next chunk starting at s.off.
+func (s *frameScanner) fill() error {
+	n := min(int64(s.chunk), s.end-s.off)
+	if int64(cap(s.buf)) < n {
+		s.buf = make([]byte, n)
+	}
+	s.buf = s.buf[:n]
+	m, err := s.r.ReadAt(s.buf, s.off)
+	s.buf = s.buf[:m]
+	s.bufOff = s.off
+	if err != nil && !(errors.Is(err, io.EOF) && m > 0) {
+		if errors.Is(err, io.EOF) {
+			s.end = s.off
+			return recordio.ErrShort
+		}
+		return err
+	}
+	if int64(m) < n {
+		s.end = s.off + int64(m)
+	}
+	return nil
+}
+
+// resync looks for the first valid frame after the bad one at s.off whose
+// seq is at or after the expected one, reading at most to s.end. It returns
+// false when there is none; the scanner is then at s.end.
+func (s *frameScanner) resync() (bool, error) {
+	n := s.end - s.off
+	data := make([]byte, n)
+	m, err := s.r.ReadAt(data, s.off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	data = data[:m]
+	for i := 1; i+minFrame <= len(data); i++ {
+		fr, _, err := recordio.Next(data[i:])
+		if err != nil || (s.checked && !seqAhead(s.seq, fr.Seq)) {
+			continue
+		}
+		s.off += int64(i)
+		s.seq = fr.Seq
+		s.buf, s.bufOff = data[i:], s.off
+		return true, nil
+	}
+	s.off = s.off + int64(len(data))
+	s.end = s.off
+	return false, nil
+}

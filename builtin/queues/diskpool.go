@@ -1,0 +1,259 @@
+package queues
+
+import (
+	"container/list"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/frontier-go/frontier/internal/recordio"
+)
+
+// Defaults of [DiskPoolConfig].
+const (
+	DefaultDiskMaxOpenFiles = 128
+	DefaultDiskBufferBytes  = 32 << 20
+)
+
+// DiskPoolConfig configures a [DiskPool].
+type DiskPoolConfig struct {
+	// MaxOpenFiles bounds the file descriptors the pool's queues keep open;
+	// files are reopened on demand. 0 means DefaultDiskMaxOpenFiles.
+	MaxOpenFiles int
+	// BufferBytes bounds the bytes the pool's queues hold in memory before
+	// writing them: past it, the queues that buffered first are flushed.
+	// 0 means DefaultDiskBufferBytes.
+	BufferBytes int64
+}
+
+// DiskPool holds what disk queues share, so that their cost does not grow
+// with their number: a least-recently-used set of open files (at most
+// MaxOpenFiles descriptors, whatever the number of queues and segments), a
+// budget of buffered bytes, and when each file system was last synced.
+//
+// A DiskPool is safe for concurrent use. Queues built by the registry
+// factories share [DefaultDiskPool].
+type DiskPool struct {
+	maxFiles int
+	budget   int64
+
+	mu     sync.Mutex
+	open   int
+	idle   list.List // *diskFile: open, not in use; most recently used first
+	dirty  list.List // *DiskQueue holding buffered writes; oldest first
+	synced map[uint64]time.Time
+
+	buffered atomic.Int64
+
+	// openFile opens files; tests replace it to inject errors.
+	openFile func(name string, flag int, perm os.FileMode) (fileHandle, error)
+}
+
+// fileHandle is what a disk queue needs of an open file; *os.File is one.
+type fileHandle interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+	Sync() error
+	Stat() (os.FileInfo, error)
+	Close() error
+}
+
+// NewDiskPool returns an empty pool.
+func NewDiskPool(cfg DiskPoolConfig) *DiskPool {
+	if cfg.MaxOpenFiles <= 0 {
+		cfg.MaxOpenFiles = DefaultDiskMaxOpenFiles
+	}
+	if cfg.BufferBytes <= 0 {
+		cfg.BufferBytes = DefaultDiskBufferBytes
+	}
+	return &DiskPool{
+		maxFiles: cfg.MaxOpenFiles,
+		budget:   cfg.BufferBytes,
+		synced:   map[uint64]time.Time{},
+		openFile: func(name string, flag int, perm os.FileMode) (fileHandle, error) {
+			return os.OpenFile(name, flag, perm)
+		},
+	}
+}
+
+var defaultDiskPool = sync.OnceValue(func() *DiskPool { return NewDiskPool(DiskPoolConfig{}) })
+
+// DefaultDiskPool returns the process-wide pool: 128 open files and 32 MiB of
+// buffered writes.
+func DefaultDiskPool() *DiskPool { return defaultDiskPool() }
+
+// OpenFiles returns the number of files the pool holds open.
+func (p *DiskPool) OpenFiles() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.open
+}
+
+// Buffered returns the bytes the pool's queues hold in memory, not yet written.
+func (p *DiskPool) Buffered() int64 { return p.buffered.Load() }
+
+// diskFile is one file of a queue, open or not. Only the queue that owns it
+// uses it, under that queue's lock; the pool may close it while it is idle.
+type diskFile struct {
+	path string
+	f    fileHandle
+	pins int
+	elem *list.Element
+}
+
+// acquire returns f's handle, opening the file if needed (creating it when
+// create is true), and pins it until release.
+func (p *DiskPool) acquire(df *diskFile, create bool) (fileHandle, error) {
+	p.mu.Lock()
+	if df.f != nil {
+		if df.elem != nil {
+			p.idle.Remove(df.elem)
+			df.elem = nil
+		}
+		df.pins++
+		p.mu.Unlock()
+		return df.f, nil
+	}
+	var victims []fileHandle
+	for p.open >= p.maxFiles && p.idle.Len() > 0 {
+		v := p.idle.Remove(p.idle.Back()).(*diskFile)
+		v.elem = nil
+		victims = append(victims, v.f)
+		v.f = nil
+		p.open--
+	}
+	p.open++
+	p.mu.Unlock()
+	for _, v := range victims {
+		_ = v.Close() // read-only use or already handed to the OS: nothing to lose
+	}
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE | os.O_TRUNC
+	}
+	f, err := p.openFile(df.path, flag, 0o644)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.open--
+		return nil, err
+	}
+	df.f = f
+	df.pins++
+	return f, nil
+}
+
+// release unpins df; it stays open until the pool needs the descriptor.
+func (p *DiskPool) release(df *diskFile) {
+	p.mu.Lock()
+	df.pins--
+	if df.pins == 0 && df.f != nil {
+		df.elem = p.idle.PushFront(df)
+	}
+	p.mu.Unlock()
+}
+
+// forget closes df if open. It must not be pinned.
+func (p *DiskPool) forget(df *diskFile) error {
+	p.mu.Lock()
+	f := df.f
+	if df.elem != nil {
+		p.idle.Remove(df.elem)
+		df.elem = nil
+	}
+	if f != nil {
+		df.f = nil
+		p.open--
+	}
+	p.mu.Unlock()
+	if f != nil {
+		return f.Close()
+	}
+	return nil
+}
+
+// account records that q now buffers n bytes instead of q.accounted, and
+// keeps q on the dirty list while it buffers anything.
+func (p *DiskPool) account(q *DiskQueue, n int) {
+	if d := n - q.accounted; d != 0 {
+		p.buffered.Add(int64(d))
+		q.accounted = n
+	}
+	if (n > 0) == (q.dirtyElem != nil) {
+		return
+	}
+	p.mu.Lock()
+	if n > 0 {
+		q.dirtyElem = p.dirty.PushBack(q)
+	} else {
+		p.dirty.Remove(q.dirtyElem)
+		q.dirtyElem = nil
+	}
+	p.mu.Unlock()
+}
+
+func (p *DiskPool) overBudget() bool { return p.buffered.Load() > p.budget }
+
+// relieve flushes the queues that buffered first until the pool is back
+// under three quarters of its budget, or every dirty queue was tried once.
+// self, whose lock the caller holds, is flushed directly; other queues are
+// skipped while in use. Errors of other queues stay with them (they retry at
+// their next flush); self's error is returned.
+func (p *DiskPool) relieve(self *DiskQueue, now time.Time) error {
+	target := p.budget / 4 * 3
+	p.mu.Lock()
+	n := p.dirty.Len()
+	p.mu.Unlock()
+	for i := 0; i < n && p.buffered.Load() > target; i++ {
+		p.mu.Lock()
+		e := p.dirty.Front()
+		if e == nil {
+			p.mu.Unlock()
+			return nil
+		}
+		q := e.Value.(*DiskQueue)
+		p.dirty.MoveToBack(e)
+		p.mu.Unlock()
+		if q == self {
+			if err := q.flushLocked(now, false, false); err != nil {
+				return err
+			}
+			continue
+		}
+		if q.mu.TryLock() {
+			if q.state == stateReady && q.writeErr == nil {
+				_ = q.flushLocked(now, false, false)
+			}
+			q.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// syncedAfter reports whether file system dev was synced after t began.
+func (p *DiskPool) syncedAfter(dev uint64, t time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.synced[dev]
+	return ok && !s.Before(t)
+}
+
+func (p *DiskPool) markSynced(dev uint64, start time.Time) {
+	p.mu.Lock()
+	if s := p.synced[dev]; start.After(s) {
+		p.synced[dev] = start
+	}
+	p.mu.Unlock()
+}
+
+// syncFS makes f's file system durable when f is an *os.File on Linux, and
+// fsyncs f otherwise.
+func syncFS(f fileHandle) error {
+	if osf, ok := f.(*os.File); ok {
+		return recordio.SyncFS(osf)
+	}
+	return f.Sync()
+}
