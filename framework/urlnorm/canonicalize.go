@@ -63,8 +63,9 @@ func canonicalize(rawURL string, keepFragments bool, c codec) (string, error) {
 		p.fragment = ""
 	}
 	at := strings.LastIndexByte(p.netloc, '@')
-	host := strings.TrimRight(pyLower(p.netloc[at+1:]), ":")
-	p.netloc = p.netloc[:at+1] + host
+	if host := strings.TrimRight(pyLower(p.netloc[at+1:]), ":"); host != p.netloc[at+1:] {
+		p.netloc = p.netloc[:at+1] + host
+	}
 	return string(appendUnparse(make([]byte, 0, len(rawURL)+16), &p)), nil
 }
 
@@ -74,36 +75,67 @@ func canonicalQuery(query string) string {
 	if query == "" {
 		return ""
 	}
-	type pair struct{ k, v []byte }
-	var pairs []pair
-	for _, amp := range strings.Split(query, "&") {
-		for _, nv := range strings.Split(amp, ";") {
-			if nv == "" {
-				continue
-			}
-			name, value, _ := strings.Cut(nv, "=")
-			pairs = append(pairs, pair{
-				k: appendUnquote(nil, strings.ReplaceAll(name, "+", " ")),
-				v: appendUnquote(nil, strings.ReplaceAll(value, "+", " ")),
-			})
+	// Names and values are decoded into one buffer; pairs index into it.
+	type pair struct{ ks, ke, vs, ve int }
+	var pairsArr [16]pair
+	pairs := pairsArr[:0]
+	buf := make([]byte, 0, len(query))
+	for i := 0; i <= len(query); {
+		j := i
+		for j < len(query) && query[j] != '&' && query[j] != ';' {
+			j++
 		}
+		if nv := query[i:j]; nv != "" {
+			name, value, _ := strings.Cut(nv, "=")
+			var p pair
+			p.ks = len(buf)
+			buf = appendUnquotePlus(buf, name)
+			p.ke, p.vs = len(buf), len(buf)
+			buf = appendUnquotePlus(buf, value)
+			p.ve = len(buf)
+			pairs = append(pairs, p)
+		}
+		i = j + 1
 	}
 	slices.SortStableFunc(pairs, func(a, b pair) int {
-		if c := bytes.Compare(a.k, b.k); c != 0 {
+		if c := bytes.Compare(buf[a.ks:a.ke], buf[b.ks:b.ke]); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.v, b.v)
+		return bytes.Compare(buf[a.vs:a.ve], buf[b.vs:b.ve])
 	})
 	out := make([]byte, 0, len(query)+8)
 	for i, p := range pairs {
 		if i > 0 {
 			out = append(out, '&')
 		}
-		out = appendQuotePlus(out, p.k)
+		out = appendQuotePlus(out, buf[p.ks:p.ke])
 		out = append(out, '=')
-		out = appendQuotePlus(out, p.v)
+		out = appendQuotePlus(out, buf[p.vs:p.ve])
 	}
 	return string(out)
+}
+
+// appendUnquotePlus appends s with "+" read as a space, then percent-decoded
+// as unquote_to_bytes does.
+func appendUnquotePlus(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+':
+			dst = append(dst, ' ')
+			continue
+		case c == '%' && i+2 < len(s):
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				dst = append(dst, hi<<4|lo)
+				i += 2
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // canonicalPath is w3lib's _unquotepath followed by quote(_path_safe_chars):

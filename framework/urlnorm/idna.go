@@ -21,11 +21,18 @@ func idnaEncode(s string) (string, bool) {
 		return "", true
 	}
 	if isASCII(s) {
-		labels := strings.Split(s, ".")
-		for i, l := range labels {
-			if len(l) >= 64 || (l == "" && i < len(labels)-1) {
+		n := 0 // length of the current label
+		for i := 0; i < len(s); i++ {
+			if s[i] != '.' {
+				if n++; n >= 64 {
+					return "", false
+				}
+				continue
+			}
+			if n == 0 {
 				return "", false
 			}
+			n = 0
 		}
 		return s, true
 	}

@@ -1,6 +1,8 @@
 package urlnorm
 
 import (
+	"sync"
+
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
 )
@@ -28,6 +30,10 @@ func pyLower(s string) string {
 	if isASCII(s) {
 		return asciiLower(s)
 	}
-	// A Caser holds state, so each call gets its own.
-	return cases.Lower(language.Und).String(s)
+	// A Caser holds state, so concurrent calls each take their own.
+	c := lowerCasers.Get().(cases.Caser)
+	defer lowerCasers.Put(c)
+	return c.String(s)
 }
+
+var lowerCasers = sync.Pool{New: func() any { return cases.Lower(language.Und) }}

@@ -161,13 +161,16 @@ func appendUnparse(dst []byte, p *parts) []byte {
 	return dst
 }
 
+// netlocDelims removes the characters _checknetloc ignores.
+var netlocDelims = strings.NewReplacer("@", "", ":", "", "#", "", "?", "")
+
 // checkNetloc is Python's _checknetloc: a non-ASCII netloc must not gain
 // "/?#@:" under NFKC normalization.
 func checkNetloc(netloc string) error {
 	if netloc == "" || isASCII(netloc) {
 		return nil
 	}
-	n := strings.NewReplacer("@", "", ":", "", "#", "", "?", "").Replace(netloc)
+	n := netlocDelims.Replace(netloc)
 	n2 := norm.NFKC.String(n)
 	if n == n2 {
 		return nil
