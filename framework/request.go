@@ -90,6 +90,12 @@ func (r *Request) IsStart() bool {
 	return truthy(r.Meta[MetaIsStartRequest])
 }
 
+// VerbatimURL reports whether meta["verbatim_url"] is truthy: the URL is
+// then fingerprinted as it is, without canonicalization (Scrapy 2.17).
+func (r *Request) VerbatimURL() bool {
+	return truthy(r.Meta[MetaVerbatimURL])
+}
+
 // Slot returns r's download slot: meta["download_slot"] when set and not nil,
 // otherwise the lowercased host of its URL (without port), or "".
 func (r *Request) Slot() string {
