@@ -41,11 +41,11 @@ func (l *appendLog) write(b []byte, force bool) error {
 	if len(b) > 0 {
 		n, err := l.f.WriteAt(b, l.size)
 		if err != nil {
-			if n > 0 {
-				if terr := l.f.Truncate(l.size); terr != nil {
-					l.broken = fmt.Errorf("jobdir: %s: a failed write could not be undone (%w), later writes are refused: %w", l.path, terr, err)
-					return l.broken
-				}
+			// Even a write that reports nothing written may have grown the
+			// file (tmpfs does): always cut back to the last whole frame.
+			if terr := l.f.Truncate(l.size); terr != nil {
+				l.broken = fmt.Errorf("jobdir: %s: a failed write could not be undone (%w), later writes are refused: %w", l.path, terr, err)
+				return l.broken
 			}
 			return fmt.Errorf("jobdir: write %s at offset %d: %w", l.path, l.size, err)
 		}

@@ -1,38 +1,23 @@
 package jobdir
 
 import (
-	"encoding/binary"
-	"hash/crc32"
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
-// A frame is one journal record on disk:
-//
-//	uint32 little-endian  payload length n (1 ≤ n ≤ maxFrame)
-//	uint32 little-endian  masked CRC-32C of the length bytes and the payload
-//	n bytes               payload; its first byte is the record type
-//
-// The checksum covers the length, and is masked, so that a run of zero bytes
-// (what a file system may show after a crash) is never a valid frame.
-const (
-	frameHeader = 8
-	maxFrame    = 64 << 20
-	crcMask     = 0xa282ead8
-)
+// Journal records are internal/recordio frames (length at both ends, masked
+// CRC-32C): a frame's payload starts with the record type. Meta is unused.
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func frameSum(lenBytes, payload []byte) uint32 {
-	c := crc32.Update(0, castagnoli, lenBytes)
-	c = crc32.Update(c, castagnoli, payload)
-	return (c>>15 | c<<17) + crcMask
-}
-
-// appendFrame appends payload as one frame.
+// appendFrame appends payload as one frame. Journal payloads are small (a
+// request record at most), far below recordio.MaxPayload.
 func appendFrame(dst, payload []byte) []byte {
-	var h [frameHeader]byte
-	binary.LittleEndian.PutUint32(h[:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(h[4:], frameSum(h[:4], payload))
-	return append(append(dst, h[:]...), payload...)
+	b, err := recordio.Append(dst, payload, recordio.Meta{})
+	if err != nil {
+		// Only an empty or oversized payload fails; journal records are
+		// neither (a record type byte, and a request record that the codec
+		// already bounded).
+		panic("jobdir: " + err.Error())
+	}
+	return b
 }
 
 // scanFrames calls fn with the payload of every whole, valid frame of data
@@ -42,19 +27,15 @@ func appendFrame(dst, payload []byte) []byte {
 // from fn stops the scan and is returned with the frame's offset.
 func scanFrames(data []byte, fn func(off int64, payload []byte) error) (end int64, err error) {
 	off := 0
-	for len(data)-off >= frameHeader {
-		n := binary.LittleEndian.Uint32(data[off:])
-		if n == 0 || n > maxFrame || uint64(len(data)-off-frameHeader) < uint64(n) {
+	for off < len(data) {
+		fr, n, err := recordio.Next(data[off:])
+		if err != nil {
 			break
 		}
-		payload := data[off+frameHeader : off+frameHeader+int(n)]
-		if binary.LittleEndian.Uint32(data[off+4:]) != frameSum(data[off:off+4], payload) {
-			break
-		}
-		if err := fn(int64(off), payload); err != nil {
+		if err := fn(int64(off), fr.Payload); err != nil {
 			return int64(off), err
 		}
-		off += frameHeader + int(n)
+		off += n
 	}
 	return int64(off), nil
 }

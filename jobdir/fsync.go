@@ -3,102 +3,84 @@ package jobdir
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
-// FsyncMode says when job-directory writes are fsynced (setting JOBDIR_FSYNC).
-type FsyncMode int
+// FsyncPolicy is when job-directory writes are fsynced (JOBDIR_FSYNC and
+// JOBDIR_FSYNC_INTERVAL); the disk queues and the journals share it. Every
+// mode hands each flush to the operating system in one write, so all of them
+// survive the crash of the process; they differ on a crash of the machine.
+type FsyncPolicy = recordio.FsyncPolicy
 
-// The fsync modes. Every mode hands each flush to the operating system in
-// one write, so all of them survive the crash of the process; they differ on
-// a crash of the machine (power cut, kernel panic).
+// FsyncMode is the JOBDIR_FSYNC value of an [FsyncPolicy].
+type FsyncMode = recordio.FsyncMode
+
+// The fsync modes; see docs/jobdir.md for what each survives.
 const (
-	// FsyncInterval fsyncs at the first flush at least Interval after the
-	// last fsync, and at close: a machine crash loses at most about Interval
-	// of acknowledged work. The default.
-	FsyncInterval FsyncMode = iota
-	// FsyncAlways fsyncs at every flush: nothing acknowledged is lost.
-	FsyncAlways
-	// FsyncNever leaves writing back to the operating system (typically
-	// within 30 s on Linux), and fsyncs only at close.
-	FsyncNever
+	// FsyncInterval fsyncs at the first flush at least the interval after the
+	// oldest write not yet fsynced, and at close. The default.
+	FsyncInterval = recordio.FsyncInterval
+	// FsyncAlways fsyncs at every flush.
+	FsyncAlways = recordio.FsyncAlways
+	// FsyncNever leaves writing back to the operating system; files are
+	// fsynced at close only.
+	FsyncNever = recordio.FsyncNever
 )
-
-func (m FsyncMode) String() string {
-	switch m {
-	case FsyncAlways:
-		return "always"
-	case FsyncNever:
-		return "never"
-	default:
-		return "interval"
-	}
-}
 
 // DefaultFsyncInterval is JOBDIR_FSYNC_INTERVAL's default.
-const DefaultFsyncInterval = time.Second
+const DefaultFsyncInterval = recordio.DefaultFsyncInterval
 
-// FsyncPolicy is when writes are fsynced: JOBDIR_FSYNC and JOBDIR_FSYNC_INTERVAL.
-type FsyncPolicy struct {
-	Mode     FsyncMode
-	Interval time.Duration
-}
-
-// DefaultFsyncPolicy is the policy when the settings say nothing: fsync at
-// most once a second.
-var DefaultFsyncPolicy = FsyncPolicy{Mode: FsyncInterval, Interval: DefaultFsyncInterval}
-
-// ParseFsyncMode parses a JOBDIR_FSYNC value: "interval", "always" or "never"
-// ("" is the default, interval).
-func ParseFsyncMode(s string) (FsyncMode, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "interval":
-		return FsyncInterval, nil
-	case "always":
-		return FsyncAlways, nil
-	case "never":
-		return FsyncNever, nil
+// FsyncFromSettings returns the policy JOBDIR_FSYNC and JOBDIR_FSYNC_INTERVAL give.
+func FsyncFromSettings(s *framework.Settings) (FsyncPolicy, error) {
+	p := recordio.DefaultFsyncPolicy
+	if s == nil {
+		return p, nil
 	}
-	return 0, fmt.Errorf("jobdir: fsync mode %q: want interval, always or never", s)
+	mode, err := s.GetString("JOBDIR_FSYNC")
+	if err != nil {
+		return p, err
+	}
+	if p.Mode, err = recordio.ParseFsyncMode(mode); err != nil {
+		return p, fmt.Errorf("%w: JOBDIR_FSYNC: %w", framework.ErrSetting, err)
+	}
+	if p.Interval, err = s.GetDuration("JOBDIR_FSYNC_INTERVAL"); err != nil {
+		return p, err
+	}
+	if p.Interval <= 0 {
+		p.Interval = DefaultFsyncInterval
+	}
+	return p, nil
 }
 
 // syncer applies an FsyncPolicy to one file.
 type syncer struct {
-	policy FsyncPolicy
-	last   time.Time
-	dirty  bool
+	policy   FsyncPolicy
+	unsynced time.Time // first write not yet fsynced
+	dirty    bool
 }
 
-func newSyncer(p FsyncPolicy) syncer {
-	if p.Mode == FsyncInterval && p.Interval <= 0 {
-		p.Interval = DefaultFsyncInterval
-	}
-	return syncer{policy: p, last: time.Now()}
-}
+func newSyncer(p FsyncPolicy) syncer { return syncer{policy: p} }
 
-// wrote records that f was written to and fsyncs it if the policy says so
-// now; force fsyncs any written data (close, checkpoints).
-func (s *syncer) wrote(f *os.File, force bool) error {
-	s.dirty = true
-	return s.maybe(f, force)
-}
-
+// maybe fsyncs f if it was written to and the policy says so now; force
+// fsyncs any written data (close, checkpoints).
 func (s *syncer) maybe(f *os.File, force bool) error {
 	if !s.dirty {
 		return nil
 	}
 	now := time.Now()
-	switch {
-	case force, s.policy.Mode == FsyncAlways:
-	case s.policy.Mode == FsyncInterval && now.Sub(s.last) >= s.policy.Interval:
-	default:
+	if s.unsynced.IsZero() {
+		s.unsynced = now
+	}
+	if !force && !s.policy.Due(s.unsynced, now) {
 		return nil
 	}
 	if err := f.Sync(); err != nil {
 		return err
 	}
 	s.dirty = false
-	s.last = now
+	s.unsynced = time.Time{}
 	return nil
 }

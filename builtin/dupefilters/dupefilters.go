@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
 )
 
 // BaseDupeFilter filters nothing: every request is new.
@@ -24,17 +25,25 @@ func BaseDupeFilterFactory(context.Context, *framework.Crawler) (framework.DupeF
 }
 
 // RFPDupeFilter filters requests whose fingerprint was seen before, as
-// Scrapy's RFPDupeFilter. Fingerprints are kept as 20-byte values.
+// Scrapy's RFPDupeFilter. Fingerprints are kept as 20-byte values in an
+// open-addressing set (at most about 31 bytes of memory each).
+//
+// With a job directory (RFPConfig.JobDir), the fingerprints are kept in
+// JOBDIR/requests.fingerprints and loaded at Open; see persist.go.
 type RFPDupeFilter struct {
 	fp     framework.Fingerprinter
 	stats  framework.Stats
 	log    zerolog.Logger
 	debug  bool
 	logged bool
-	seen   map[framework.Fingerprint]struct{}
+	seen   *fpSet
+	disk   diskState
 }
 
-var _ framework.DupeFilter = (*RFPDupeFilter)(nil)
+var (
+	_ framework.DupeFilter = (*RFPDupeFilter)(nil)
+	_ framework.Flusher    = (*RFPDupeFilter)(nil)
+)
 
 // RFPConfig is what an RFPDupeFilter is built from.
 type RFPConfig struct {
@@ -42,6 +51,12 @@ type RFPConfig struct {
 	Stats         framework.Stats         // may be nil
 	Logger        zerolog.Logger
 	Debug         bool // log every duplicate, not only the first (DUPEFILTER_DEBUG)
+	// JobDir keeps the fingerprints in JOBDIR/requests.fingerprints when not
+	// empty (Scrapy's path argument); a Scrapy requests.seen there is
+	// imported when the job has no fingerprint file yet.
+	JobDir string
+	// Fsync is when the fingerprint file is fsynced (JOBDIR_FSYNC).
+	Fsync jobdir.FsyncPolicy
 }
 
 // NewRFPDupeFilter returns an empty filter.
@@ -51,7 +66,8 @@ func NewRFPDupeFilter(cfg RFPConfig) *RFPDupeFilter {
 		stats: cfg.Stats,
 		log:   cfg.Logger,
 		debug: cfg.Debug,
-		seen:  map[framework.Fingerprint]struct{}{},
+		seen:  newFPSet(0),
+		disk:  diskState{dir: cfg.JobDir, policy: cfg.Fsync},
 	}
 }
 
@@ -66,16 +82,27 @@ func RFPDupeFilterFactory(ctx context.Context, c *framework.Crawler) (framework.
 	if err != nil {
 		return nil, err
 	}
+	dir, _, err := c.JobDir()
+	if err != nil {
+		return nil, err
+	}
+	policy, err := jobdir.FsyncFromSettings(c.Settings)
+	if err != nil {
+		return nil, err
+	}
 	return NewRFPDupeFilter(RFPConfig{
 		Fingerprinter: fp,
 		Stats:         c.Stats,
 		Logger:        c.Logger.With().Str("component", "dupefilter").Logger(),
 		Debug:         debug,
+		JobDir:        dir,
+		Fsync:         policy,
 	}), nil
 }
 
-// Open prepares the filter.
-func (f *RFPDupeFilter) Open(context.Context) error { return nil }
+// Open prepares the filter: with a job directory, it loads the fingerprints
+// kept there.
+func (f *RFPDupeFilter) Open(context.Context) error { return f.openDisk() }
 
 // RequestSeen records r's fingerprint and reports whether it was seen before.
 func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
@@ -83,15 +110,15 @@ func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, ok := f.seen[fp]; ok {
+	if !f.seen.Add(&fp) {
 		return true, nil
 	}
-	f.seen[fp] = struct{}{}
+	f.recordNew(fp)
 	return false, nil
 }
 
 // Len returns the number of fingerprints recorded.
-func (f *RFPDupeFilter) Len() int { return len(f.seen) }
+func (f *RFPDupeFilter) Len() int { return f.seen.Len() }
 
 // Log counts a filtered duplicate in dupefilter/filtered and logs it: every
 // time with DUPEFILTER_DEBUG, otherwise the first time only.
@@ -115,5 +142,6 @@ func (f *RFPDupeFilter) Log(r *framework.Request) {
 	}
 }
 
-// Close releases the filter.
-func (f *RFPDupeFilter) Close(string) error { return nil }
+// Close writes the fingerprints not yet written, with a job directory, and
+// releases the filter.
+func (f *RFPDupeFilter) Close(string) error { return f.closeDisk() }

@@ -1,0 +1,240 @@
+package dupefilters
+
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/frontier-go/frontier/framework"
+)
+
+// fpSet is a set of fingerprints in open addressing with linear probing: a
+// tag array (one byte per slot, 0 = empty) and a key array (20 bytes per
+// slot), so that a lookup scans tags, which are contiguous, and compares a key
+// only on a tag match. At most 87.5% of the slots are used and a growth
+// leaves 67% used, so the set costs 21/0.875 to 21/0.67, that is 24 to 31.4
+// bytes per fingerprint (a Go map[[20]byte]struct{} costs about 50).
+//
+// A slot's home is fastrange(hash, cap): homes grow with the hash, so a
+// rehash walks the old table in hash order and fills the new one nearly
+// sequentially.
+type fpSet struct {
+	tags []uint8
+	keys []framework.Fingerprint
+	n    int
+	max  int // n at which the set grows
+}
+
+const (
+	fpMaxLoad  = 0.875
+	fpGrowLoad = 0.67
+	fpMinCap   = 1024
+)
+
+// newFPSet returns a set with room for n fingerprints before it grows.
+func newFPSet(n int) *fpSet {
+	s := &fpSet{}
+	s.alloc(capFor(n))
+	return s
+}
+
+// capFor returns the capacity that holds n fingerprints at the growth load.
+func capFor(n int) int {
+	return max(fpMinCap, int(float64(n)/fpGrowLoad)+1)
+}
+
+func (s *fpSet) alloc(c int) {
+	s.tags = make([]uint8, c)
+	s.keys = make([]framework.Fingerprint, c)
+	s.max = int(float64(c) * fpMaxLoad)
+}
+
+// Len returns the number of fingerprints.
+func (s *fpSet) Len() int { return s.n }
+
+// Bytes returns the memory the set's arrays take.
+func (s *fpSet) Bytes() int { return len(s.tags) * (1 + len(framework.Fingerprint{})) }
+
+// fpHash mixes a fingerprint's bytes: fingerprints are SHA-1 digests for the
+// built-in fingerprinter, but custom ones need not be uniform.
+func fpHash(fp *framework.Fingerprint) uint64 {
+	a := binary.LittleEndian.Uint64(fp[0:8])
+	b := binary.LittleEndian.Uint64(fp[8:16])
+	c := uint64(binary.LittleEndian.Uint32(fp[16:20]))
+	h := a ^ bits.RotateLeft64(b, 23) ^ c<<7
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+func split(h uint64, c int) (home int, tag uint8) {
+	hi, _ := bits.Mul64(h, uint64(c))
+	tag = uint8(h)
+	if tag == 0 {
+		tag = 1
+	}
+	return int(hi), tag
+}
+
+// Has reports whether fp is in the set.
+func (s *fpSet) Has(fp *framework.Fingerprint) bool {
+	h := fpHash(fp)
+	i, tag := split(h, len(s.tags))
+	for {
+		t := s.tags[i]
+		if t == 0 {
+			return false
+		}
+		if t == tag && s.keys[i] == *fp {
+			return true
+		}
+		if i++; i == len(s.tags) {
+			i = 0
+		}
+	}
+}
+
+// Add adds fp and reports whether it was new.
+func (s *fpSet) Add(fp *framework.Fingerprint) bool {
+	h := fpHash(fp)
+	i, tag := split(h, len(s.tags))
+	for {
+		t := s.tags[i]
+		if t == 0 {
+			break
+		}
+		if t == tag && s.keys[i] == *fp {
+			return false
+		}
+		if i++; i == len(s.tags) {
+			i = 0
+		}
+	}
+	s.tags[i], s.keys[i] = tag, *fp
+	s.n++
+	if s.n >= s.max {
+		s.grow(capFor(s.n))
+	}
+	return true
+}
+
+// AddAll adds the fingerprints packed in b (20 bytes each) and returns how
+// many were new. It is Add for bulk loads: a table of a million fingerprints
+// is far larger than the CPU caches, so inserting in file order waits on
+// memory at every fingerprint; AddAll sorts each chunk of b by slot first
+// (a counting sort on the top bits of the home slot), so that inserts walk
+// the table in address order. It needs 22 bytes per fingerprint of a chunk
+// (at most addAllChunk of them) while it runs.
+func (s *fpSet) AddAll(b []byte) int {
+	added := 0
+	for len(b) >= fpSize {
+		k := min(len(b)/fpSize, addAllChunk)
+		added += s.addChunk(b[:k*fpSize])
+		b = b[k*fpSize:]
+	}
+	return added
+}
+
+const (
+	addAllChunk   = 256 << 10
+	addAllBuckets = 1024
+)
+
+func (s *fpSet) addChunk(b []byte) int {
+	n := len(b) / fpSize
+	s.Reserve(n)
+	if n < 4*addAllBuckets {
+		added := 0
+		for p := b; len(p) > 0; p = p[fpSize:] {
+			if s.Add((*framework.Fingerprint)(p[:fpSize])) {
+				added++
+			}
+		}
+		return added
+	}
+	c := uint64(len(s.tags))
+	var count [addAllBuckets + 1]int
+	buckets := make([]uint16, n)
+	for i := range buckets {
+		home, _ := split(fpHash((*framework.Fingerprint)(b[i*fpSize:])), len(s.tags))
+		k := uint16(uint64(home) * addAllBuckets / c)
+		buckets[i] = k
+		count[k+1]++
+	}
+	for k := 1; k <= addAllBuckets; k++ {
+		count[k] += count[k-1]
+	}
+	sorted := make([]byte, len(b))
+	for i, k := range buckets {
+		copy(sorted[count[k]*fpSize:], b[i*fpSize:(i+1)*fpSize])
+		count[k]++
+	}
+	added := 0
+	for p := sorted; len(p) > 0; p = p[fpSize:] {
+		fp := (*framework.Fingerprint)(p[:fpSize])
+		home, tag := split(fpHash(fp), len(s.tags))
+		if s.addAt(fp, home, tag) {
+			added++
+		}
+	}
+	return added
+}
+
+// addAt adds fp, whose home and tag are given, without growing.
+func (s *fpSet) addAt(fp *framework.Fingerprint, i int, tag uint8) bool {
+	for {
+		t := s.tags[i]
+		if t == 0 {
+			break
+		}
+		if t == tag && s.keys[i] == *fp {
+			return false
+		}
+		if i++; i == len(s.tags) {
+			i = 0
+		}
+	}
+	s.tags[i], s.keys[i] = tag, *fp
+	s.n++
+	return true
+}
+
+// insertNew puts fp, known to be absent, into its place.
+func (s *fpSet) insertNew(fp *framework.Fingerprint) {
+	i, tag := split(fpHash(fp), len(s.tags))
+	for s.tags[i] != 0 {
+		if i++; i == len(s.tags) {
+			i = 0
+		}
+	}
+	s.tags[i], s.keys[i] = tag, *fp
+}
+
+// grow rehashes into a table of c slots.
+func (s *fpSet) grow(c int) {
+	tags, keys := s.tags, s.keys
+	s.alloc(c)
+	for i, t := range tags {
+		if t != 0 {
+			s.insertNew(&keys[i])
+		}
+	}
+}
+
+// Reserve makes room for n more fingerprints without growing on the way.
+func (s *fpSet) Reserve(n int) {
+	if s.n+n >= s.max {
+		s.grow(capFor(s.n + n))
+	}
+}
+
+// Each calls fn for every fingerprint, in table order, until fn returns false.
+func (s *fpSet) Each(fn func(framework.Fingerprint) bool) {
+	for i, t := range s.tags {
+		if t != 0 && !fn(s.keys[i]) {
+			return
+		}
+	}
+}

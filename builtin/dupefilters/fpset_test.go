@@ -1,0 +1,142 @@
+package dupefilters
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/frontier-go/frontier/framework"
+)
+
+func testFP(i int) framework.Fingerprint {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(i))
+	return sha1.Sum(b[:])
+}
+
+func TestFPSet(t *testing.T) {
+	tests := []struct {
+		name string
+		fp   func(i int) framework.Fingerprint
+	}{
+		{"sha1", testFP},
+		// Custom fingerprinters need not be uniform: counters in the first
+		// bytes, everything else zero.
+		{"counter", func(i int) framework.Fingerprint {
+			var f framework.Fingerprint
+			binary.BigEndian.PutUint32(f[:], uint32(i))
+			return f
+		}},
+		{"counter at the end", func(i int) framework.Fingerprint {
+			var f framework.Fingerprint
+			binary.BigEndian.PutUint32(f[16:], uint32(i))
+			return f
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFPSet(0)
+			const n = 50_000
+			for i := 0; i < n; i++ {
+				fp := tt.fp(i)
+				if !s.Add(&fp) {
+					t.Fatalf("Add(%d) reported a duplicate", i)
+				}
+				if s.Add(&fp) {
+					t.Fatalf("second Add(%d) reported new", i)
+				}
+			}
+			if s.Len() != n {
+				t.Fatalf("Len %d", s.Len())
+			}
+			for i := 0; i < 2*n; i++ {
+				fp := tt.fp(i)
+				if got := s.Has(&fp); got != (i < n) {
+					t.Fatalf("Has(%d) = %v", i, got)
+				}
+			}
+			seen := 0
+			s.Each(func(framework.Fingerprint) bool { seen++; return true })
+			if seen != n {
+				t.Fatalf("Each saw %d", seen)
+			}
+			if bpf := float64(s.Bytes()) / n; bpf > 32 {
+				t.Fatalf("%.1f bytes per fingerprint", bpf)
+			}
+		})
+	}
+}
+
+// TestFPSetBytesPerFingerprint checks the memory bound at every size a
+// growing set goes through: never more than 32 bytes per fingerprint once
+// past the minimum capacity.
+func TestFPSetBytesPerFingerprint(t *testing.T) {
+	s := newFPSet(0)
+	worst := 0.0
+	for i := 0; i < 200_000; i++ {
+		fp := testFP(i)
+		s.Add(&fp)
+		if s.Len() > fpMinCap {
+			worst = max(worst, float64(s.Bytes())/float64(s.Len()))
+		}
+	}
+	if worst > 32 {
+		t.Fatalf("worst %.2f bytes per fingerprint", worst)
+	}
+	t.Logf("worst %.2f bytes per fingerprint", worst)
+}
+
+// BenchmarkFPSetMemory reports the heap bytes per fingerprint of the set and
+// of a Go map, for 1M fingerprints.
+func BenchmarkFPSetMemory(b *testing.B) {
+	const n = 1_000_000
+	fps := make([]framework.Fingerprint, n)
+	for i := range fps {
+		fps[i] = testFP(i)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for _, kind := range []string{"fpSet", "map"} {
+		b.Run(kind, func(b *testing.B) {
+			for range b.N {
+				before := heap()
+				var keep any
+				if kind == "fpSet" {
+					s := newFPSet(0)
+					for i := range fps {
+						s.Add(&fps[i])
+					}
+					keep = s
+				} else {
+					m := map[framework.Fingerprint]struct{}{}
+					for _, fp := range fps {
+						m[fp] = struct{}{}
+					}
+					keep = m
+				}
+				after := heap()
+				b.ReportMetric(float64(after-before)/n, "bytes/fp")
+				runtime.KeepAlive(keep)
+			}
+		})
+	}
+}
+
+func BenchmarkFPSetAdd(b *testing.B) {
+	fps := make([]framework.Fingerprint, 1<<20)
+	for i := range fps {
+		fps[i] = testFP(i)
+	}
+	b.ResetTimer()
+	s := newFPSet(0)
+	for i := range b.N {
+		s.Add(&fps[i&(len(fps)-1)])
+	}
+	_ = fmt.Sprint(s.Len())
+}
