@@ -1,0 +1,84 @@
+package sdk
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+
+	"github.com/frontier-go/frontier/plugins/wire"
+)
+
+// parentPollInterval is how often a plugin checks that its host is alive.
+const parentPollInterval = 500 * time.Millisecond
+
+// Serve serves p to the frontier host that started the binary and exits when
+// the host closes it or disappears. It never returns. Started by hand (no
+// handshake cookie in the environment), it prints a short explanation to
+// stderr and exits with status 1. A Plugin that fails [Plugin.Validate] is
+// reported on stderr, which the host shows, and the binary exits with
+// status 1.
+func Serve(p Plugin) {
+	stderr := os.Stderr // go-plugin replaces os.Stderr once serving
+	log := NewLogger(stderr, zerolog.InfoLevel).With().Str("plugin", p.Name).Logger()
+	if err := p.Validate(); err != nil {
+		log.Error().Err(err).Msg("cannot serve plugin")
+		os.Exit(1)
+	}
+	s := newServer(p, log)
+	go watchParent(os.Getppid(), os.Getppid, parentPollInterval, func() {
+		s.mu.Lock()
+		l := s.log
+		s.mu.Unlock()
+		l.Error().Msg("host process is gone; closing and exiting")
+		if err := s.closeAll("shutdown"); err != nil {
+			l.Error().Err(err).Msg("closing after the host disappeared")
+		}
+		os.Exit(2)
+	})
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.PluginSet(s.servers()),
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts, wire.ServerOptions()...)...)
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name:       "go-plugin",
+			Level:      hclog.Info,
+			Output:     stderr,
+			JSONFormat: true,
+		}),
+	})
+	// The host closed the plugin (go-plugin's Shutdown call).
+	code := 0
+	if err := s.closeAll("shutdown"); err != nil {
+		s.log.Error().Err(err).Msg("closing open components")
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// watchParent calls orphaned once getppid stops returning ppid: the process
+// that started the plugin exited and the plugin was re-parented. It backs up
+// the Pdeathsig the host sets on Linux, and covers other systems.
+func watchParent(ppid int, getppid func() int, every time.Duration, orphaned func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for range t.C {
+		if getppid() != ppid {
+			orphaned()
+			return
+		}
+	}
+}
+
+// Fatalf reports a start-up error the way the host can show it (stderr) and
+// exits with status 1. It is for plugin main functions before Serve.
+func Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
