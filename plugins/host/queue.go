@@ -387,7 +387,8 @@ func (q *queue) Peek() (*framework.Request, error) {
 	if err := q.decodeHead(); err != nil {
 		return nil, err
 	}
-	return q.head, nil}
+	return q.head, nil
+}
 
 // Len returns the number of pending requests (not those in flight).
 func (q *queue) Len() int {

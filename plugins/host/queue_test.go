@@ -78,7 +78,9 @@ func preq(url string, prio int, start bool) *framework.Request {
 func TestPluginPriorityQueue(t *testing.T) {
 	e := newEnv(t, zerolog.Nop(), sqliteDecl(t))
 	dir := filepath.Join(t.TempDir(), "requests.queue")
-	cfg := framework.PriorityQueueConfig{Key: dir, Persistent: true, Start: func(context.Context, *framework.Crawler, string) (framework.Queue, error) { return nil, errors.New("unused") }}
+	cfg := framework.PriorityQueueConfig{Key: dir, Persistent: true, Start: func(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+		return nil, errors.New("unused")
+	}}
 	q := pq(t, e, "sqlitequeue.PriorityQueue", cfg)
 	push := func(url string, prio int, start bool) {
 		t.Helper()
