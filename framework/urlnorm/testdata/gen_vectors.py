@@ -3,6 +3,9 @@
 
 Run with Python 3.13 and w3lib 2.4.1 importable (for instance its source
 first on PYTHONPATH): python3 gen_vectors.py > w3lib_vectors.jsonl
+and python3 gen_vectors.py idna > idna_vectors.jsonl for the host name
+vectors: {"host", "idna" (Python's host.encode("idna")) or "idna_error",
+"lower" (host.lower())}.
 
 Each line has the input ("url", or "url_hex" for bytes that are not valid
 UTF-8), "encoding" when not UTF-8, and for each function either the result
@@ -291,5 +294,52 @@ def main():
         emit(rand_fast_url(rng))
 
 
+IDNA_POOLS = [
+    "abcxyzABCXYZ0189-_",
+    "\u00e0\u00e9\u00f1\u00fc\u00df\u00c0\u00c9\u00d1\u00dc\u0130\u0131\u017f",
+    "\u03a3\u03c3\u03c2\u0391\u03b1\u0390\u03d0",
+    "\u0410\u0430\u042f\u044f\u0401",
+    "\u0627\u0628\u0661\u05d0\u05d1\u0660\u08a0\u200f",
+    "\u4e00\u5b50\u3042\u30a2\uac00\u1100\u1161\u11a8",
+    "\u0300\u0301\u0308\u0323\u0345\u093c",
+    "\uff21\uff41\uff10\ufb01\u2103\u338f\u2160\u00bd\u2100\u3000",
+    "\u00ad\u200b\u200c\u200d\ufe0f\u034f\u2060",
+    "\ue000\ufffd\ufdd0\u0080\u2028\u0340\u202e\U000e0001",
+    "\U0001f600\u2c00\u2c30\ua7aa\u13a0\uab70\U0002f868\u2f874",
+    ".\u3002\uff0e\uff61",
+]
+
+
+def rand_host(rng):
+    labels = []
+    for _ in range(rng.randint(1, 3)):
+        if rng.random() < 0.1:
+            labels.append(rng.choice(["xn--", "XN--", "xn--ida", ""]) + rng.choice(IDNA_POOLS[1]))
+            continue
+        n = rng.randint(0, 12) if rng.random() < 0.9 else rng.randint(50, 70)
+        pools = rng.sample(IDNA_POOLS[:-1], rng.randint(1, 3))
+        labels.append("".join(rng.choice(rng.choice(pools)) for _ in range(n)))
+    return rng.choice(IDNA_POOLS[-1]).join(labels) + rng.choice(["", "", "", "."])
+
+
+def idna_main():
+    rng = random.Random(7)
+    seen = set()
+    for _ in range(6000):
+        h = rand_host(rng)
+        if h in seen:
+            continue
+        seen.add(h)
+        rec = {"host": h, "lower": h.lower()}
+        try:
+            rec["idna"] = h.encode("idna").decode("ascii")
+        except UnicodeError as e:
+            rec["idna_error"] = type(e).__name__
+        sys.stdout.write(json.dumps(rec, ensure_ascii=True) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["idna"]:
+        idna_main()
+    else:
+        main()
