@@ -31,6 +31,10 @@ func normalizeEncodingName(name string) string {
 // ISO-8859-1, not the WHATWG's windows-1252); other names are looked up as
 // WHATWG labels, then IANA names.
 func lookupCodec(name string) (codec, error) {
+	switch name {
+	case "", "utf-8", "utf8", "UTF-8":
+		return codec{name: "utf-8"}, nil
+	}
 	n := normalizeEncodingName(name)
 	switch n {
 	case "", "utf_8", "utf8", "u8", "utf", "utf8_ucs2", "utf8_ucs4", "cp65001":

@@ -30,16 +30,14 @@ func Safe(rawURL, encoding string) (string, error) {
 	if strings.IndexByte(rawURL, 0) >= 0 {
 		return "", fmt.Errorf("%w: NUL byte in %q", ErrControlChar, rawURL)
 	}
-	var out string
-	if s, ok := fastSafe(rawURL); ok {
-		out = s
-	} else {
-		c, err := lookupCodec(encoding)
-		if err != nil {
-			return "", err
-		}
-		out, err = safeURLString(rawURL, c)
-		if err != nil {
+	// Python looks the encoding up whatever the URL holds.
+	c, err := lookupCodec(encoding)
+	if err != nil {
+		return "", err
+	}
+	out, ok := fastSafe(rawURL)
+	if !ok {
+		if out, err = safeURLString(rawURL, c); err != nil {
 			return "", err
 		}
 	}
