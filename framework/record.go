@@ -87,7 +87,11 @@ func EncodeRequest(r *Request, sp *Spider) ([]byte, error) {
 	}
 	n := 32 + len(r.URL) + len(r.Method) + len(r.Body) + len(r.Callback) + len(r.Errback) + len(r.Encoding) +
 		32*(len(r.Headers)+len(r.Cookies)+len(r.Meta)+len(r.CbKwargs)+len(r.Flags))
-	return AppendRequest(make([]byte, 0, n), r, sp)
+	b, err := AppendRequest(make([]byte, 0, n), r, sp)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // AppendRequest appends r's record to dst and returns the extended slice, as
@@ -112,7 +116,10 @@ func AppendRequest(dst []byte, r *Request, sp *Spider) ([]byte, error) {
 		b = appendString(b, tagMethod, r.Method)
 	}
 	if len(r.Headers) > 0 {
-		b = appendHeaders(b, r.Headers)
+		var err error
+		if b, err = appendHeaders(b, r.Headers); err != nil {
+			return dst[:start], err
+		}
 	}
 	if len(r.Body) > 0 {
 		b = appendString(b, tagBody, r.Body)
@@ -178,7 +185,7 @@ func spiderRepr(sp *Spider) string {
 
 // checkRequestStrings reports a string field of r that the schema cannot hold
 // (protobuf strings are UTF-8). Header values are bytes and need no check;
-// meta and cb_kwargs strings are checked as they are written.
+// header names and meta and cb_kwargs strings are checked as they are written.
 func checkRequestStrings(r *Request) error {
 	bad := func(field, s string) error {
 		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrUnserializable, field, s)
@@ -188,11 +195,6 @@ func checkRequestStrings(r *Request) error {
 	} {
 		if !utf8.ValidString(f.s) {
 			return bad(f.name, f.s)
-		}
-	}
-	for name := range r.Headers {
-		if !utf8.ValidString(name) {
-			return bad("header name", name)
 		}
 	}
 	for _, c := range r.Cookies {
@@ -243,10 +245,13 @@ func endLen(b []byte, at int) []byte {
 	return b
 }
 
-func appendHeaders(b []byte, h http.Header) []byte {
+func appendHeaders(b []byte, h http.Header) ([]byte, error) {
 	var buf [8]entry[[]string]
 	hs := sortedEntries(buf[:0], h)
 	for _, e := range hs {
+		if !utf8.ValidString(e.k) {
+			return b, badHeaderName(e.k)
+		}
 		b = append(b, tagHeaders, 0)
 		at := len(b) - 1
 		if e.k != "" {
@@ -257,7 +262,11 @@ func appendHeaders(b []byte, h http.Header) []byte {
 		}
 		b = endLen(b, at)
 	}
-	return b
+	return b, nil
+}
+
+func badHeaderName(name string) error {
+	return fmt.Errorf("%w: header name %q is not valid UTF-8", ErrUnserializable, name)
 }
 
 // entry is a map entry, for writing maps sorted by key.

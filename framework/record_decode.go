@@ -10,8 +10,10 @@ import (
 )
 
 // DecodeRequest reads a record written by [EncodeRequest] or by any encoder of
-// frontier.record.v1 (fields in any order, unknown fields skipped, repeated
-// fields merged as protobuf does).
+// frontier.record.v1: fields in any order, unknown fields skipped, repeated
+// fields merged as protobuf does. Unlike the protobuf runtime, which keeps a
+// known field of the wrong wire type as an unknown field, DecodeRequest
+// reports it as corrupt.
 //
 // Bytes that are not a record give an error wrapping [ErrCorruptRecord] with
 // the offset of the fault; a record of another format version gives one

@@ -40,6 +40,9 @@ func RequestToProto(r *Request, sp *Spider) (*recordpb.Request, error) {
 	if len(r.Headers) > 0 {
 		names := make([]string, 0, len(r.Headers))
 		for name := range r.Headers {
+			if !utf8.ValidString(name) {
+				return nil, badHeaderName(name)
+			}
 			names = append(names, name)
 		}
 		slices.Sort(names)
