@@ -102,10 +102,10 @@ func newPlugin() sdk.Plugin {
 		Version: "1.0.0",
 		Queues: map[string]sdk.QueueFactory{
 			FifoName: {Order: sdk.FIFO, Doc: "SQLite disk queue, FIFO, with durable in-flight tracking", New: func(o sdk.QueueOptions) (sdk.Queue, error) {
-				return openQueue(o.Key, kindFifo, st.synchronous())
+				return openPagedQueue(o.Key, false, st.synchronous())
 			}},
 			LifoName: {Order: sdk.LIFO, Doc: "SQLite disk queue, LIFO, with durable in-flight tracking", New: func(o sdk.QueueOptions) (sdk.Queue, error) {
-				return openQueue(o.Key, kindLifo, st.synchronous())
+				return openPagedQueue(o.Key, true, st.synchronous())
 			}},
 		},
 		PriorityQueues: map[string]sdk.QueueFactory{
