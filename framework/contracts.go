@@ -41,6 +41,15 @@ type Acker interface {
 	InFlight() int
 }
 
+// InFlightTracker is implemented by priority queues that are an [Acker]
+// for some requests only (those of downstream queues that are Ackers).
+// Tracks reports whether r, just returned by Pop, stays in flight in the
+// queue until Ack; the scheduler keeps the in-flight state of the other
+// requests itself (durably, with a job directory).
+type InFlightTracker interface {
+	Tracks(r *Request) bool
+}
+
 // Flusher is implemented by components that buffer writes. Flush hands
 // everything buffered to the operating system (and syncs it when the fsync
 // policy says so).

@@ -317,12 +317,10 @@ func (j *InFlightJournal) InFlight() int { return len(j.inflight) }
 // Ghosts returns the number of ghosts not yet popped again.
 func (j *InFlightJournal) Ghosts() int { return len(j.ghosts) }
 
-// Flush writes the buffered records around queues, the flush of the disk
-// queues: deliveries and skips first, then queues(), then, when it
-// succeeded, a flushed marker and the acknowledgements. Each write is one
-// call, fsynced when the policy says so (force: always). When queues fails,
-// its error is returned and the acknowledgements stay buffered.
-func (j *InFlightJournal) Flush(queues func() error, force bool) error {
+// WriteDeliveries writes the buffered delivery and skip records now, without
+// the flushed marker: the scheduler calls it before writing to a disk queue,
+// which may make earlier pops durable as it writes.
+func (j *InFlightJournal) WriteDeliveries() error {
 	if j.log == nil {
 		return ErrClosed
 	}
@@ -330,12 +328,30 @@ func (j *InFlightJournal) Flush(queues func() error, force bool) error {
 		j.pre = appendIDFrames(j.pre, ifSkip, j.skips)
 		j.skips = j.skips[:0]
 	}
-	if len(j.pre) > 0 {
-		if err := j.log.write(j.pre, force); err != nil {
+	if len(j.pre) == 0 {
+		return nil
+	}
+	if err := j.log.write(j.pre, false); err != nil {
+		return err
+	}
+	j.pre = j.pre[:0]
+	j.unmarked = true
+	return nil
+}
+
+// Flush writes the buffered records around queues, the flush of the disk
+// queues: deliveries and skips first, then queues(), then, when it
+// succeeded, a flushed marker and the acknowledgements. Each write is one
+// call, fsynced when the policy says so (force: always). When queues fails,
+// its error is returned and the acknowledgements stay buffered.
+func (j *InFlightJournal) Flush(queues func() error, force bool) error {
+	if err := j.WriteDeliveries(); err != nil {
+		return err
+	}
+	if force && j.unmarked {
+		if err := j.log.write(nil, true); err != nil {
 			return err
 		}
-		j.pre = j.pre[:0]
-		j.unmarked = true
 	}
 	if queues != nil {
 		if err := queues(); err != nil {

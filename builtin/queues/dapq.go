@@ -41,13 +41,16 @@ type DownloaderAwarePriorityQueue struct {
 
 	last    string
 	hasLast bool
+
+	disk *dapqDisk // nil in memory
 }
 
 var (
-	_ framework.PriorityQueue = (*DownloaderAwarePriorityQueue)(nil)
-	_ framework.Peeker        = (*DownloaderAwarePriorityQueue)(nil)
-	_ framework.Acker         = (*DownloaderAwarePriorityQueue)(nil)
-	_ framework.Flusher       = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.PriorityQueue   = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.Peeker          = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.Acker           = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.Flusher         = (*DownloaderAwarePriorityQueue)(nil)
+	_ framework.InFlightTracker = (*DownloaderAwarePriorityQueue)(nil)
 )
 
 // NewDownloaderAwarePriorityQueue returns an empty queue. It refuses
@@ -63,7 +66,7 @@ func NewDownloaderAwarePriorityQueue(ctx context.Context, c *framework.Crawler, 
 	if perIP != 0 {
 		return nil, ErrPerIP
 	}
-	return &DownloaderAwarePriorityQueue{
+	q := &DownloaderAwarePriorityQueue{
 		ctx:      ctx,
 		c:        c,
 		cfg:      cfg,
@@ -72,7 +75,13 @@ func NewDownloaderAwarePriorityQueue(ctx context.Context, c *framework.Crawler, 
 		active:   map[string]int{},
 		tree:     newSlotTree(),
 		inflight: map[*framework.Request]string{},
-	}, nil
+	}
+	if cfg.Persistent && cfg.Key != "" {
+		if err := q.openJournal(); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
 }
 
 // DownloaderAwarePriorityQueueFactory is the registry factory of [DownloaderAwarePriorityQueue].
@@ -97,6 +106,7 @@ func (q *DownloaderAwarePriorityQueue) Push(r *framework.Request) error {
 		}
 		return err
 	}
+	q.touch(pq)
 	if !ok {
 		q.slots[slot] = pq
 		if q.view == nil {
@@ -108,6 +118,9 @@ func (q *DownloaderAwarePriorityQueue) Push(r *framework.Request) error {
 }
 
 func (q *DownloaderAwarePriorityQueue) openSlot(slot string) (*ScrapyPriorityQueue, error) {
+	if q.disk != nil {
+		return q.disk.openSlot(q, slot)
+	}
 	cfg := q.cfg
 	if cfg.Key != "" {
 		cfg.Key += "/" + PathSafe(slot)
@@ -116,7 +129,12 @@ func (q *DownloaderAwarePriorityQueue) openSlot(slot string) (*ScrapyPriorityQue
 }
 
 // dropSlot closes an emptied slot queue and, on disk, removes its directory.
+// A persistent queue does both at the next Flush.
 func (q *DownloaderAwarePriorityQueue) dropSlot(slot string, pq *ScrapyPriorityQueue) error {
+	if q.disk != nil {
+		q.disk.dropSlot(slot, pq)
+		return nil
+	}
 	err := pq.Close()
 	if q.cfg.Key != "" {
 		// An emptied slot leaves an empty directory behind (Scrapy #5275);
@@ -181,6 +199,7 @@ func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 		return nil, err
 	}
 	q.n--
+	q.touch(pq)
 	q.last, q.hasLast = slot, true
 	if q.view == nil {
 		a := q.active[slot]
@@ -291,8 +310,24 @@ func (q *DownloaderAwarePriorityQueue) Slots() []string {
 	return out
 }
 
-// Flush flushes every slot queue.
+// Tracks reports whether r, popped and not yet acknowledged, is kept in
+// flight by its bucket's queue (an Acker).
+func (q *DownloaderAwarePriorityQueue) Tracks(r *framework.Request) bool {
+	slot := r.Slot()
+	if pq, ok := q.slots[slot]; ok && pq.Tracks(r) {
+		return true
+	}
+	pq, ok := q.draining[slot]
+	return ok && pq.Tracks(r)
+}
+
+// Flush flushes every slot queue. Persistent, it writes the bucket journal,
+// flushes only the slot queues used since the last Flush, closes drained
+// buckets and removes the directories of emptied slots.
 func (q *DownloaderAwarePriorityQueue) Flush() error {
+	if q.disk != nil {
+		return q.disk.flush(q)
+	}
 	var errs []error
 	for _, pq := range q.slots {
 		errs = append(errs, pq.Flush())
@@ -305,6 +340,13 @@ func (q *DownloaderAwarePriorityQueue) Flush() error {
 
 // Close closes every slot queue.
 func (q *DownloaderAwarePriorityQueue) Close() error {
+	if q.disk != nil {
+		return q.disk.close(q)
+	}
+	return q.closeSlots()
+}
+
+func (q *DownloaderAwarePriorityQueue) closeSlots() error {
 	var errs []error
 	for s, pq := range q.slots {
 		errs = append(errs, pq.Close())

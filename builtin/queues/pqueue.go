@@ -19,6 +19,13 @@ import (
 //
 // Downstream keys are Key + "/" + the negated priority ("…/0", "…/-3"), plus
 // "s" for start buckets ("…/0s"), as Scrapy names them on disk.
+//
+// Persistent (cfg.Persistent, the disk queue of a job directory), the queue
+// records its buckets in a bucket journal (Key/buckets.journal, package
+// jobdir) when they are created and drained, and finds them there when it is
+// built again, so that no bucket is known only at close (Scrapy's
+// active.json). A drained bucket's files are deleted by the next Flush, once
+// its owner has recorded the requests popped from it (see persist.go).
 type ScrapyPriorityQueue struct {
 	ctx   context.Context
 	c     *framework.Crawler
@@ -29,6 +36,8 @@ type ScrapyPriorityQueue struct {
 	n     int
 
 	inflight map[*framework.Request]*bucket // only for Acker downstream queues
+
+	disk *pqDisk // nil in memory
 }
 
 type bucket struct {
@@ -38,6 +47,8 @@ type bucket struct {
 	inflight int
 }
 
+var _ framework.InFlightTracker = (*ScrapyPriorityQueue)(nil)
+
 var (
 	_ framework.PriorityQueue = (*ScrapyPriorityQueue)(nil)
 	_ framework.Peeker        = (*ScrapyPriorityQueue)(nil)
@@ -45,8 +56,23 @@ var (
 	_ framework.Flusher       = (*ScrapyPriorityQueue)(nil)
 )
 
-// NewScrapyPriorityQueue returns an empty priority queue over cfg's downstream queues.
+// NewScrapyPriorityQueue returns a priority queue over cfg's downstream
+// queues: empty in memory; persistent, holding the buckets its bucket journal
+// lists (empty ones are dropped).
 func NewScrapyPriorityQueue(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (*ScrapyPriorityQueue, error) {
+	pq, err := emptySPQ(ctx, c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Persistent && cfg.Key != "" {
+		if err := pq.openJournal(); err != nil {
+			return nil, err
+		}
+	}
+	return pq, nil
+}
+
+func emptySPQ(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (*ScrapyPriorityQueue, error) {
 	if cfg.Downstream == nil {
 		return nil, ErrNoDownstream
 	}
@@ -79,6 +105,7 @@ func (pq *ScrapyPriorityQueue) Push(r *framework.Request) error {
 		return err
 	}
 	pq.n++
+	pq.touch(b)
 	return nil
 }
 
@@ -101,27 +128,65 @@ func (pq *ScrapyPriorityQueue) bucketFor(r *framework.Request) (*bucket, bool, e
 
 // open creates the bucket of internal priority p.
 func (pq *ScrapyPriorityQueue) open(p int, isStart bool) (*bucket, error) {
-	key := pq.cfg.Key + "/" + strconv.Itoa(p)
-	factory, m := pq.cfg.Downstream, pq.reg
+	if pq.disk != nil {
+		if b := pq.disk.revive(p, isStart); b != nil {
+			if err := pq.disk.journal.Add(pq.disk.name(b)); err != nil {
+				pq.disk.drained = append(pq.disk.drained, b)
+				return nil, err
+			}
+			pq.insert(b)
+			return b, nil
+		}
+	}
+	key := pq.cfg.Key + "/" + bucketSuffix(p, isStart)
+	factory := pq.cfg.Downstream
 	if isStart {
-		key += "s"
-		factory, m = pq.cfg.Start, pq.start
+		factory = pq.cfg.Start
+	}
+	b := &bucket{prio: p, isStart: isStart}
+	if pq.disk != nil {
+		// Recorded before the queue exists, so before it can write a byte.
+		if err := pq.disk.journal.Add(pq.disk.name(b)); err != nil {
+			return nil, fmt.Errorf("queues: open bucket %q: %w", key, err)
+		}
 	}
 	q, err := factory(pq.ctx, pq.c, key)
 	if err != nil {
+		if pq.disk != nil {
+			pq.disk.journal.Remove(pq.disk.name(b))
+		}
 		return nil, fmt.Errorf("queues: open bucket %q: %w", key, err)
 	}
-	_, hadReg := pq.reg[p]
-	_, hadStart := pq.start[p]
-	b := &bucket{q: q, prio: p, isStart: isStart}
-	m[p] = b
-	if !hadReg && !hadStart {
-		heap.Push(&pq.prios, p)
-	}
+	b.q = q
+	pq.insert(b)
 	return b, nil
 }
 
-// drop closes and forgets an empty bucket with nothing in flight.
+// bucketSuffix is a bucket's key below the priority queue's: the internal
+// priority, and "s" for start requests.
+func bucketSuffix(p int, isStart bool) string {
+	if isStart {
+		return strconv.Itoa(p) + "s"
+	}
+	return strconv.Itoa(p)
+}
+
+// insert makes b one of the queue's buckets.
+func (pq *ScrapyPriorityQueue) insert(b *bucket) {
+	m := pq.reg
+	if b.isStart {
+		m = pq.start
+	}
+	_, hadReg := pq.reg[b.prio]
+	_, hadStart := pq.start[b.prio]
+	m[b.prio] = b
+	if !hadReg && !hadStart {
+		heap.Push(&pq.prios, b.prio)
+	}
+}
+
+// drop forgets an empty bucket with nothing in flight and closes it; a
+// persistent queue closes it (deleting its files) at the next Flush.
 func (pq *ScrapyPriorityQueue) drop(b *bucket) error {
 	m, other := pq.reg, pq.start
 	if b.isStart {
@@ -130,6 +195,10 @@ func (pq *ScrapyPriorityQueue) drop(b *bucket) error {
 	delete(m, b.prio)
 	if _, ok := other[b.prio]; !ok {
 		pq.prios.remove(b.prio)
+	}
+	if pq.disk != nil {
+		pq.disk.drain(b)
+		return nil
 	}
 	return b.q.Close()
 }
@@ -179,6 +248,7 @@ func (pq *ScrapyPriorityQueue) Pop() (*framework.Request, error) {
 		return nil, err
 	}
 	pq.n--
+	pq.touch(b)
 	if _, ok := b.q.(framework.Acker); ok {
 		pq.inflight[r] = b
 		b.inflight++
@@ -224,11 +294,23 @@ func (pq *ScrapyPriorityQueue) Ack(r *framework.Request) error {
 // and not yet acknowledged.
 func (pq *ScrapyPriorityQueue) InFlight() int { return len(pq.inflight) }
 
+// Tracks reports whether r, popped and not yet acknowledged, came from a
+// bucket whose queue keeps it in flight (an Acker).
+func (pq *ScrapyPriorityQueue) Tracks(r *framework.Request) bool {
+	_, ok := pq.inflight[r]
+	return ok
+}
+
 // Len returns the number of queued requests.
 func (pq *ScrapyPriorityQueue) Len() int { return pq.n }
 
-// Flush flushes every bucket that buffers writes.
+// Flush flushes every bucket that buffers writes. Persistent, it writes the
+// bucket journal first, flushes only the buckets used since the last Flush,
+// then closes the drained buckets (deleting their files).
 func (pq *ScrapyPriorityQueue) Flush() error {
+	if pq.disk != nil {
+		return pq.disk.flush(pq)
+	}
 	var errs []error
 	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
 		for _, b := range m {
@@ -240,8 +322,16 @@ func (pq *ScrapyPriorityQueue) Flush() error {
 	return errors.Join(errs...)
 }
 
-// Close closes every bucket. Persistent buckets keep their contents.
+// Close closes every bucket. Persistent buckets keep their contents; a
+// persistent queue records its empty buckets as drained and closes its journal.
 func (pq *ScrapyPriorityQueue) Close() error {
+	if pq.disk != nil {
+		return pq.disk.close(pq)
+	}
+	return pq.closeBuckets()
+}
+
+func (pq *ScrapyPriorityQueue) closeBuckets() error {
 	var errs []error
 	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
 		for p, b := range m {

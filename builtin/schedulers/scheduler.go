@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/rs/zerolog"
 
@@ -23,6 +22,14 @@ import (
 //
 // A request returned by Next is in flight until Finish; InFlight counts them.
 // A Scheduler is used from one goroutine at a time.
+//
+// With JOBDIR, Open takes the job directory's lock, checks its format
+// manifest, loads the spider state into Crawler.Spider.State and recovers the
+// requests in flight at the last stop, which Next hands out first
+// (Request.Redelivered, stat scheduler/redelivered). Writes are buffered and
+// handed to the operating system by Flush, by the first call after
+// JOBDIR_FLUSH_INTERVAL, and by Close, which also saves the spider state and
+// releases the lock; see jobdir.go for the order of the writes.
 type Scheduler struct {
 	c     *framework.Crawler
 	log   zerolog.Logger
@@ -37,6 +44,8 @@ type Scheduler struct {
 	ctx      context.Context
 	mqs, dqs framework.PriorityQueue
 	inflight map[*framework.Request]framework.PriorityQueue
+
+	jd *jobState // nil without JOBDIR
 }
 
 var (
@@ -108,25 +117,37 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		return err
 	}
 	if ok {
+		if err := s.openJob(dir); err != nil {
+			return err
+		}
 		dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
 			Downstream: s.dqf,
 			Start:      s.sdqf,
-			Key:        filepath.Join(dir, "requests.queue"),
+			Key:        diskKey(dir),
 			Persistent: true,
 		})
 		if err != nil {
+			s.jd.journal.Close()
+			s.jd.job.Close()
+			s.jd = nil
 			return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (disk): %w", err)
 		}
 		s.dqs = dqs
-		if n := dqs.Len(); n > 0 {
-			s.log.Info().Int("queuesize", n).Msgf("Resuming crawl (%d requests scheduled)", n)
+		if n := dqs.Len() + len(s.jd.redeliver); n > 0 {
+			s.log.Info().Int("queuesize", n).Int("inflight", len(s.jd.redeliver)).Msgf("Resuming crawl (%d requests scheduled)", n)
 		}
 	}
 	return s.df.Open(ctx)
 }
 
-// Close flushes and closes the queues and the dupefilter.
+// Close flushes and closes the queues and the dupefilter; with JOBDIR it
+// also saves the spider state and releases the job directory.
 func (s *Scheduler) Close(reason string) error {
+	if s.jd != nil {
+		err := s.closeJob(reason)
+		s.jd = nil
+		return err
+	}
 	var errs []error
 	if s.dqs != nil {
 		errs = append(errs, s.dqs.Close())
@@ -143,6 +164,9 @@ func (s *Scheduler) Close(reason string) error {
 // framework.ErrIgnoreRequest drops r silently. A duplicate sends
 // request_dropped and returns false.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
+	if err := s.tick(); err != nil {
+		return false, err
+	}
 	if err := s.c.Signals.Send(framework.Event{Signal: framework.SignalRequestScheduled, Request: r, Spider: s.c.Spider}); err != nil {
 		if errors.Is(err, framework.ErrIgnoreRequest) {
 			return false, nil
@@ -181,6 +205,9 @@ func (s *Scheduler) pushDisk(r *framework.Request) (bool, error) {
 	if s.dqs == nil {
 		return false, nil
 	}
+	if err := s.beforeDiskPush(); err != nil {
+		return false, err
+	}
 	err := s.dqs.Push(r)
 	if err == nil {
 		return true, nil
@@ -200,17 +227,42 @@ func (s *Scheduler) pushDisk(r *framework.Request) (bool, error) {
 // Next returns the pending request of highest priority, or nil when none is
 // pending (after sending scheduler_empty). The request is in flight until Finish.
 func (s *Scheduler) Next() (*framework.Request, error) {
-	q, err := s.pick()
-	if err != nil {
+	if err := s.tick(); err != nil {
 		return nil, err
 	}
-	if q == nil {
-		return nil, s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
+	if r := s.nextRedelivered(); r != nil {
+		return s.handOut(r, s.dqs), nil
 	}
-	r, err := q.Pop()
-	if err != nil || r == nil {
-		return nil, err
+	var (
+		q framework.PriorityQueue
+		r *framework.Request
+	)
+	for r == nil {
+		var err error
+		if q, err = s.pick(); err != nil {
+			return nil, err
+		}
+		if q == nil {
+			return nil, s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
+		}
+		if r, err = q.Pop(); err != nil || r == nil {
+			return nil, err
+		}
+		if q == s.dqs {
+			ok, err := s.delivered(r)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				r = nil // a ghost of a request handed out before a crash
+			}
+		}
 	}
+	return s.handOut(r, q), nil
+}
+
+// handOut counts r as dequeued from q and puts it in flight.
+func (s *Scheduler) handOut(r *framework.Request, q framework.PriorityQueue) *framework.Request {
 	if q == s.dqs {
 		s.stats.Inc(framework.StatDequeuedDisk, 1)
 	} else {
@@ -219,7 +271,7 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 	s.stats.Inc(framework.StatDequeued, 1)
 	s.inflight[r] = q
 	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
-	return r, nil
+	return r
 }
 
 // pick chooses the queue Next pops from: the one whose head has the higher
@@ -263,18 +315,25 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 	}
 	delete(s.inflight, r)
 	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	s.finished(r)
 	if a, ok := q.(framework.Acker); ok {
-		return a.Ack(r)
+		if err := a.Ack(r); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.tick()
 }
 
 // InFlight returns the number of requests handed out and not finished.
 func (s *Scheduler) InFlight() int { return len(s.inflight) }
 
-// Len returns the number of pending requests, memory and disk.
+// Len returns the number of pending requests, memory and disk, counting the
+// requests in flight at the last stop that wait to be handed out again.
 func (s *Scheduler) Len() int {
 	n := 0
+	if s.jd != nil {
+		n += len(s.jd.redeliver)
+	}
 	if s.mqs != nil {
 		n += s.mqs.Len()
 	}
@@ -289,7 +348,12 @@ func (s *Scheduler) HasPending() bool { return s.Len() > 0 }
 
 // Flush hands buffered writes to the operating system: the disk queue first,
 // then the dupefilter, so that a fingerprint is never durable before its request.
+// With JOBDIR, the in-flight journal's records go around the disk queue's
+// flush (see flushJob).
 func (s *Scheduler) Flush() error {
+	if s.jd != nil {
+		return s.flushJob(false)
+	}
 	if s.dqs != nil {
 		if f, ok := s.dqs.(framework.Flusher); ok {
 			if err := f.Flush(); err != nil {

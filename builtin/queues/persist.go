@@ -1,0 +1,385 @@
+package queues
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
+)
+
+// Persistent priority queues (PriorityQueueConfig.Persistent) keep a bucket
+// journal (jobdir.BucketJournal) at Key/buckets.journal. A bucket's name in
+// the journal is its key suffix ("0", "-3", "2s"); in the downloader-aware
+// queue, followed by "/" and the download slot ("0/example.com"), whose
+// directory is PathSafe(slot).
+//
+// Ordering, with the scheduler's in-flight journal (package jobdir):
+//   - a bucket is recorded before its queue can write anything, so queue
+//     data is never on disk in a bucket the journal does not know;
+//   - a drained bucket is recorded as removed, and its files deleted, only by
+//     Flush, which the scheduler calls after it has recorded the requests
+//     popped from it as in flight: a pop never becomes durable (the files
+//     gone) before the request is recorded.
+
+// pqDisk is the persistent side of a ScrapyPriorityQueue.
+type pqDisk struct {
+	journal *jobdir.BucketJournal
+	owner   bool   // the queue owns the journal (false inside a downloader-aware queue)
+	slot    string // inside a downloader-aware queue: the slot named in bucket names
+	dirty   map[*bucket]struct{}
+	drained []*bucket // emptied buckets to close (and delete) at the next Flush
+}
+
+// name returns b's name in the bucket journal.
+func (d *pqDisk) name(b *bucket) string {
+	n := bucketSuffix(b.prio, b.isStart)
+	if !d.owner {
+		n += "/" + d.slot
+	}
+	return n
+}
+
+// parseBucketName splits a journal name into its priority, start flag and
+// slot (inDAPQ: the name must have a slot; otherwise it must not).
+func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string, err error) {
+	suffix, slot, hasSlot := strings.Cut(name, "/")
+	if hasSlot != inDAPQ {
+		other := "ScrapyPriorityQueue"
+		if hasSlot {
+			other = "DownloaderAwarePriorityQueue"
+		}
+		return 0, false, "", fmt.Errorf("%w: bucket %q was written by %s", jobdir.ErrPriorityQueueMismatch, name, other)
+	}
+	digits, isStart := strings.CutSuffix(suffix, "s")
+	p, perr := strconv.Atoi(digits)
+	if perr != nil || bucketSuffix(p, isStart) != suffix {
+		return 0, false, "", fmt.Errorf("%w: bad bucket name %q", jobdir.ErrCorruptJournal, name)
+	}
+	return p, isStart, slot, nil
+}
+
+// openBucketJournal opens the bucket journal of a persistent priority queue
+// at key, with the crawler's fsync policy; cleanup deletes the files of a
+// bucket the journal says was drained.
+func openBucketJournal(c *framework.Crawler, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, error) {
+	if err := os.MkdirAll(key, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("queues: %w", err)
+	}
+	policy, err := jobdir.FsyncFromSettings(c.Settings)
+	if err != nil {
+		return nil, nil, err
+	}
+	return jobdir.OpenBuckets(filepath.Join(key, jobdir.BucketJournalFile), policy,
+		c.Logger.With().Str("component", "priority queue").Logger(), cleanup)
+}
+
+// openJournal makes a standalone queue persistent: it opens the bucket
+// journal and restores the buckets it lists.
+func (pq *ScrapyPriorityQueue) openJournal() error {
+	j, live, err := openBucketJournal(pq.c, pq.cfg.Key, func(name string) error {
+		p, isStart, _, err := parseBucketName(name, false)
+		if err != nil {
+			return err
+		}
+		return os.RemoveAll(filepath.Join(pq.cfg.Key, bucketSuffix(p, isStart)))
+	})
+	if err != nil {
+		return err
+	}
+	pq.disk = &pqDisk{journal: j, owner: true, dirty: map[*bucket]struct{}{}}
+	for _, name := range live {
+		p, isStart, _, err := parseBucketName(name, false)
+		if err == nil {
+			err = pq.restore(p, isStart)
+		}
+		if err != nil {
+			j.Close()
+			return fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err)
+		}
+	}
+	if err := j.Flush(false); err != nil {
+		j.Close()
+		return err
+	}
+	return nil
+}
+
+// restore opens an existing bucket; an empty one is dropped at once.
+func (pq *ScrapyPriorityQueue) restore(p int, isStart bool) error {
+	key := pq.cfg.Key + "/" + bucketSuffix(p, isStart)
+	factory := pq.cfg.Downstream
+	if isStart {
+		if pq.cfg.Start == nil {
+			return fmt.Errorf("bucket %s holds start requests, but there is no start queue (SCHEDULER_START_DISK_QUEUE is null); resume with the settings the job was started with", key)
+		}
+		factory = pq.cfg.Start
+	}
+	q, err := factory(pq.ctx, pq.c, key)
+	if err != nil {
+		return fmt.Errorf("open bucket %s: %w", key, err)
+	}
+	b := &bucket{q: q, prio: p, isStart: isStart}
+	if n := q.Len(); n > 0 {
+		pq.insert(b)
+		pq.n += n
+		return nil
+	}
+	pq.disk.journal.Remove(pq.disk.name(b))
+	return errors.Join(q.Close(), os.RemoveAll(key))
+}
+
+// touch marks b as written to or popped from since the last Flush.
+func (pq *ScrapyPriorityQueue) touch(b *bucket) {
+	if pq.disk != nil {
+		pq.disk.dirty[b] = struct{}{}
+	}
+}
+
+// drain records b as emptied; its queue is closed by the next Flush.
+func (d *pqDisk) drain(b *bucket) {
+	d.journal.Remove(d.name(b))
+	delete(d.dirty, b)
+	d.drained = append(d.drained, b)
+}
+
+// revive takes back the drained bucket of priority p, when there is one not
+// yet closed, for a push.
+func (d *pqDisk) revive(p int, isStart bool) *bucket {
+	for i, b := range d.drained {
+		if b.prio == p && b.isStart == isStart {
+			d.drained = append(d.drained[:i], d.drained[i+1:]...)
+			return b
+		}
+	}
+	return nil
+}
+
+// flush writes the journal's removals (owner only), flushes the buckets used
+// since the last flush, then closes the drained ones.
+func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
+	if d.owner {
+		if err := d.journal.Flush(false); err != nil {
+			return err
+		}
+	}
+	if err := d.flushBuckets(pq); err != nil {
+		return err
+	}
+	if d.owner && len(d.drained) == 0 {
+		return d.journal.MaybeCompact()
+	}
+	return nil
+}
+
+// flushBuckets flushes the dirty buckets and closes the drained ones. A
+// drained bucket whose files cannot be deleted stays drained (and the
+// journal uncompacted) until a later flush succeeds.
+func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
+	var errs []error
+	for b := range d.dirty {
+		if f, ok := b.q.(framework.Flusher); ok {
+			if err := f.Flush(); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		delete(d.dirty, b)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	kept := d.drained[:0]
+	for _, b := range d.drained {
+		key := pq.cfg.Key + "/" + bucketSuffix(b.prio, b.isStart)
+		empty := b.q.Len() == 0
+		err := b.q.Close()
+		if empty {
+			// Close deletes an empty disk queue's files; make sure whatever
+			// the downstream queue is.
+			err = os.RemoveAll(key)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("queues: close drained bucket %s: %w", key, err))
+			kept = append(kept, b)
+		}
+	}
+	d.drained = kept
+	return errors.Join(errs...)
+}
+
+// close flushes, records the empty buckets as drained, and closes every
+// bucket and (owner) the journal.
+func (d *pqDisk) close(pq *ScrapyPriorityQueue) error {
+	err := d.flush(pq)
+	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
+		for _, b := range m {
+			if b.q.Len() == 0 {
+				d.journal.Remove(d.name(b))
+			}
+		}
+	}
+	err = errors.Join(err, pq.closeBuckets())
+	if d.owner {
+		err = errors.Join(err, d.journal.Flush(true), d.journal.Close())
+	}
+	return err
+}
+
+// dapqDisk is the persistent side of a DownloaderAwarePriorityQueue: one
+// bucket journal for all its slots.
+type dapqDisk struct {
+	journal *jobdir.BucketJournal
+	// dirty are slot queues used since the last Flush, or holding drained
+	// buckets not yet closed.
+	dirty map[*ScrapyPriorityQueue]struct{}
+	// dropped are emptied slots whose buckets are closed, and directory
+	// removed, at the next Flush.
+	dropped map[string]*ScrapyPriorityQueue
+}
+
+// touch marks a slot queue as used since the last Flush.
+func (q *DownloaderAwarePriorityQueue) touch(pq *ScrapyPriorityQueue) {
+	if q.disk != nil {
+		q.disk.dirty[pq] = struct{}{}
+	}
+}
+
+func (q *DownloaderAwarePriorityQueue) slotDir(slot string) string {
+	return filepath.Join(q.cfg.Key, PathSafe(slot))
+}
+
+// openJournal makes the queue persistent: it opens the bucket journal and
+// restores the slots and buckets it lists.
+func (q *DownloaderAwarePriorityQueue) openJournal() error {
+	j, live, err := openBucketJournal(q.c, q.cfg.Key, func(name string) error {
+		p, isStart, slot, err := parseBucketName(name, true)
+		if err != nil {
+			return err
+		}
+		err = os.RemoveAll(filepath.Join(q.slotDir(slot), bucketSuffix(p, isStart)))
+		_ = os.Remove(q.slotDir(slot)) // only when empty: other buckets may live there
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d := &dapqDisk{journal: j, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
+	q.disk = d
+	bySlot := map[string]*ScrapyPriorityQueue{}
+	var order []string
+	for _, name := range live {
+		p, isStart, slot, err := parseBucketName(name, true)
+		if err != nil {
+			j.Close()
+			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
+		}
+		pq, ok := bySlot[slot]
+		if !ok {
+			if pq, err = d.openSlot(q, slot); err != nil {
+				j.Close()
+				return err
+			}
+			bySlot[slot] = pq
+			order = append(order, slot)
+		}
+		if err := pq.restore(p, isStart); err != nil {
+			j.Close()
+			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
+		}
+	}
+	for _, slot := range order {
+		pq := bySlot[slot]
+		if pq.Len() == 0 {
+			_ = os.Remove(q.slotDir(slot))
+			continue
+		}
+		q.slots[slot] = pq
+		q.n += pq.Len()
+		if q.view == nil {
+			q.tree.insert(0, slot)
+		}
+	}
+	if err := j.Flush(false); err != nil {
+		j.Close()
+		return err
+	}
+	return nil
+}
+
+// openSlot returns the queue of a new slot, or takes back the emptied one
+// not yet closed.
+func (d *dapqDisk) openSlot(q *DownloaderAwarePriorityQueue, slot string) (*ScrapyPriorityQueue, error) {
+	if pq, ok := d.dropped[slot]; ok {
+		delete(d.dropped, slot)
+		return pq, nil
+	}
+	cfg := q.cfg
+	cfg.Key = q.slotDir(slot)
+	// The slot's buckets are files or directories inside its directory.
+	if err := os.MkdirAll(cfg.Key, 0o755); err != nil {
+		return nil, fmt.Errorf("queues: %w", err)
+	}
+	pq, err := emptySPQ(q.ctx, q.c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pq.disk = &pqDisk{journal: d.journal, slot: slot, dirty: map[*bucket]struct{}{}}
+	return pq, nil
+}
+
+func (d *dapqDisk) dropSlot(slot string, pq *ScrapyPriorityQueue) {
+	delete(d.dirty, pq)
+	d.dropped[slot] = pq
+}
+
+// flush writes the journal's removals, flushes the slot queues used since
+// the last flush, closes drained buckets and removes emptied slots'
+// directories; the journal is compacted once nothing drained is left.
+func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
+	if err := d.journal.Flush(false); err != nil {
+		return err
+	}
+	var errs []error
+	for pq := range d.dirty {
+		err := pq.disk.flushBuckets(pq)
+		errs = append(errs, err)
+		if err == nil && len(pq.disk.drained) == 0 {
+			delete(d.dirty, pq)
+		}
+	}
+	for slot, pq := range d.dropped {
+		err := pq.disk.flushBuckets(pq)
+		errs = append(errs, err)
+		if err == nil && len(pq.disk.drained) == 0 {
+			delete(d.dropped, slot)
+			// An emptied slot leaves an empty directory behind (Scrapy
+			// #5275); remove it, ignoring failure as Scrapy does.
+			_ = os.Remove(q.slotDir(slot))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if len(d.dirty) == 0 && len(d.dropped) == 0 {
+		return d.journal.MaybeCompact()
+	}
+	return nil
+}
+
+// close flushes, records empty buckets as drained, closes every slot queue
+// and the journal.
+func (d *dapqDisk) close(q *DownloaderAwarePriorityQueue) error {
+	err := d.flush(q)
+	err = errors.Join(err, q.closeSlots())
+	for slot, pq := range d.dropped {
+		err = errors.Join(err, pq.Close())
+		_ = os.Remove(q.slotDir(slot))
+		delete(d.dropped, slot)
+	}
+	return errors.Join(err, d.journal.Flush(true), d.journal.Close())
+}

@@ -1,0 +1,250 @@
+package schedulers
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
+)
+
+// jobState is the scheduler's job-directory side (JOBDIR set): the open job
+// (its lock), the in-flight journal, and the requests to hand out again
+// after a crash.
+//
+// In-flight redelivery works for any disk queue: a request popped from the
+// disk priority queue is recorded in the in-flight journal with its record
+// (unless the queue keeps it in flight itself, framework.InFlightTracker)
+// and acknowledged there by Finish. Its identifier is Request.Delivery as
+// the disk queue set it (the built-in disk queues store it with the record,
+// so it survives a crash), or one the journal makes up. After a crash, the
+// requests recorded and not acknowledged are handed out first, marked
+// Redelivered; a disk queue that returns one of them again (its pop had not
+// become durable) has it dropped, when the queue gave it a stable identifier.
+type jobState struct {
+	job       *jobdir.Job
+	journal   *jobdir.InFlightJournal
+	redeliver []*framework.Request
+	journaled map[*framework.Request]uint64
+
+	flushEvery time.Duration
+	lastFlush  time.Time
+	dirty      bool
+}
+
+// StatGhostsSkipped counts requests a disk queue returned again after a
+// crash although they had been handed out and recorded in flight: their pop
+// had not become durable. They are dropped, not handed out twice.
+const StatGhostsSkipped = "scheduler/redelivered/skipped"
+
+// openJob opens the job directory: the lock, the manifest (the priority queue
+// must be the one the job started with), the spider state and the in-flight
+// journal. The disk priority queue is built by the caller.
+func (s *Scheduler) openJob(dir string) error {
+	pqName, err := s.priorityQueueName()
+	if err != nil {
+		return err
+	}
+	policy, err := jobdir.FsyncFromSettings(s.c.Settings)
+	if err != nil {
+		return err
+	}
+	every, err := s.c.Settings.GetDuration("JOBDIR_FLUSH_INTERVAL")
+	if err != nil {
+		return err
+	}
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	job, err := jobdir.Open(dir, jobdir.Options{PriorityQueue: pqName, Fsync: policy, Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
+	}
+	journal, st, err := job.OpenInFlight()
+	if err != nil {
+		job.Close()
+		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
+	}
+	js := &jobState{job: job, journal: journal, journaled: map[*framework.Request]uint64{}, flushEvery: every, lastFlush: time.Now()}
+	for _, d := range st.InFlight {
+		r, err := framework.DecodeRequest(d.Record, s.c.Spider)
+		if err != nil {
+			journal.Close()
+			job.Close()
+			return fmt.Errorf("JOBDIR=%q: a request in flight at the last stop does not decode: %w", dir, err)
+		}
+		r.Delivery, r.Redelivered = d.ID, true
+		js.redeliver = append(js.redeliver, r)
+	}
+	if s.c.Spider != nil {
+		s.c.Spider.State = job.State()
+	}
+	s.jd = js
+	return nil
+}
+
+// priorityQueueName returns the registry name SCHEDULER_PRIORITY_QUEUE
+// resolves to (an alias gives its entry's name), as the manifest records it.
+func (s *Scheduler) priorityQueueName() (string, error) {
+	name, _, err := s.c.Settings.Component("SCHEDULER_PRIORITY_QUEUE")
+	if err != nil {
+		return "", err
+	}
+	e, err := s.c.Registry.Lookup(name)
+	if err != nil {
+		return "", fmt.Errorf("SCHEDULER_PRIORITY_QUEUE=%q: %w", name, err)
+	}
+	return e.Name, nil
+}
+
+// diskKey is the disk priority queue's key in dir.
+func diskKey(dir string) string { return filepath.Join(dir, jobdir.QueueDir) }
+
+// tick runs the interval flush (JOBDIR_FLUSH_INTERVAL): the first call after
+// the interval hands everything buffered to the operating system.
+func (s *Scheduler) tick() error {
+	js := s.jd
+	if js == nil {
+		return nil
+	}
+	js.dirty = true
+	if time.Since(js.lastFlush) < js.flushEvery {
+		return nil
+	}
+	return s.Flush()
+}
+
+// beforeDiskPush writes the delivery records not yet written before the disk
+// queue is written to: a disk queue may make earlier pops durable when it
+// writes, and a pop must never be durable before its delivery record.
+func (s *Scheduler) beforeDiskPush() error {
+	if s.jd == nil {
+		return nil
+	}
+	return s.jd.journal.WriteDeliveries()
+}
+
+// nextRedelivered returns the next request in flight at the last stop.
+func (s *Scheduler) nextRedelivered() *framework.Request {
+	js := s.jd
+	if js == nil || len(js.redeliver) == 0 {
+		return nil
+	}
+	r := js.redeliver[0]
+	js.redeliver[0] = nil
+	js.redeliver = js.redeliver[1:]
+	js.journaled[r] = r.Delivery
+	s.stats.Inc(framework.StatRedelivered, 1)
+	return r
+}
+
+// delivered records r, just popped from the disk queue, in flight. It
+// reports false for a ghost: a request handed out before a crash whose pop
+// had not become durable, which is dropped.
+func (s *Scheduler) delivered(r *framework.Request) (bool, error) {
+	js := s.jd
+	if js == nil {
+		return true, nil
+	}
+	if t, ok := s.dqs.(framework.InFlightTracker); ok {
+		if t.Tracks(r) {
+			return true, nil
+		}
+	} else if _, ok := s.dqs.(framework.Acker); ok {
+		return true, nil // the queue keeps all its requests in flight itself
+	}
+	if r.Delivery != 0 && js.journal.IsGhost(r.Delivery) {
+		js.journal.Skip(r.Delivery)
+		s.stats.Inc(StatGhostsSkipped, 1)
+		if a, ok := s.dqs.(framework.Acker); ok {
+			if err := a.Ack(r); err != nil {
+				return false, err
+			}
+		}
+		return false, nil
+	}
+	if r.Delivery == 0 {
+		r.Delivery = js.journal.NewID()
+	}
+	rec, err := framework.EncodeRequest(r, s.c.Spider)
+	if err != nil {
+		return false, fmt.Errorf("scheduler: record request %s in flight: %w", r, err)
+	}
+	js.journal.Deliver(r.Delivery, rec)
+	js.journaled[r] = r.Delivery
+	return true, nil
+}
+
+// finished acknowledges r in the in-flight journal when it was recorded there.
+func (s *Scheduler) finished(r *framework.Request) {
+	if s.jd == nil {
+		return
+	}
+	if id, ok := s.jd.journaled[r]; ok {
+		delete(s.jd.journaled, r)
+		s.jd.journal.Ack(id)
+	}
+}
+
+// flushJob flushes in the order the invariants need: delivery records,
+// then the disk queue (its bucket journal, then its queues), then the
+// flushed marker and the acknowledgements, then the dupefilter.
+func (s *Scheduler) flushJob(force bool) error {
+	js := s.jd
+	err := js.journal.Flush(func() error {
+		if f, ok := s.dqs.(framework.Flusher); ok {
+			return f.Flush()
+		}
+		return nil
+	}, force)
+	if err != nil {
+		return err
+	}
+	if f, ok := s.df.(framework.Flusher); ok {
+		if err := f.Flush(); err != nil {
+			return err
+		}
+	}
+	js.lastFlush, js.dirty = time.Now(), false
+	return nil
+}
+
+// closeJob closes the disk queue between the delivery records and the
+// acknowledgements, closes the journal, saves the spider state and releases
+// the lock. It returns the dupefilter's close error too, since the
+// dupefilter must close after the queues and before the lock is released.
+func (s *Scheduler) closeJob(reason string) error {
+	js := s.jd
+	var errs []error
+	if err := js.journal.Flush(s.dqs.Close, true); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, js.journal.Close())
+	if s.mqs != nil {
+		if n := s.mqs.Len(); n > 0 {
+			s.log.Warn().Int("requests", n).Msg("Requests kept in memory (unserializable) are not saved in JOBDIR and are lost")
+		}
+		errs = append(errs, s.mqs.Close())
+	}
+	errs = append(errs, s.df.Close(reason))
+	if s.c.Spider != nil {
+		errs = append(errs, js.job.SaveState(s.c.Spider.State))
+	}
+	errs = append(errs, js.job.Close())
+	return errors.Join(errs...)
+}
+
+// Checkpoint flushes everything and saves the spider state (atomically), so
+// that the job directory holds the crawl as of now. The engine calls it
+// between callbacks, when the spider state is not being changed.
+func (s *Scheduler) Checkpoint() error {
+	if err := s.Flush(); err != nil {
+		return err
+	}
+	if s.jd != nil && s.c.Spider != nil {
+		return s.jd.job.SaveState(s.c.Spider.State)
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package schedulers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
+	"github.com/frontier-go/frontier/registry"
+)
+
+// registerDiskQueues makes Scrapy's disk queue names resolve to the built-in
+// disk queues in r, when queues.Register does not already.
+func registerDiskQueues(r *registry.Registry) {
+	for _, e := range []struct {
+		name string
+		f    framework.QueueFactory
+	}{
+		{"scrapy.squeues.PickleLifoDiskQueue", queues.LifoDiskFactory},
+		{"scrapy.squeues.PickleFifoDiskQueue", queues.FifoDiskFactory},
+	} {
+		if _, err := r.Lookup(e.name); err != nil {
+			r.MustRegister(registry.Entry{Name: e.name, Kind: registry.KindQueue, Factory: e.f})
+		}
+	}
+}
+
+// jobCrawler returns a crawler with JOBDIR=dir and Scrapy's default disk
+// queues (LIFO, FIFO for start requests), as Scrapy's TestSchedulerOnDisk.
+func jobCrawler(t *testing.T, dir string, overrides map[string]any) *framework.Crawler {
+	t.Helper()
+	opts := map[string]any{
+		"JOBDIR":                     dir,
+		"SCHEDULER_DISK_QUEUE":       "scrapy.squeues.PickleLifoDiskQueue",
+		"SCHEDULER_START_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+		"JOBDIR_FSYNC":               "never",
+	}
+	for k, v := range overrides {
+		opts[k] = v
+	}
+	c := newCrawler(t, opts)
+	registerDiskQueues(c.Registry)
+	return c
+}
+
+func openJob(t *testing.T, dir string, overrides map[string]any) *Scheduler {
+	t.Helper()
+	s, err := New(context.Background(), jobCrawler(t, dir, overrides))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func closeJob(t *testing.T, s *Scheduler) {
+	t.Helper()
+	if err := s.Close("shutdown"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crash abandons s as a killed process would: nothing buffered is written,
+// nothing is closed; only the lock is released (the kernel does that for a
+// dead process), so that the job can be opened again in this process.
+func crash(s *Scheduler) {
+	s.jd.job.Close()
+}
+
+func drain(t *testing.T, s *Scheduler) []*framework.Request {
+	t.Helper()
+	var out []*framework.Request
+	for s.HasPending() {
+		r, err := s.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r == nil {
+			break
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func urls(rs []*framework.Request) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.URL
+	}
+	return out
+}
+
+// Scrapy's SchedulerTestMixin on disk (TestSchedulerOnDisk and
+// TestSchedulerWithDownloaderAwareOnDisk): requests enqueued, the scheduler
+// closed and a new one opened on the same JOBDIR.
+func TestSchedulerOnDisk(t *testing.T) {
+	for _, pq := range priorityQueues {
+		t.Run(pq, func(t *testing.T) {
+			opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq}
+			t.Run("length", func(t *testing.T) {
+				dir := t.TempDir()
+				s := openJob(t, dir, opts)
+				if s.HasPending() || s.Len() != 0 {
+					t.Fatal("not empty")
+				}
+				for _, u := range testURLs {
+					if ok, err := s.Enqueue(framework.MustRequest(u)); !ok || err != nil {
+						t.Fatal(ok, err)
+					}
+				}
+				closeJob(t, s)
+				s = openJob(t, dir, opts)
+				defer closeJob(t, s)
+				if !s.HasPending() || s.Len() != 3 {
+					t.Fatal(s.Len())
+				}
+			})
+			t.Run("dequeue", func(t *testing.T) {
+				dir := t.TempDir()
+				s := openJob(t, dir, opts)
+				for _, u := range testURLs {
+					_, _ = s.Enqueue(framework.MustRequest(u))
+				}
+				closeJob(t, s)
+				s = openJob(t, dir, opts)
+				defer closeJob(t, s)
+				got := urls(drain(t, s))
+				slices.Sort(got)
+				if !slices.Equal(got, testURLs) {
+					t.Fatal(got)
+				}
+				if st := s.c.Stats; st.Get(framework.StatDequeuedDisk) != 3 || st.Get(framework.StatRedelivered) != 0 {
+					t.Fatal(st.Snapshot())
+				}
+			})
+			t.Run("dequeue_priorities", func(t *testing.T) {
+				dir := t.TempDir()
+				s := openJob(t, dir, opts)
+				for _, p := range testPriorities {
+					r := framework.MustRequest(p.url)
+					r.Priority = p.prio
+					_, _ = s.Enqueue(r)
+				}
+				closeJob(t, s)
+				s = openJob(t, dir, opts)
+				defer closeJob(t, s)
+				var got []int
+				for _, r := range drain(t, s) {
+					got = append(got, r.Priority)
+				}
+				if !slices.Equal(got, []int{2, 1, 0, -1, -2}) {
+					t.Fatal(got)
+				}
+			})
+		})
+	}
+}
+
+// Scrapy's TestMigration: a job started with the Scrapy priority queue
+// cannot be resumed with the downloader-aware one; the error names both.
+func TestSchedulerMigration(t *testing.T) {
+	dir := t.TempDir()
+	s := openJob(t, dir, map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue"})
+	for _, u := range testURLs {
+		_, _ = s.Enqueue(framework.MustRequest(u))
+	}
+	closeJob(t, s)
+	s2, err := New(context.Background(), jobCrawler(t, dir, map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s2.Open(context.Background())
+	if !errors.Is(err, jobdir.ErrPriorityQueueMismatch) {
+		t.Fatalf("got %v", err)
+	}
+	for _, w := range []string{"frontier.pqueues.Priority", "frontier.pqueues.DownloaderAware", dir} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not name %s", err, w)
+		}
+	}
+	// The refused scheduler left the job directory usable.
+	s = openJob(t, dir, map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue"})
+	defer closeJob(t, s)
+	if s.Len() != 3 {
+		t.Fatal(s.Len())
+	}
+}
+
+// Scrapy's DownloaderAwareSchedulerTestMixin.test_logic on disk, with a
+// reopening between the enqueues and the dequeues.
+func TestSchedulerDownloaderAwareLogicOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue"}
+	s := openJob(t, dir, opts)
+	for i, slot := range []string{"a", "a", "b", "b", "c", "c"} {
+		r := framework.MustRequest(fmt.Sprintf("http://foo.com/%d", i))
+		r.Meta = map[string]any{framework.MetaDownloadSlot: slot}
+		_, _ = s.Enqueue(r)
+	}
+	closeJob(t, s)
+	s = openJob(t, dir, opts)
+	defer closeJob(t, s)
+	var order []string
+	out := drain(t, s)
+	for _, r := range out {
+		order = append(order, r.Slot())
+	}
+	if len(order) != 6 {
+		t.Fatal(order)
+	}
+	for i := 0; i < len(order); i += 3 {
+		w := slices.Clone(order[i : i+3])
+		slices.Sort(w)
+		if len(slices.Compact(w)) != 3 {
+			t.Fatalf("unfair order %v", order)
+		}
+	}
+	for _, r := range out {
+		if err := s.Finish(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.InFlight() != 0 {
+		t.Fatal(s.InFlight())
+	}
+}
+
+// Scrapy's test_dupefilter_path through the scheduler: fingerprints recorded
+// in one run filter the same requests in the next.
+func TestSchedulerDupefilterPath(t *testing.T) {
+	dir := t.TempDir()
+	opts := map[string]any{"DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter"}
+	s := openJob(t, dir, opts)
+	if ok, _ := s.Enqueue(framework.MustRequest("http://foo.com/1")); !ok {
+		t.Fatal("r1 filtered in a new job")
+	}
+	closeJob(t, s)
+	s = openJob(t, dir, opts)
+	defer closeJob(t, s)
+	if ok, _ := s.Enqueue(framework.MustRequest("http://foo.com/1")); ok {
+		t.Fatal("r1 not filtered after reopening")
+	}
+	if ok, _ := s.Enqueue(framework.MustRequest("http://foo.com/2")); !ok {
+		t.Fatal("r2 filtered")
+	}
+	if ok, _ := s.Enqueue(framework.MustRequest("http://foo.com/2")); ok {
+		t.Fatal("r2 not filtered the second time")
+	}
+}
+
+// Scrapy's test_spiderstate: the spider's state is loaded at open and saved
+// at close; test_state_attribute: without JOBDIR it is an empty map.
+func TestSchedulerSpiderState(t *testing.T) {
+	dir := t.TempDir()
+	s := openJob(t, dir, nil)
+	if st := s.c.Spider.State; st == nil || len(st) != 0 {
+		t.Fatalf("state at the first open: %v", st)
+	}
+	s.c.Spider.State["one"] = 1
+	s.c.Spider.State["list"] = []any{"a", 2.5}
+	closeJob(t, s)
+	s = openJob(t, dir, nil)
+	want := map[string]any{"one": int64(1), "list": []any{"a", 2.5}}
+	if !reflect.DeepEqual(s.c.Spider.State, want) {
+		t.Fatalf("state after reopening %#v", s.c.Spider.State)
+	}
+	// A checkpoint saves the state without closing.
+	s.c.Spider.State["pages"] = 7
+	if err := s.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	crash(s)
+	st, err := jobdir.LoadState(dir)
+	if err != nil || st["pages"] != int64(7) {
+		t.Fatalf("state after a checkpoint and a crash: %v, %v", st, err)
+	}
+
+	m := openScheduler(t, newCrawler(t, nil))
+	if st := m.c.Spider.State; st == nil || len(st) != 0 {
+		t.Fatalf("state without JOBDIR: %v", st)
+	}
+}
+
+// Scrapy's test_utils_job: a nested missing JOBDIR is created.
+func TestSchedulerCreatesJobDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b", "job")
+	s := openJob(t, dir, nil)
+	defer closeJob(t, s)
+	for _, name := range []string{jobdir.ManifestFile, jobdir.LockFile, jobdir.InFlightFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestSchedulerRedelivery crashes a scheduler (nothing closed) with
+// requests in flight: they come back first, marked redelivered, each once;
+// finished ones never come back; the disk queue's own copy of a request
+// whose pop had not become durable is dropped.
+func TestSchedulerRedelivery(t *testing.T) {
+	for _, pq := range priorityQueues {
+		t.Run(pq, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq}
+			s := openJob(t, dir, opts)
+			for i := 0; i < 6; i++ {
+				_, _ = s.Enqueue(framework.MustRequest(fmt.Sprintf("http://foo%d.com/", i)))
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			var out []*framework.Request
+			for i := 0; i < 3; i++ {
+				r, _ := s.Next()
+				out = append(out, r)
+			}
+			s.Finish(out[0], nil)
+			if err := s.Flush(); err != nil { // out[1], out[2] in flight, durably
+				t.Fatal(err)
+			}
+			// One more handed out: its delivery record is written (the
+			// enqueue below writes it first) but its pop never becomes
+			// durable, since no flush follows.
+			r3, _ := s.Next()
+			_, _ = s.Enqueue(framework.MustRequest("http://late.com/"))
+			crash(s)
+
+			s = openJob(t, dir, opts)
+			defer closeJob(t, s)
+			// 3 to redeliver, 2 pending, and r3's copy in its queue, which
+			// the queue still counts until it is popped and dropped.
+			if s.Len() != 6 {
+				t.Fatalf("Len after the crash: %d", s.Len())
+			}
+			got := drain(t, s)
+			var redelivered, fresh []string
+			for _, r := range got {
+				if r.Redelivered {
+					redelivered = append(redelivered, r.URL)
+				} else {
+					fresh = append(fresh, r.URL)
+				}
+			}
+			want := []string{out[1].URL, out[2].URL, r3.URL}
+			slices.Sort(want)
+			slices.Sort(redelivered)
+			if !slices.Equal(redelivered, want) {
+				t.Fatalf("redelivered %v, want %v", redelivered, want)
+			}
+			for _, u := range fresh {
+				if slices.Contains(want, u) || u == out[0].URL {
+					t.Fatalf("%s delivered again as a new request (all: %v)", u, urls(got))
+				}
+			}
+			// late.com/ was never flushed, so never acknowledged: a crash may
+			// lose it (here it does, the disk queue had it in its buffer).
+			if len(got) != 5 {
+				t.Fatalf("got %v; want the 3 redelivered and the 2 pending", urls(got))
+			}
+			if r := got[0]; !r.Redelivered || r.Delivery == 0 {
+				t.Fatalf("the first request after a crash is not a redelivered one: %+v", r)
+			}
+			st := s.c.Stats
+			if st.Get(framework.StatRedelivered) != 3 || st.Get(StatGhostsSkipped) != 1 || st.Get(framework.StatInFlight) != 5 {
+				t.Fatal(st.Snapshot())
+			}
+		})
+	}
+}
