@@ -24,10 +24,9 @@ import (
 // A request returned by Next is in flight until Finish; InFlight counts them.
 // A Scheduler is used from one goroutine at a time.
 type Scheduler struct {
-	c     *framework.Crawler
-	log   zerolog.Logger
-	stats framework.Stats
-	df    framework.DupeFilter
+	c   *framework.Crawler
+	log zerolog.Logger
+	df  framework.DupeFilter
 
 	pqf        framework.PriorityQueueFactory
 	mqf, dqf   framework.QueueFactory
@@ -37,6 +36,24 @@ type Scheduler struct {
 	ctx      context.Context
 	mqs, dqs framework.PriorityQueue
 	inflight map[*framework.Request]framework.PriorityQueue
+
+	count counters
+}
+
+// counters are the scheduler's stats, bound once to their keys.
+type counters struct {
+	enqueued, enqueuedDisk, enqueuedMemory func(int64)
+	dequeued, dequeuedDisk, dequeuedMemory func(int64)
+	unserializable, inflight               func(int64)
+}
+
+func bindCounters(st framework.Stats) counters {
+	f := func(key string) func(int64) { return framework.CounterFunc(st, key) }
+	return counters{
+		enqueued: f(framework.StatEnqueued), enqueuedDisk: f(framework.StatEnqueuedDisk), enqueuedMemory: f(framework.StatEnqueuedMemory),
+		dequeued: f(framework.StatDequeued), dequeuedDisk: f(framework.StatDequeuedDisk), dequeuedMemory: f(framework.StatDequeuedMemory),
+		unserializable: f(framework.StatUnserializable), inflight: f(framework.StatInFlight),
+	}
 }
 
 var (
@@ -60,8 +77,8 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 	s := &Scheduler{
 		c:        c,
 		log:      c.Logger.With().Str("component", "scheduler").Logger(),
-		stats:    c.Stats,
 		inflight: map[*framework.Request]framework.PriorityQueue{},
+		count:    bindCounters(c.Stats),
 	}
 	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS", registry.KindDupeFilter)
 	if err != nil {
@@ -164,14 +181,14 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 		return false, err
 	}
 	if disk {
-		s.stats.Inc(framework.StatEnqueuedDisk, 1)
+		s.count.enqueuedDisk(1)
 	} else {
 		if err := s.mqs.Push(r); err != nil {
 			return false, err
 		}
-		s.stats.Inc(framework.StatEnqueuedMemory, 1)
+		s.count.enqueuedMemory(1)
 	}
-	s.stats.Inc(framework.StatEnqueued, 1)
+	s.count.enqueued(1)
 	return true, nil
 }
 
@@ -193,7 +210,7 @@ func (s *Scheduler) pushDisk(r *framework.Request) (bool, error) {
 			Msg("Unable to serialize request - no more unserializable requests will be logged (stats being collected)")
 		s.logunser = false
 	}
-	s.stats.Inc(framework.StatUnserializable, 1)
+	s.count.unserializable(1)
 	return false, nil
 }
 
@@ -212,13 +229,13 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 		return nil, err
 	}
 	if q == s.dqs {
-		s.stats.Inc(framework.StatDequeuedDisk, 1)
+		s.count.dequeuedDisk(1)
 	} else {
-		s.stats.Inc(framework.StatDequeuedMemory, 1)
+		s.count.dequeuedMemory(1)
 	}
-	s.stats.Inc(framework.StatDequeued, 1)
+	s.count.dequeued(1)
 	s.inflight[r] = q
-	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	s.count.inflight(1)
 	return r, nil
 }
 
@@ -262,7 +279,7 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 		return fmt.Errorf("%w: %s", framework.ErrNotInFlight, r)
 	}
 	delete(s.inflight, r)
-	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	s.count.inflight(-1)
 	if a, ok := q.(framework.Acker); ok {
 		return a.Ack(r)
 	}
