@@ -4,6 +4,7 @@ package builtin
 
 import (
 	"github.com/frontier-go/frontier/builtin/dupefilters"
+	"github.com/frontier-go/frontier/builtin/fingerprinters"
 	"github.com/frontier-go/frontier/builtin/queues"
 	"github.com/frontier-go/frontier/builtin/schedulers"
 	"github.com/frontier-go/frontier/registry"
@@ -15,6 +16,7 @@ func Register(r *registry.Registry) error {
 		queues.Register,
 		dupefilters.Register,
 		schedulers.Register,
+		fingerprinters.Register,
 	} {
 		if err := reg(r); err != nil {
 			return err

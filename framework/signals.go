@@ -1,6 +1,9 @@
 package framework
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Signal names a crawl event, with Scrapy's names.
 type Signal string
@@ -31,29 +34,39 @@ type Handler func(Event) error
 
 // Signals dispatches events to connected handlers, in connection order.
 // Methods are safe for concurrent use; handlers run on the sender's goroutine.
+// Sending takes no lock: handlers are connected before the crawl, rarely
+// after, and a connection copies the table.
 type Signals struct {
-	mu       sync.RWMutex
-	handlers map[Signal][]Handler
+	mu       sync.Mutex // serialises Connect
+	handlers atomic.Pointer[map[Signal][]Handler]
 }
 
 // NewSignals returns a dispatcher with no handlers.
-func NewSignals() *Signals { return &Signals{handlers: map[Signal][]Handler{}} }
+func NewSignals() *Signals { return &Signals{} }
 
 // Connect adds h to sig's handlers.
 func (s *Signals) Connect(sig Signal, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handlers[sig] = append(s.handlers[sig], h)
+	next := map[Signal][]Handler{}
+	if cur := s.handlers.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	next[sig] = append(append([]Handler(nil), next[sig]...), h)
+	s.handlers.Store(&next)
 }
 
 // Send calls every handler of ev.Signal and returns the first error; the
 // remaining handlers still run.
 func (s *Signals) Send(ev Event) error {
-	s.mu.RLock()
-	hs := s.handlers[ev.Signal]
-	s.mu.RUnlock()
+	cur := s.handlers.Load()
+	if cur == nil {
+		return nil
+	}
 	var first error
-	for _, h := range hs {
+	for _, h := range (*cur)[ev.Signal] {
 		if err := h(ev); err != nil && first == nil {
 			first = err
 		}

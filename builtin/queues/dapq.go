@@ -31,9 +31,14 @@ type DownloaderAwarePriorityQueue struct {
 	slots map[string]*ScrapyPriorityQueue
 	n     int
 
-	// Standalone counting (view == nil).
+	// Standalone counting (view == nil): active downloads per slot, the
+	// slots with queued requests in name order, and how many of those sit at
+	// each active count.
 	active   map[string]int
-	tree     *slotTree
+	order    []string
+	levels   map[int]int
+	minLevel int
+	lastIdx  int // index of last in order when it was chosen
 	inflight map[*framework.Request]string
 
 	// draining holds emptied slot queues that wait for acknowledgements.
@@ -73,7 +78,7 @@ func NewDownloaderAwarePriorityQueue(ctx context.Context, c *framework.Crawler, 
 		view:     c.Downloader,
 		slots:    map[string]*ScrapyPriorityQueue{},
 		active:   map[string]int{},
-		tree:     newSlotTree(),
+		levels:   map[int]int{},
 		inflight: map[*framework.Request]string{},
 	}
 	if cfg.Persistent && cfg.Key != "" {
@@ -110,7 +115,7 @@ func (q *DownloaderAwarePriorityQueue) Push(r *framework.Request) error {
 	if !ok {
 		q.slots[slot] = pq
 		if q.view == nil {
-			q.tree.insert(q.active[slot], slot)
+			q.addQueued(slot)
 		}
 	}
 	q.n++
@@ -149,16 +154,7 @@ func (q *DownloaderAwarePriorityQueue) dropSlot(slot string, pq *ScrapyPriorityQ
 // going to the smallest slot name after the last one chosen, wrapping around.
 func (q *DownloaderAwarePriorityQueue) next() string {
 	if q.view == nil {
-		m := q.tree.min()
-		if m == nil {
-			return ""
-		}
-		if q.hasLast {
-			if n := q.tree.after(m.active, q.last); n != nil && n.active == m.active {
-				return n.slot
-			}
-		}
-		return m.slot
+		return q.order[q.nextIndex()]
 	}
 	// An engine's view changes outside this queue: look at every slot.
 	least, first, after := -1, "", ""
@@ -187,12 +183,87 @@ func (q *DownloaderAwarePriorityQueue) next() string {
 	return first
 }
 
+// nextIndex is next over the queue's own counts: from the slot after the
+// last one chosen, in name order, the first at the lowest active count. When
+// the counts are even, as when every slot has as many downloads in flight,
+// that is the very next slot.
+func (q *DownloaderAwarePriorityQueue) nextIndex() int {
+	for q.levels[q.minLevel] == 0 {
+		q.minLevel++
+	}
+	n := len(q.order)
+	start := 0
+	if q.hasLast {
+		if q.lastIdx < n && q.order[q.lastIdx] == q.last {
+			start = q.lastIdx + 1
+		} else {
+			start, _ = slices.BinarySearch(q.order, q.last)
+			if start < n && q.order[start] == q.last {
+				start++
+			}
+		}
+	}
+	for k := 0; k < n; k++ {
+		i := (start + k) % n
+		if q.active[q.order[i]] == q.minLevel {
+			return i
+		}
+	}
+	panic("queues: no slot at the lowest active count") // levels and order disagree: a bug
+}
+
+// addQueued records that slot has queued requests.
+func (q *DownloaderAwarePriorityQueue) addQueued(slot string) {
+	i, _ := slices.BinarySearch(q.order, slot)
+	q.order = slices.Insert(q.order, i, slot)
+	a := q.active[slot]
+	q.levels[a]++
+	q.minLevel = min(q.minLevel, a)
+}
+
+// removeQueued records that slot has no queued requests left.
+func (q *DownloaderAwarePriorityQueue) removeQueued(slot string) {
+	if i, ok := slices.BinarySearch(q.order, slot); ok {
+		q.order = slices.Delete(q.order, i, i+1)
+	}
+	q.unlevel(q.active[slot])
+}
+
+func (q *DownloaderAwarePriorityQueue) unlevel(a int) {
+	if q.levels[a]--; q.levels[a] == 0 {
+		delete(q.levels, a)
+		if len(q.levels) == 0 {
+			q.minLevel = 0
+		}
+	}
+}
+
+// setActive changes slot's active count, keeping the levels of queued slots.
+func (q *DownloaderAwarePriorityQueue) setActive(slot string, a int) {
+	if _, queued := q.slots[slot]; queued {
+		q.unlevel(q.active[slot])
+		q.levels[a]++
+		q.minLevel = min(q.minLevel, a)
+	}
+	if a == 0 {
+		delete(q.active, slot)
+	} else {
+		q.active[slot] = a
+	}
+}
+
 // Pop removes and returns a request from the least busy slot, or nil.
 func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 	if len(q.slots) == 0 {
 		return nil, nil
 	}
-	slot := q.next()
+	var slot string
+	if q.view == nil {
+		q.lastIdx = q.nextIndex()
+		slot = q.order[q.lastIdx]
+	} else {
+		slot = q.next()
+	}
 	pq := q.slots[slot]
 	r, err := pq.Pop()
 	if err != nil || r == nil {
@@ -202,12 +273,10 @@ func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 	q.touch(pq)
 	q.last, q.hasLast = slot, true
 	if q.view == nil {
-		a := q.active[slot]
-		q.tree.remove(a, slot)
-		q.active[slot] = a + 1
+		q.setActive(slot, q.active[slot]+1)
 		q.inflight[r] = slot
-		if pq.Len() > 0 {
-			q.tree.insert(a+1, slot)
+		if pq.Len() == 0 {
+			q.removeQueued(slot)
 		}
 	}
 	if pq.Len() == 0 && pq.InFlight() == 0 {
@@ -247,20 +316,7 @@ func (q *DownloaderAwarePriorityQueue) Ack(r *framework.Request) error {
 		slot = r.Slot()
 	} else {
 		delete(q.inflight, r)
-		a := q.active[slot]
-		_, queued := q.slots[slot]
-		if queued {
-			q.tree.remove(a, slot)
-		}
-		if a <= 1 {
-			delete(q.active, slot)
-			a = 1
-		} else {
-			q.active[slot] = a - 1
-		}
-		if queued {
-			q.tree.insert(a-1, slot)
-		}
+		q.setActive(slot, max(q.active[slot]-1, 0))
 	}
 	pq, ok := q.slots[slot]
 	if !ok {
@@ -356,7 +412,7 @@ func (q *DownloaderAwarePriorityQueue) closeSlots() error {
 		errs = append(errs, pq.Close())
 		delete(q.draining, s)
 	}
-	q.tree = newSlotTree()
+	q.order, q.levels, q.minLevel = nil, map[int]int{}, 0
 	return errors.Join(errs...)
 }
 

@@ -301,7 +301,7 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 		q.slots[slot] = pq
 		q.n += pq.Len()
 		if q.view == nil {
-			q.tree.insert(0, slot)
+			q.addQueued(slot)
 		}
 	}
 	if err := j.Flush(false); err != nil {

@@ -136,7 +136,7 @@ func (s *Scheduler) nextRedelivered() *framework.Request {
 	js.redeliver[0] = nil
 	js.redeliver = js.redeliver[1:]
 	js.journaled[r] = r.Delivery
-	s.stats.Inc(framework.StatRedelivered, 1)
+	s.c.Stats.Inc(framework.StatRedelivered, 1)
 	return r
 }
 
@@ -157,7 +157,7 @@ func (s *Scheduler) delivered(r *framework.Request) (bool, error) {
 	}
 	if r.Delivery != 0 && js.journal.IsGhost(r.Delivery) {
 		js.journal.Skip(r.Delivery)
-		s.stats.Inc(StatGhostsSkipped, 1)
+		s.c.Stats.Inc(StatGhostsSkipped, 1)
 		if a, ok := s.dqs.(framework.Acker); ok {
 			if err := a.Ack(r); err != nil {
 				return false, err

@@ -31,10 +31,9 @@ import (
 // JOBDIR_FLUSH_INTERVAL, and by Close, which also saves the spider state and
 // releases the lock; see jobdir.go for the order of the writes.
 type Scheduler struct {
-	c     *framework.Crawler
-	log   zerolog.Logger
-	stats framework.Stats
-	df    framework.DupeFilter
+	c   *framework.Crawler
+	log zerolog.Logger
+	df  framework.DupeFilter
 
 	pqf        framework.PriorityQueueFactory
 	mqf, dqf   framework.QueueFactory
@@ -46,6 +45,24 @@ type Scheduler struct {
 	inflight map[*framework.Request]framework.PriorityQueue
 
 	jd *jobState // nil without JOBDIR
+
+	count counters
+}
+
+// counters are the scheduler's stats, bound once to their keys.
+type counters struct {
+	enqueued, enqueuedDisk, enqueuedMemory func(int64)
+	dequeued, dequeuedDisk, dequeuedMemory func(int64)
+	unserializable, inflight               func(int64)
+}
+
+func bindCounters(st framework.Stats) counters {
+	f := func(key string) func(int64) { return framework.CounterFunc(st, key) }
+	return counters{
+		enqueued: f(framework.StatEnqueued), enqueuedDisk: f(framework.StatEnqueuedDisk), enqueuedMemory: f(framework.StatEnqueuedMemory),
+		dequeued: f(framework.StatDequeued), dequeuedDisk: f(framework.StatDequeuedDisk), dequeuedMemory: f(framework.StatDequeuedMemory),
+		unserializable: f(framework.StatUnserializable), inflight: f(framework.StatInFlight),
+	}
 }
 
 var (
@@ -69,8 +86,8 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 	s := &Scheduler{
 		c:        c,
 		log:      c.Logger.With().Str("component", "scheduler").Logger(),
-		stats:    c.Stats,
 		inflight: map[*framework.Request]framework.PriorityQueue{},
+		count:    bindCounters(c.Stats),
 	}
 	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS", registry.KindDupeFilter)
 	if err != nil {
@@ -188,14 +205,14 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 		return false, err
 	}
 	if disk {
-		s.stats.Inc(framework.StatEnqueuedDisk, 1)
+		s.count.enqueuedDisk(1)
 	} else {
 		if err := s.mqs.Push(r); err != nil {
 			return false, err
 		}
-		s.stats.Inc(framework.StatEnqueuedMemory, 1)
+		s.count.enqueuedMemory(1)
 	}
-	s.stats.Inc(framework.StatEnqueued, 1)
+	s.count.enqueued(1)
 	return true, nil
 }
 
@@ -220,7 +237,7 @@ func (s *Scheduler) pushDisk(r *framework.Request) (bool, error) {
 			Msg("Unable to serialize request - no more unserializable requests will be logged (stats being collected)")
 		s.logunser = false
 	}
-	s.stats.Inc(framework.StatUnserializable, 1)
+	s.count.unserializable(1)
 	return false, nil
 }
 
@@ -264,13 +281,13 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 // handOut counts r as dequeued from q and puts it in flight.
 func (s *Scheduler) handOut(r *framework.Request, q framework.PriorityQueue) *framework.Request {
 	if q == s.dqs {
-		s.stats.Inc(framework.StatDequeuedDisk, 1)
+		s.count.dequeuedDisk(1)
 	} else {
-		s.stats.Inc(framework.StatDequeuedMemory, 1)
+		s.count.dequeuedMemory(1)
 	}
-	s.stats.Inc(framework.StatDequeued, 1)
+	s.count.dequeued(1)
 	s.inflight[r] = q
-	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	s.count.inflight(1)
 	return r
 }
 
@@ -314,7 +331,7 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 		return fmt.Errorf("%w: %s", framework.ErrNotInFlight, r)
 	}
 	delete(s.inflight, r)
-	s.stats.Set(framework.StatInFlight, int64(len(s.inflight)))
+	s.count.inflight(-1)
 	s.finished(r)
 	if a, ok := q.(framework.Acker); ok {
 		if err := a.Ack(r); err != nil {

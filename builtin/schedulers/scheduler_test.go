@@ -60,8 +60,6 @@ func newCrawler(t *testing.T, overrides map[string]any) *framework.Crawler {
 	s.Set("REQUEST_FINGERPRINTER_CLASS", "test.URLFingerprinter", code)
 	s.Set("DUPEFILTER_CLASS", "scrapy.dupefilters.BaseDupeFilter", code)
 	s.Set("SCHEDULER_MEMORY_QUEUE", "scrapy.squeues.LifoMemoryQueue", code)
-	s.Set("SCHEDULER_DISK_QUEUE", "scrapy.squeues.LifoMemoryQueue", code)
-	s.Set("SCHEDULER_START_DISK_QUEUE", "scrapy.squeues.FifoMemoryQueue", code)
 	for k, v := range overrides {
 		s.Set(k, v, code)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -61,8 +62,20 @@ func benchScheduler(ctx context.Context, e *env, args []string) error {
 	prios := fs.Int("priorities", 10, "distinct priorities")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	scrapy := fs.String("scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed work to `file`")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ratios := []float64{0, 0.5}
 	if *dup != "" {
@@ -158,24 +171,39 @@ func runScrapyBench(ctx context.Context, python string, res benchResult) (map[st
 
 // benchRequests builds the requests up front so that only scheduler work is
 // timed: URL i goes to host i%hosts with priority i%prios; with a dup ratio,
-// that share of the calls repeats an earlier URL.
+// that share of the calls repeats an earlier URL. Unique requests are
+// allocated first and duplicates after, so that the duplicates, garbage once
+// filtered, do not leave holes among the pending requests.
 func benchRequests(n int, ratio float64, hosts, prios int) []*framework.Request {
-	rs := make([]*framework.Request, n)
+	ids := make([]int, n)
 	uniq := 0
 	var acc float64
-	for i := range rs {
+	for i := range ids {
 		acc += ratio
-		id := uniq
 		if acc >= 1 && uniq > 0 {
 			acc--
-			id = (i * 7919) % uniq // an earlier URL
+			ids[i] = -1 - (i*7919)%uniq // an earlier URL
 		} else {
+			ids[i] = uniq
 			uniq++
 		}
-		rs[i] = &framework.Request{
+	}
+	newReq := func(id int) *framework.Request {
+		return &framework.Request{
 			URL:      "https://host" + strconv.Itoa(id%hosts) + ".example/page/" + strconv.Itoa(id) + "?ref=" + strconv.Itoa(id%7),
 			Method:   "GET",
 			Priority: id % prios,
+		}
+	}
+	rs := make([]*framework.Request, n)
+	for i, id := range ids {
+		if id >= 0 {
+			rs[i] = newReq(id)
+		}
+	}
+	for i, id := range ids {
+		if id < 0 {
+			rs[i] = newReq(-1 - id)
 		}
 	}
 	return rs
@@ -219,7 +247,7 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	res.EnqueueSeconds = time.Since(start).Seconds()
 	rs = nil
 	pending := s.Len()
-	runtime.GC()
+	debug.FreeOSMemory() // collect, and return what is free, so RSS counts what is live
 	res.HeapBytesPending = float64(heapInUse()-heap0) / float64(max(pending, 1))
 	res.BytesPerPending = float64(currentRSS()-rss0) / float64(max(pending, 1))
 	res.Enqueued = c.Stats.Get(framework.StatEnqueued)

@@ -37,6 +37,7 @@ func commands() []command {
 	return []command{
 		{"list", "list every component name, its kind, origin and aliases", runList},
 		{"settings", "print every setting, its value and where the value came from", runSettings},
+		{"fingerprint", "print a URL's canonical form and its request fingerprint", runFingerprint},
 		{"bench", "measure throughput and memory (bench scheduler)", runBench},
 	}
 }
