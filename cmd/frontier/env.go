@@ -13,6 +13,7 @@ import (
 
 	"github.com/frontier-go/frontier/builtin"
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/plugins/host"
 	"github.com/frontier-go/frontier/registry"
 )
 
@@ -111,6 +112,11 @@ func (e *env) registry(s *framework.Settings, log zerolog.Logger) (*registry.Reg
 	if err := builtin.Register(r); err != nil {
 		return nil, err
 	}
+	m, err := host.Register(r, s)
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, m.Close)
 	return r, nil
 }
 
