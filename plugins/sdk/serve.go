@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"fmt"
 	"os"
 	"time"
 
@@ -74,11 +73,4 @@ func watchParent(ppid int, getppid func() int, every time.Duration, orphaned fun
 			return
 		}
 	}
-}
-
-// Fatalf reports a start-up error the way the host can show it (stderr) and
-// exits with status 1. It is for plugin main functions before Serve.
-func Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
-	os.Exit(1)
 }

@@ -126,7 +126,7 @@ func (q *pagedQueue) init() error {
 		if err := checkMeta(tx, "kind", k.String(), errKindMismatch); err != nil {
 			return err
 		}
-		rows, err := tx.Query(`SELECT p.id, p.n, m.popped, m.acked FROM pages p LEFT JOIN marks m ON m.page = p.id ORDER BY p.id`)
+		rows, err := tx.Query(`SELECT p.id, p.n, m.page IS NOT NULL, m.popped, m.acked FROM pages p LEFT JOIN marks m ON m.page = p.id ORDER BY p.id`)
 		if err != nil {
 			return err
 		}
@@ -134,11 +134,12 @@ func (q *pagedQueue) init() error {
 		for rows.Next() {
 			var id int64
 			var n int
+			var marked bool
 			var popped, acked []byte
-			if err := rows.Scan(&id, &n, &popped, &acked); err != nil {
+			if err := rows.Scan(&id, &n, &marked, &popped, &acked); err != nil {
 				return err
 			}
-			p, err := restorePage(id, n, popped, acked)
+			p, err := restorePage(id, n, marked, popped, acked)
 			if err != nil {
 				return err
 			}
@@ -175,13 +176,13 @@ func (q *pagedQueue) init() error {
 	return nil
 }
 
-func restorePage(id int64, n int, popped, acked []byte) (*page, error) {
+func restorePage(id int64, n int, marked bool, popped, acked []byte) (*page, error) {
 	if n <= 0 || n > maxPageRecs {
 		return nil, fmt.Errorf("page %d: %d records", id, n)
 	}
 	size := (n + 7) / 8
 	p := &page{id: id, state: make([]byte, n), popped: make([]byte, size), acked: make([]byte, size), redeliv: make([]byte, size)}
-	if popped != nil || acked != nil {
+	if marked {
 		if len(popped) != size || len(acked) != size {
 			return nil, fmt.Errorf("page %d: marks of %d and %d bytes for %d records", id, len(popped), len(acked), n)
 		}
@@ -222,20 +223,32 @@ func (q *pagedQueue) loadRecords(tx *sql.Tx, p *page) error {
 	if err := tx.Stmt(q.load).QueryRow(p.id).Scan(&data); err != nil {
 		return fmt.Errorf("page %d: %w", p.id, err)
 	}
-	recs := make([][]byte, 0, len(p.state))
-	for len(data) > 0 {
-		n, k := binary.Uvarint(data)
-		if k <= 0 || uint64(len(data)-k) < n {
-			return fmt.Errorf("page %d: corrupt record %d", p.id, len(recs))
-		}
-		recs = append(recs, data[k:k+int(n)])
-		data = data[k+int(n):]
-	}
-	if len(recs) != len(p.state) {
-		return fmt.Errorf("page %d: %d records, %d expected", p.id, len(recs), len(p.state))
+	recs, err := decodePage(data, len(p.state))
+	if err != nil {
+		return fmt.Errorf("page %d: %w", p.id, err)
 	}
 	p.records = recs
 	return nil
+}
+
+// decodePage splits a page's data into its n records.
+func decodePage(data []byte, n int) ([][]byte, error) {
+	if n <= 0 || n > maxPageRecs {
+		return nil, fmt.Errorf("%d records in a page", n)
+	}
+	recs := make([][]byte, 0, n)
+	for len(data) > 0 {
+		size, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < size {
+			return nil, fmt.Errorf("corrupt record %d", len(recs))
+		}
+		recs = append(recs, data[k:k+int(size)])
+		data = data[k+int(size):]
+	}
+	if len(recs) != n {
+		return nil, fmt.Errorf("%d records, %d expected", len(recs), n)
+	}
+	return recs, nil
 }
 
 // Pop hands out up to max pending records in FIFO or LIFO order.
