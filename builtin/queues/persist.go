@@ -218,7 +218,9 @@ func (d *pqDisk) close(pq *ScrapyPriorityQueue) error {
 	err := d.flush(pq)
 	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
 		for _, b := range m {
-			if b.q.Len() == 0 {
+			// A bucket whose queue keeps requests in flight (an Acker)
+			// still holds them: it stays listed, so that they come back.
+			if b.q.Len() == 0 && b.inflight == 0 {
 				d.journal.Remove(d.name(b))
 			}
 		}
