@@ -39,6 +39,7 @@ func commands() []command {
 		{"settings", "print every setting, its value and where the value came from", runSettings},
 		{"fingerprint", "print a URL's canonical form and its request fingerprint", runFingerprint},
 		{"bench", "measure throughput and memory (bench scheduler)", runBench},
+		{"plugins", "describe a plugin binary: the names and kinds it provides (plugins describe BINARY)", runPlugins},
 	}
 }
 

@@ -101,10 +101,16 @@ func (s *logSink) Accept(name string, level hclog.Level, msg string, args ...any
 	for i := 0; i+1 < len(args); i += 2 {
 		k := fmt.Sprint(args[i])
 		switch k {
-		case "plugin", "level", "message", "time", "timestamp":
+		case "plugin": // go-plugin's name for the executable
+			k = "path"
+		case "level", "message", "time", "timestamp":
 			k = "plugin_" + k
 		}
-		e = e.Interface(k, args[i+1])
+		if err, ok := args[i+1].(error); ok {
+			e = e.Str(k, err.Error())
+		} else {
+			e = e.Interface(k, args[i+1])
+		}
 	}
 	e.Msg(msg)
 }
