@@ -35,7 +35,15 @@
 // ErrStartTimeout, ErrHandshake, ErrProtocolVersion, ErrMismatch or
 // ErrStart inside a *PluginError.
 //
-// Queues are batched: see the queue type's documentation in queue.go for how
-// pushes are buffered and pops prefetched without changing a queue's
-// semantics.
+// Plugin queues are batched without changing what a queue means: pushes are
+// buffered and sent batch_size at a time (or when a Pop or Peek needs them,
+// and at Flush and Close); pops are prefetched in batches, and the prefetch
+// stays valid across pushes according to the order the queue declares (FIFO:
+// pushes come after it; LIFO: before it, fetched first; any other order: it
+// is released and fetched again). Len is exact without a round trip, Peek
+// returns what Pop returns next, a request is never handed out from the push
+// buffer (whatever is handed out is in flight in the plugin), Close returns
+// prefetched requests to their place, and acknowledgements travel with the
+// next round trip or Flush. docs/plugins.md has the details and the
+// protocol.
 package host

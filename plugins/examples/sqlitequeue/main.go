@@ -13,12 +13,14 @@
 //	sqlitequeue.DupeFilter      duplicate filter (fingerprints durable at close)
 //
 // Each queue lives in one SQLite file, queue.sqlite3, in the directory its
-// key names. Popped rows move to an in-flight table in the same transaction;
-// an acknowledgement deletes them, and opening the file again moves whatever
-// is still in flight back to pending, marked redelivered, at its old place.
-// Every call is one transaction, so a process killed at any moment loses
-// nothing it acknowledged; with synchronous: full, nothing it acknowledged is
-// lost to a power cut either.
+// key names. The FIFO and LIFO queues store every pushed batch as one row,
+// with two bitmaps per batch (records handed out, records acknowledged), so
+// a batch costs a few row writes (paged.go); the priority queue stores one
+// row per request, and popped rows move to an in-flight table in the same
+// transaction (store.go). Every call is one transaction: a process killed at
+// any moment loses nothing it acknowledged, and opening the file again hands
+// out whatever was in flight, marked redelivered; with synchronous: full,
+// nothing acknowledged is lost to a power cut either.
 //
 // Its PLUGINS config:
 //
