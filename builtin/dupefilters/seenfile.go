@@ -392,6 +392,12 @@ func parseHexFP(b []byte) (framework.Fingerprint, bool) {
 	return fp, err == nil
 }
 
+// CountScrapySeen reads a Scrapy requests.seen and reports what an import
+// would find, without writing anything.
+func CountScrapySeen(r io.Reader) (ScrapyImport, error) {
+	return parseScrapySeen(r, newFPSet(0))
+}
+
 // ImportScrapySeen converts the Scrapy requests.seen at src into the
 // fingerprint file of job directory dir, replacing it atomically; existing
 // fingerprints of dir are kept. It returns what the import found.

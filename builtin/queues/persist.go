@@ -44,6 +44,36 @@ func (d *pqDisk) name(b *bucket) string {
 	return n
 }
 
+// Bucket is a persistent priority queue's bucket, as its bucket journal
+// names it.
+type Bucket struct {
+	// Priority is the requests' priority (Request.Priority).
+	Priority int
+	// Start is true for a bucket of start requests.
+	Start bool
+	// Slot is the download slot (downloader-aware queue), or "".
+	Slot string
+	// Path is the downstream queue's key: a file (LIFO) or a directory (FIFO)
+	// for the built-in disk queues.
+	Path string
+}
+
+// ParseBucket returns the bucket a journal name designates in the
+// persistent priority queue whose key is key: a name with a slot
+// ("0/example.com") belongs to the downloader-aware queue.
+func ParseBucket(key, name string) (Bucket, error) {
+	_, _, hasSlot := strings.Cut(name, "/")
+	p, isStart, slot, err := parseBucketName(name, hasSlot)
+	if err != nil {
+		return Bucket{}, err
+	}
+	b := Bucket{Priority: -p, Start: isStart, Slot: slot, Path: filepath.Join(key, bucketSuffix(p, isStart))}
+	if hasSlot {
+		b.Path = filepath.Join(key, PathSafe(slot), bucketSuffix(p, isStart))
+	}
+	return b, nil
+}
+
 // parseBucketName splits a journal name into its priority, start flag and
 // slot (inDAPQ: the name must have a slot; otherwise it must not).
 func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string, err error) {

@@ -40,6 +40,7 @@ func commands() []command {
 		{"fingerprint", "print a URL's canonical form and its request fingerprint", runFingerprint},
 		{"bench", "measure throughput and memory (bench scheduler)", runBench},
 		{"plugins", "describe a plugin binary: the names and kinds it provides (plugins describe BINARY)", runPlugins},
+		{"jobdir", "look inside a job directory: inspect, export, verify, import-seen", runJobdir},
 	}
 }
 

@@ -1,0 +1,206 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/frontier-go/frontier/builtin/dupefilters"
+	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
+)
+
+// Finding is one thing Verify found about a file.
+type Finding struct {
+	File string `json:"file"`
+	// Offset is where the problem starts in File, -1 when it is not about a
+	// place in the file.
+	Offset int64 `json:"offset"`
+	// DropBytes and DropRecords are what a resume drops because of it.
+	DropBytes   int64 `json:"drop_bytes,omitempty"`
+	DropRecords int   `json:"drop_records,omitempty"`
+	// Fatal is true when a resume would refuse the job.
+	Fatal bool   `json:"fatal,omitempty"`
+	What  string `json:"what"`
+}
+
+// Verification is what Verify found.
+type Verification struct {
+	Dir      string    `json:"dir"`
+	Files    int       `json:"files_checked"`
+	Records  int       `json:"records_read"`
+	Findings []Finding `json:"findings"`
+	// DropBytes and DropRecords sum what a resume would drop.
+	DropBytes   int64 `json:"drop_bytes"`
+	DropRecords int   `json:"drop_records"`
+	// Fatal is true when a resume would refuse the job.
+	Fatal bool `json:"fatal"`
+}
+
+// OK reports whether a resume would take everything in the job directory.
+func (v *Verification) OK() bool { return len(v.Findings) == 0 }
+
+func (v *Verification) add(f Finding) {
+	v.Findings = append(v.Findings, f)
+	v.DropBytes += f.DropBytes
+	v.DropRecords += f.DropRecords
+	v.Fatal = v.Fatal || f.Fatal
+}
+
+// Verify checks every file of the job directory dir, reading every record,
+// and reports what a resume would drop (torn tails, corrupt records, stale
+// files) or refuse (a newer format, a corrupt manifest or state). It changes
+// nothing.
+func Verify(dir string) (*Verification, error) {
+	v := &Verification{Dir: dir}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory", ErrNotJobDir, dir)
+	}
+	path := func(name string) string { return filepath.Join(dir, name) }
+	exists := func(name string) bool { _, err := os.Stat(path(name)); return err == nil }
+
+	// Manifest.
+	if exists(jobdir.ManifestFile) {
+		v.Files++
+		m, _, err := jobdir.ReadManifest(dir)
+		if err == nil {
+			err = m.Check(dir, "")
+		}
+		if err != nil {
+			v.add(Finding{File: path(jobdir.ManifestFile), Offset: -1, Fatal: true, What: err.Error()})
+		}
+	} else if exists(jobdir.InFlightFile) || exists(jobdir.FingerprintsFile) || exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
+		v.add(Finding{File: path(jobdir.ManifestFile), Offset: -1, Fatal: true, What: "missing: the other files' format is unknown"})
+	} else if exists(filepath.Join(jobdir.QueueDir, "active.json")) {
+		v.add(Finding{File: path(jobdir.QueueDir), Offset: -1, Fatal: true, What: "Scrapy's request queue (pickles), which frontier cannot read"})
+	}
+
+	// Lock.
+	if exists(jobdir.LockFile) {
+		v.Files++
+		info, held, err := jobdir.ReadLock(dir)
+		switch {
+		case err != nil:
+			v.add(Finding{File: path(jobdir.LockFile), Offset: -1, What: err.Error() + " (a resume takes it over)"})
+		case held:
+			v.add(Finding{File: path(jobdir.LockFile), Offset: -1, Fatal: true, What: fmt.Sprintf("held by PID %d on %s: the job is running", info.PID, info.Host)})
+		}
+	}
+
+	// Spider state.
+	if exists(jobdir.StateFile) {
+		v.Files++
+		if _, err := jobdir.LoadState(dir); err != nil {
+			v.add(Finding{File: path(jobdir.StateFile), Offset: -1, Fatal: true, What: err.Error()})
+		}
+	}
+
+	// In-flight journal, and every record in it.
+	if b, err := os.ReadFile(path(jobdir.InFlightFile)); err == nil {
+		v.Files++
+		ifs, err := jobdir.DecodeInFlight(b)
+		v.Records += ifs.Records
+		if err != nil {
+			v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, Fatal: true, What: err.Error()})
+		} else {
+			if ifs.Dropped > 0 {
+				v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, DropBytes: ifs.Dropped,
+					What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
+			}
+			for _, d := range ifs.InFlight {
+				if _, err := framework.DecodeRequest(d.Record, nil); err != nil {
+					v.add(Finding{File: path(jobdir.InFlightFile), Offset: -1, Fatal: true,
+						What: fmt.Sprintf("request in flight (delivery %d) does not decode: %v", d.ID, err)})
+				}
+			}
+		}
+	}
+
+	// Fingerprints.
+	if exists(jobdir.FingerprintsFile) {
+		v.Files++
+		rep, err := dupefilters.ReadSeenFile(path(jobdir.FingerprintsFile))
+		v.Records += rep.Frames
+		switch {
+		case err != nil:
+			v.add(Finding{File: path(jobdir.FingerprintsFile), Offset: -1, Fatal: true, What: err.Error()})
+		case rep.Dropped > 0:
+			what := "corrupt frames skipped (their requests may be crawled twice)"
+			if rep.TornTail {
+				what = "torn tail (writes a crash interrupted; their requests may be crawled twice)"
+			}
+			v.add(Finding{File: path(jobdir.FingerprintsFile), Offset: rep.DroppedAt, DropBytes: rep.Dropped, What: what})
+		}
+	} else if f, err := os.Open(path(jobdir.ScrapySeenFile)); err == nil {
+		v.Files++
+		imp, err := dupefilters.CountScrapySeen(f)
+		f.Close()
+		switch {
+		case err != nil:
+			v.add(Finding{File: path(jobdir.ScrapySeenFile), Offset: -1, Fatal: true, What: err.Error()})
+		case imp.Invalid > 0 || imp.TornLastLine:
+			v.add(Finding{File: path(jobdir.ScrapySeenFile), Offset: -1, DropRecords: imp.Invalid,
+				What: fmt.Sprintf("Scrapy's file: %d invalid lines (first: line %d), torn last line: %t; an import skips them", imp.Invalid, imp.FirstInvalid, imp.TornLastLine)})
+		}
+	}
+
+	// The disk priority queue: its bucket journal, every bucket, every record.
+	if !exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
+		return v, nil
+	}
+	snap, err := openSnapshot(dir)
+	if err != nil {
+		var fe Finding
+		fe.File, fe.Offset, fe.Fatal, fe.What = path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)), -1, true, err.Error()
+		v.add(fe)
+		return v, nil
+	}
+	defer snap.close()
+	v.Files++
+	journal := path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile))
+	v.Records += snap.journal.Records
+	if snap.journal.Dropped > 0 {
+		v.add(Finding{File: journal, Offset: snap.journal.Valid, DropBytes: snap.journal.Dropped, What: "torn tail (writes a crash interrupted)"})
+	}
+	for _, name := range snap.journal.Removed {
+		if b, err := queues.ParseBucket(filepath.Join(dir, jobdir.QueueDir), name); err == nil {
+			if _, err := os.Stat(b.Path); err == nil {
+				v.add(Finding{File: b.Path, Offset: -1, What: "drained bucket whose files a resume deletes"})
+			}
+		}
+	}
+	for _, o := range snap.orphans {
+		v.add(Finding{File: o, Offset: -1, What: "not a bucket of the bucket journal: a resume ignores it"})
+	}
+	for i := range snap.buckets {
+		b := &snap.buckets[i]
+		if b.kind == "missing" {
+			continue
+		}
+		v.Files++
+		before := snap.stats.Get(queues.StatDiskDroppedBytes)
+		beforeRec := snap.stats.Get(queues.StatDiskDroppedRecords)
+		n := 0
+		bad, err := b.drain(func(*framework.Request) error { n++; return nil })
+		v.Records += n
+		if err != nil {
+			fatal := errors.Is(err, queues.ErrNotDiskQueue) || errors.Is(err, fs.ErrPermission)
+			v.add(Finding{File: b.Path, Offset: -1, Fatal: fatal, What: err.Error()})
+			continue
+		}
+		dropB := snap.stats.Get(queues.StatDiskDroppedBytes) - before
+		dropR := int(snap.stats.Get(queues.StatDiskDroppedRecords)-beforeRec) + bad
+		if dropB > 0 || dropR > 0 {
+			v.add(Finding{File: b.Path, Offset: -1, DropBytes: dropB, DropRecords: dropR,
+				What: "unreadable bytes or records (torn tail, corruption)"})
+		}
+	}
+	return v, nil
+}
