@@ -18,10 +18,10 @@ import (
 type Line struct {
 	// State is "pending" (in the disk queue) or "in_flight" (handed out and
 	// not finished at the last stop: a resume hands it out first).
-	State    string `json:"state"`
-	Slot     string `json:"slot,omitempty"`
-	Start    bool   `json:"start,omitempty"`
-	Delivery uint64 `json:"delivery,omitempty"`
+	State    string      `json:"state"`
+	Slot     string      `json:"slot,omitempty"`
+	Start    bool        `json:"start,omitempty"`
+	Delivery uint64      `json:"delivery,omitempty"`
 	Request  JSONRequest `json:"request"`
 }
 
