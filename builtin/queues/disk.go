@@ -80,8 +80,8 @@ func (c *DiskConfig) Validate() error {
 	if c.SegmentBytes == 0 {
 		c.SegmentBytes = DefaultDiskSegmentBytes
 	}
-	if c.SegmentBytes < fifoHeaderSize+minFrame {
-		c.SegmentBytes = fifoHeaderSize + minFrame
+	if c.SegmentBytes < headerSize+minFrame {
+		c.SegmentBytes = headerSize + minFrame
 	}
 	if c.ReadAhead == 0 {
 		c.ReadAhead = DefaultDiskReadAhead
@@ -166,11 +166,11 @@ type DiskQueue struct {
 	accounted int
 	dirtyElem *list.Element
 
-	dirtySince    time.Time // first buffered push not yet written
-	popsSince     time.Time // first pop not yet durable
-	unsyncedSince time.Time // first write not yet fsynced
-	dev           uint64    // file system of the queue's files
-	writeErr      error     // last failed write, cleared by a successful one
+	dirtySince    mono   // first buffered push not yet written
+	popsSince     mono   // first pop not yet durable
+	unsyncedSince mono   // first write not yet fsynced
+	dev           uint64 // file system of the queue's files
+	writeErr      error  // last failed write, cleared by a successful one
 
 	peeked *framework.Request
 }
@@ -201,9 +201,9 @@ type layout interface {
 	// next returns the next frame, removing it when pop is true, with the
 	// file and offset it came from; ok is false when the queue is empty.
 	next(pop bool) (fr recordio.Frame, file string, off int64, ok bool, err error)
-	// flush writes q.wbuf, and makes pops durable when commit is true. It
-	// reports whether anything was written.
-	flush(commit bool) (bool, error)
+	// flush writes q.wbuf, and makes pops durable when commit is true;
+	// final is Close's flush. It reports whether anything was written.
+	flush(commit, final bool) (bool, error)
 	pendingPops() bool
 	// remove deletes the files of an empty queue.
 	remove() error
@@ -330,10 +330,11 @@ func (q *DiskQueue) Push(r *framework.Request) error {
 	if err := q.ready(); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := clockNow()
 	if err := q.beforeWrite(now); err != nil {
 		return err
 	}
+	q.growBuffer()
 	err := q.push(r)
 	q.afterWrite(now)
 	return err
@@ -361,7 +362,7 @@ func (q *DiskQueue) PushBatch(rs []*framework.Request) error {
 		}
 		ends[i] = len(scratch)
 	}
-	now := time.Now()
+	now := clockNow()
 	if err := q.beforeWrite(now); err != nil {
 		return err
 	}
@@ -412,7 +413,7 @@ func (q *DiskQueue) endFrame(b []byte, fs, start int) error {
 }
 
 // beforeWrite runs the automatic flush and the pool's budget before a push.
-func (q *DiskQueue) beforeWrite(now time.Time) error {
+func (q *DiskQueue) beforeWrite(now mono) error {
 	if err := q.autoFlush(now); err != nil {
 		return err
 	}
@@ -423,8 +424,8 @@ func (q *DiskQueue) beforeWrite(now time.Time) error {
 }
 
 // afterWrite notes a buffer that became dirty and tells the pool its size.
-func (q *DiskQueue) afterWrite(now time.Time) {
-	if len(q.wbuf) > 0 && q.dirtySince.IsZero() {
+func (q *DiskQueue) afterWrite(now mono) {
+	if len(q.wbuf) > 0 && q.dirtySince == 0 {
 		q.dirtySince = now
 	}
 	q.pool.account(q, len(q.wbuf))
@@ -457,13 +458,13 @@ func (q *DiskQueue) take(pop bool) (*framework.Request, error) {
 	if err := q.ready(); err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := clockNow()
 	if err := q.autoFlush(now); err != nil {
 		return nil, err
 	}
 	defer q.pool.account(q, len(q.wbuf))
 	fr, file, off, ok, err := q.lay.next(pop)
-	if pop && q.popsSince.IsZero() && q.lay.pendingPops() {
+	if pop && q.popsSince == 0 && q.lay.pendingPops() {
 		q.popsSince = now
 	}
 	if err != nil || !ok {
@@ -501,7 +502,7 @@ func (q *DiskQueue) Flush() error {
 	case stateClosed:
 		return fmt.Errorf("queues: disk queue %s: %w", q.path, framework.ErrClosed)
 	}
-	return q.flushLocked(time.Now(), true, false)
+	return q.flushLocked(exactNow(), true, false)
 }
 
 // Close flushes the queue and closes its files. An empty queue removes its
@@ -514,9 +515,14 @@ func (q *DiskQueue) Close() error {
 		q.state = stateClosed
 		return nil
 	}
-	err := q.flushLocked(time.Now(), true, true)
-	if err == nil && q.lay.count() == 0 {
+	var err error
+	if q.lay.count() == 0 {
+		// Everything was popped: nothing to write, the files go.
+		q.wbuf = q.wbuf[:0]
 		err = q.lay.remove()
+		q.pool.noteSynced(q.path)
+	} else {
+		err = q.flushLocked(exactNow(), true, true)
 	}
 	err = errors.Join(err, q.lay.release())
 	q.wbuf, q.peeked = nil, nil
@@ -526,31 +532,31 @@ func (q *DiskQueue) Close() error {
 }
 
 // autoFlush flushes what is due at now.
-func (q *DiskQueue) autoFlush(now time.Time) error {
-	data := len(q.wbuf) > 0 && (len(q.wbuf) >= q.cfg.FlushBytes || now.Sub(q.dirtySince) >= q.cfg.FlushInterval)
+func (q *DiskQueue) autoFlush(now mono) error {
+	data := len(q.wbuf) > 0 && (len(q.wbuf) >= q.cfg.FlushBytes || q.dirtySince.since(now) >= q.cfg.FlushInterval)
 	pops := q.popCommitDue(now)
-	sync := !q.unsyncedSince.IsZero() && q.cfg.Fsync.Mode == recordio.FsyncInterval && q.cfg.Fsync.Due(q.unsyncedSince, now)
+	sync := q.unsyncedSince != 0 && q.cfg.Fsync.Mode == recordio.FsyncInterval && q.fsyncDue(now)
 	if !data && !pops && !sync {
 		return nil
 	}
 	return q.flushLocked(now, false, false)
 }
 
-func (q *DiskQueue) popCommitDue(now time.Time) bool {
+func (q *DiskQueue) popCommitDue(now mono) bool {
 	if !q.lay.pendingPops() {
 		return false
 	}
 	if len(q.wbuf) >= 4*q.cfg.FlushBytes {
 		return true
 	}
-	return q.cfg.PopCommitDelay >= 0 && !q.popsSince.IsZero() && now.Sub(q.popsSince) >= q.cfg.PopCommitDelay
+	return q.cfg.PopCommitDelay >= 0 && q.popsSince != 0 && q.popsSince.since(now) >= q.cfg.PopCommitDelay
 }
 
-// flushLocked writes the buffer. explicit (Flush, Close) also makes every
-// pop durable; closing fsyncs whatever the policy, as a clean close should.
-func (q *DiskQueue) flushLocked(now time.Time, explicit, closing bool) error {
+// flushLocked writes the buffer and fsyncs as the policy says. explicit
+// (Flush, Close) also makes every pop durable; final is Close's.
+func (q *DiskQueue) flushLocked(now mono, explicit, final bool) error {
 	commit := explicit || q.popCommitDue(now)
-	wrote, err := q.lay.flush(commit)
+	wrote, err := q.lay.flush(commit, final)
 	q.pool.account(q, len(q.wbuf))
 	if err != nil {
 		q.writeErr = err
@@ -558,24 +564,33 @@ func (q *DiskQueue) flushLocked(now time.Time, explicit, closing bool) error {
 	}
 	q.writeErr = nil
 	if len(q.wbuf) == 0 {
-		q.dirtySince = time.Time{}
+		q.dirtySince = 0
 		q.putBuffer()
 	}
 	if !q.lay.pendingPops() {
-		q.popsSince = time.Time{}
+		q.popsSince = 0
 	}
-	if wrote && q.unsyncedSince.IsZero() {
+	if wrote && q.unsyncedSince == 0 {
 		q.unsyncedSince = now
-	}
-	if q.unsyncedSince.IsZero() {
-		return nil
-	}
-	if closing || q.cfg.Fsync.Due(q.unsyncedSince, now) {
-		if err := q.sync(); err != nil {
-			return err
+		if q.cfg.Fsync.Mode != recordio.FsyncAlways {
+			q.pool.noteUnsynced(q.path, q.dev, now)
 		}
 	}
-	return nil
+	if q.unsyncedSince == 0 || !q.fsyncDue(now) {
+		return nil
+	}
+	return q.sync()
+}
+
+// fsyncDue reports whether the policy wants the unsynced writes fsynced now.
+func (q *DiskQueue) fsyncDue(now mono) bool {
+	switch q.cfg.Fsync.Mode {
+	case recordio.FsyncAlways:
+		return true
+	case recordio.FsyncNever:
+		return false
+	}
+	return q.unsyncedSince.since(now) >= q.cfg.Fsync.Interval
 }
 
 // sync makes everything written so far durable.
@@ -593,7 +608,7 @@ func (q *DiskQueue) sync() error {
 		if f, err = q.pool.acquire(df, false); err != nil {
 			break
 		}
-		start := time.Now()
+		start := exactNow()
 		err = syncFS(f)
 		q.pool.release(df)
 		if err == nil {
@@ -603,15 +618,39 @@ func (q *DiskQueue) sync() error {
 	if err != nil {
 		return fmt.Errorf("queues: disk queue %s: fsync: %w", q.path, err)
 	}
-	q.unsyncedSince = time.Time{}
+	q.unsyncedSince = 0
+	if q.cfg.Fsync.Mode == recordio.FsyncAlways || !recordio.SyncFSCoversAll {
+		q.pool.noteSynced(q.path)
+	}
 	return nil
 }
 
-// putBuffer drops an empty write buffer that grew large, so that thousands
-// of idle queues do not each keep one.
+// Write buffers that grew large go back to a pool once written, so that
+// thousands of idle queues do not each keep one, and a busy queue does not
+// grow a new one at every flush.
+var writeBufs sync.Pool
+
+const keptWriteBuffer = 4 << 10
+
+// putBuffer hands a written buffer that grew large back to the pool.
 func (q *DiskQueue) putBuffer() {
-	if cap(q.wbuf) > 16<<10 {
+	if c := cap(q.wbuf); c > keptWriteBuffer && c <= 4*q.cfg.FlushBytes {
+		b := q.wbuf[:0]
+		writeBufs.Put(&b)
 		q.wbuf = nil
+	} else if c > keptWriteBuffer {
+		q.wbuf = nil
+	}
+}
+
+// growBuffer makes sure the write buffer can take a frame without many
+// reallocations.
+func (q *DiskQueue) growBuffer() {
+	if cap(q.wbuf)-len(q.wbuf) >= 1<<10 || len(q.wbuf) > 0 {
+		return
+	}
+	if p, ok := writeBufs.Get().(*[]byte); ok {
+		q.wbuf = (*p)[:0]
 	}
 }
 

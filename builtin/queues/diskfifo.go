@@ -67,8 +67,8 @@ func (f *fifoLayout) newSeg(num uint64, first uint32) *fifoSeg {
 		num:   num,
 		file:  diskFile{path: filepath.Join(f.dir, segName(num))},
 		first: first,
-		size:  fifoHeaderSize,
-		cur:   recordio.Cursor{Off: fifoHeaderSize, Seq: first},
+		size:  headerSize,
+		cur:   recordio.Cursor{Off: headerSize, Seq: first},
 		hdr:   true,
 	}
 }
@@ -76,7 +76,7 @@ func (f *fifoLayout) newSeg(num uint64, first uint32) *fifoSeg {
 func (f *fifoLayout) fresh(num uint64) {
 	f.segs = []*fifoSeg{f.newSeg(num, 0)}
 	f.nextNum = num + 1
-	f.h, f.hoff, f.hseq, f.nseq = 0, fifoHeaderSize, 0, 0
+	f.h, f.hoff, f.hseq, f.nseq = 0, headerSize, 0, 0
 }
 
 func (f *fifoLayout) load() error {
@@ -128,11 +128,11 @@ func (f *fifoLayout) load() error {
 	}
 	f.h = 0
 	if head.cur.Gen == 0 {
-		f.q.report(head.file.path, fifoSlot0, 0, 0, "head cursor unreadable: resuming from the segment's first record")
+		f.q.report(head.file.path, slot0, 0, 0, "head cursor unreadable: resuming from the segment's first record")
 	}
 	f.hoff, f.hseq = int64(head.cur.Off), head.cur.Seq
-	if f.hoff < fifoHeaderSize {
-		f.hoff = fifoHeaderSize
+	if f.hoff < headerSize {
+		f.hoff = headerSize
 	}
 	if len(f.segs) == 1 && (f.hoff > head.size || !seqAhead(f.hseq, f.nseq)) {
 		// The cursor is past the data: writes lost by a machine crash,
@@ -161,7 +161,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	ra := int64(f.q.cfg.ReadAhead)
 	var window []byte
 	var wOff int64
-	if size <= ra+fifoHeaderSize {
+	if size <= ra+headerSize {
 		// The whole segment: it also serves the first pops.
 		window = f.rb.take(&seg.file, 0, int(size))
 	} else {
@@ -173,14 +173,14 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	hdrBytes := window
 	if wOff > 0 {
-		hdrBytes = make([]byte, fifoHeaderSize)
+		hdrBytes = make([]byte, headerSize)
 		if _, err := fh.ReadAt(hdrBytes, 0); err != nil {
 			return false, err
 		}
 	}
-	h, herr := parseFifoHeader(hdrBytes)
+	h, herr := parseHeader(hdrBytes, fifoMagic)
 	switch {
-	case size < fifoHeaderSize || allZero(hdrBytes[:len(fifoMagic)]):
+	case size < headerSize || allZero(hdrBytes[:len(fifoMagic)]):
 		// Cut short while being created (the header and the first records
 		// are one write): it never held an acknowledged record.
 		f.rb.drop()
@@ -194,20 +194,20 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		return false, fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
 	case herr != nil:
 		f.q.report(seg.file.path, 0, 0, 0, "segment header unreadable: "+herr.Error())
-		h = fifoHeader{first: 0}
+		h = fileHeader{}
 	}
 	seg.hdr, seg.first, seg.size = true, h.first, size
-	seg.cur = recordio.Cursor{Off: fifoHeaderSize, Seq: h.first}
+	seg.cur = recordio.Cursor{Off: headerSize, Seq: h.first}
 	if h.cursorOK {
 		seg.cur = h.cursor
 	}
-	if size == fifoHeaderSize {
+	if size == headerSize {
 		f.nseq = h.first
 		return true, nil
 	}
 	if herr == nil {
-		if fr, _, err := lastFrame(fh, window, wOff, fifoHeaderSize); err == nil &&
-			seqAhead(h.first, fr.Seq) && int64(fr.Seq-h.first+1)*minFrame <= size-fifoHeaderSize {
+		if fr, _, err := lastFrame(fh, window, wOff, headerSize); err == nil &&
+			seqAhead(h.first, fr.Seq) && int64(fr.Seq-h.first+1)*minFrame <= size-headerSize {
 			f.nseq = fr.Seq + 1
 			sawDeliveryID(fr.ID)
 			return true, nil
@@ -215,7 +215,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	// The last frame is torn or corrupt: find the last good one from the start.
 	f.rb.drop()
-	sc := newFrameScanner(fh, fifoHeaderSize, size, h.first, herr == nil)
+	sc := newFrameScanner(fh, headerSize, size, h.first, herr == nil)
 	end, next, lastID, err := scanValid(sc)
 	if err != nil {
 		return false, err
@@ -226,9 +226,9 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		}
 		f.q.report(seg.file.path, end, size-end, 0, "dropped a torn tail")
 	}
-	if herr != nil && end > fifoHeaderSize {
+	if herr != nil && end > headerSize {
 		seg.first = firstSeq(fh, end)
-		seg.cur = recordio.Cursor{Off: fifoHeaderSize, Seq: seg.first}
+		seg.cur = recordio.Cursor{Off: headerSize, Seq: seg.first}
 	}
 	seg.size = end
 	f.nseq = next
@@ -238,7 +238,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 
 // firstSeq returns the seq of the first frame of a segment.
 func firstSeq(r io.ReaderAt, end int64) uint32 {
-	sc := newFrameScanner(r, fifoHeaderSize, end, 0, false)
+	sc := newFrameScanner(r, headerSize, end, 0, false)
 	if fr, _, err := sc.next(); err == nil {
 		return fr.Seq
 	}
@@ -314,26 +314,26 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 		return err
 	}
 	seg.hdr = true
-	h, herr := parseFifoHeader(buf)
+	h, herr := parseHeader(buf, fifoMagic)
 	switch {
-	case seg.size < fifoHeaderSize || allZero(buf[:min(len(buf), len(fifoMagic))]):
+	case seg.size < headerSize || allZero(buf[:min(len(buf), len(fifoMagic))]):
 		f.rb.drop()
 		f.q.report(seg.file.path, 0, seg.size, 0, "segment torn while being created: skipped")
 		seg.first = f.hseq
-		seg.cur = recordio.Cursor{Off: fifoHeaderSize, Seq: f.hseq}
-		seg.size = fifoHeaderSize
+		seg.cur = recordio.Cursor{Off: headerSize, Seq: f.hseq}
+		seg.size = headerSize
 		return nil
 	case errors.Is(herr, errBadMagic):
 		return fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
 	case herr != nil:
 		f.q.report(seg.file.path, 0, 0, 0, "segment header unreadable: "+herr.Error())
 		seg.first = f.hseq
-		seg.cur = recordio.Cursor{Off: fifoHeaderSize, Seq: f.hseq}
-		seg.size = max(seg.size, fifoHeaderSize)
+		seg.cur = recordio.Cursor{Off: headerSize, Seq: f.hseq}
+		seg.size = max(seg.size, headerSize)
 		return nil
 	}
 	seg.first = h.first
-	seg.cur = recordio.Cursor{Off: fifoHeaderSize, Seq: h.first}
+	seg.cur = recordio.Cursor{Off: headerSize, Seq: h.first}
 	if h.cursorOK {
 		seg.cur = h.cursor
 	}
@@ -343,7 +343,7 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 func (f *fifoLayout) pushed(start int) error {
 	q := f.q
 	tail := f.tail()
-	if tail.size+int64(len(q.wbuf)) > q.cfg.SegmentBytes && tail.size+int64(start) > fifoHeaderSize {
+	if tail.size+int64(len(q.wbuf)) > q.cfg.SegmentBytes && tail.size+int64(start) > headerSize {
 		// The frame does not fit: finish this segment, start the next.
 		frame := append([]byte(nil), q.wbuf[start:]...)
 		q.wbuf = q.wbuf[:start]
@@ -424,7 +424,7 @@ func (f *fifoLayout) next(pop bool) (recordio.Frame, string, int64, bool, error)
 // advance moves the head to the start of the next segment.
 func (f *fifoLayout) advance() {
 	f.h++
-	f.hoff = fifoHeaderSize
+	f.hoff = headerSize
 	f.rb.drop()
 	nxt := f.segs[f.h]
 	if err := f.openSeg(nxt); err != nil {
@@ -497,7 +497,7 @@ func (f *fifoLayout) corrupt(seg *fifoSeg, off int64, cause error) error {
 	return &CorruptRecordError{File: seg.file.path, Offset: off, Dropped: dropped, Err: cause}
 }
 
-func (f *fifoLayout) flush(commit bool) (bool, error) {
+func (f *fifoLayout) flush(commit, _ bool) (bool, error) {
 	wrote, err := f.writeData()
 	if err != nil {
 		return false, err
@@ -527,8 +527,8 @@ func (f *fifoLayout) writeData() (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("queues: create %s: %w", tail.file.path, err)
 		}
-		c := recordio.Cursor{Gen: 1, Off: fifoHeaderSize, Seq: tail.first}
-		buf := appendFifoHeader(make([]byte, 0, fifoHeaderSize+len(q.wbuf)), tail.first, c)
+		c := recordio.Cursor{Gen: 1, Off: headerSize, Seq: tail.first}
+		buf := appendHeader(make([]byte, 0, headerSize+len(q.wbuf)), fifoMagic, tail.first, c)
 		_, err = fh.WriteAt(append(buf, q.wbuf...), 0)
 		if err == nil && q.dev == 0 {
 			if fi, serr := fh.Stat(); serr == nil {
@@ -579,7 +579,7 @@ func (f *fifoLayout) commit() error {
 	if err != nil {
 		return err
 	}
-	_, err = fh.WriteAt(slot[:], int64(fifoSlot0+c.Slot()*recordio.CursorSize))
+	_, err = fh.WriteAt(slot[:], int64(slotOffset(c)))
 	f.q.pool.release(&seg.file)
 	if err != nil {
 		return fmt.Errorf("queues: write head cursor of %s: %w", seg.file.path, err)

@@ -13,31 +13,32 @@ import (
 
 // On-disk layout of the disk queues, format version 1 (docs/jobdir-queues.md).
 //
-// A FIFO queue is a directory of segment files named "%010d.seg", oldest
-// first. A segment is a 64-byte header followed by frames
-// (internal/recordio) whose seq is the record's position in the queue since
-// its creation, counting up by one (modulo 2^32):
+// Every queue file starts with an 80-byte header:
 //
-//	0   8 bytes  magic "FRFIFO\x00\x01"
-//	8   uint32   seq of the segment's first record
+//	0   8 bytes  magic: "FRFIFO\x00\x01" or "FRLIFO\x00\x01" (the last byte is the version)
+//	8   uint32   FIFO: seq of the segment's first record; LIFO: 0
 //	12  uint32   masked CRC-32C of bytes 0..11
-//	16  24 bytes head cursor slot 0 (recordio.Cursor)
-//	40  24 bytes head cursor slot 1
-//	64  frames
+//	16  32 bytes cursor slot 0 (recordio.Cursor)
+//	48  32 bytes cursor slot 1
+//	80  frames (internal/recordio)
 //
-// Only the oldest segment's cursor matters: it gives the offset and seq of
-// the next record to pop. Segments before the head are deleted.
+// A FIFO queue is a directory of segment files named "%010d.seg", oldest
+// first. A frame's seq is the record's position in the queue since its
+// creation, counting up by one (modulo 2^32). Only the oldest segment's
+// cursor matters: it gives the offset and seq of the next record to pop.
+// Segments before the head are deleted.
 //
-// A LIFO queue is one file: the 8-byte magic "FRLIFO\x00\x01" followed by
-// frames whose seq is the number of records below them in the file (0, 1,
-// 2, …). Pops truncate the file; its last frame gives the queue's length.
+// A LIFO queue is one file. A frame's seq is the number of records below it.
+// The cursor gives the end of the records (Off), their number (Seq) and the
+// largest record id written before it (ID). Frames past Off that continue
+// the numbering with larger ids were written after the cursor and belong
+// to the queue; anything else past Off is the remains of popped records.
 const (
-	fifoMagic      = "FRFIFO\x00\x01"
-	lifoMagic      = "FRLIFO\x00\x01"
-	fifoHeaderSize = 64
-	lifoHeaderSize = 8
-	fifoSlot0      = 16
-	segSuffix      = ".seg"
+	fifoMagic  = "FRFIFO\x00\x01"
+	lifoMagic  = "FRLIFO\x00\x01"
+	headerSize = 80
+	slot0      = 16
+	segSuffix  = ".seg"
 )
 
 // minFrame is the size of the smallest frame (a 1-byte payload).
@@ -60,21 +61,24 @@ func parseSegName(name string) (uint64, bool) {
 	return n, err == nil
 }
 
-// appendFifoHeader appends a segment header holding cursor c in its slot.
-func appendFifoHeader(dst []byte, first uint32, c recordio.Cursor) []byte {
+// appendHeader appends a file header holding cursor c in its slot.
+func appendHeader(dst []byte, magic string, first uint32, c recordio.Cursor) []byte {
 	start := len(dst)
-	dst = append(dst, fifoMagic...)
+	dst = append(dst, magic...)
 	dst = binary.LittleEndian.AppendUint32(dst, first)
 	dst = binary.LittleEndian.AppendUint32(dst, recordio.Checksum(dst[start:start+12]))
 	dst = append(dst, make([]byte, 2*recordio.CursorSize)...)
 	var slot [recordio.CursorSize]byte
 	c.AppendTo(slot[:0])
-	copy(dst[start+fifoSlot0+c.Slot()*recordio.CursorSize:], slot[:])
+	copy(dst[start+slotOffset(c):], slot[:])
 	return dst
 }
 
-// fifoHeader is a parsed segment header.
-type fifoHeader struct {
+// slotOffset is where cursor c is written in a file.
+func slotOffset(c recordio.Cursor) int { return slot0 + c.Slot()*recordio.CursorSize }
+
+// fileHeader is a parsed file header.
+type fileHeader struct {
 	first    uint32
 	cursor   recordio.Cursor
 	cursorOK bool
@@ -82,22 +86,22 @@ type fifoHeader struct {
 
 var errBadMagic = errors.New("bad magic")
 
-// parseFifoHeader reads a segment header. A wrong magic is errBadMagic; a
-// header whose checksum fails wraps recordio.ErrCorrupt. A header whose two
-// cursor slots are both unreadable is returned with cursorOK false.
-func parseFifoHeader(b []byte) (fifoHeader, error) {
-	if len(b) < fifoHeaderSize {
-		return fifoHeader{}, fmt.Errorf("%w: segment header of %d bytes", io.ErrUnexpectedEOF, len(b))
+// parseHeader reads a file header. A wrong magic is errBadMagic; a header
+// whose checksum fails wraps recordio.ErrCorrupt. A header whose two cursor
+// slots are both unreadable is returned with cursorOK false.
+func parseHeader(b []byte, magic string) (fileHeader, error) {
+	if len(b) < headerSize {
+		return fileHeader{}, fmt.Errorf("%w: header of %d bytes", io.ErrUnexpectedEOF, len(b))
 	}
-	if string(b[:8]) != fifoMagic {
-		return fifoHeader{}, errBadMagic
+	if string(b[:8]) != magic {
+		return fileHeader{}, errBadMagic
 	}
 	if recordio.Checksum(b[:12]) != binary.LittleEndian.Uint32(b[12:]) {
-		return fifoHeader{}, fmt.Errorf("%w: segment header checksum mismatch", recordio.ErrCorrupt)
+		return fileHeader{}, fmt.Errorf("%w: header checksum mismatch", recordio.ErrCorrupt)
 	}
-	h := fifoHeader{first: binary.LittleEndian.Uint32(b[8:])}
-	s0 := b[fifoSlot0 : fifoSlot0+recordio.CursorSize]
-	s1 := b[fifoSlot0+recordio.CursorSize : fifoSlot0+2*recordio.CursorSize]
+	h := fileHeader{first: binary.LittleEndian.Uint32(b[8:])}
+	s0 := b[slot0 : slot0+recordio.CursorSize]
+	s1 := b[slot0+recordio.CursorSize : slot0+2*recordio.CursorSize]
 	h.cursor, h.cursorOK = recordio.PickCursor(s0, s1)
 	return h, nil
 }

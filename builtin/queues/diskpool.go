@@ -2,19 +2,22 @@ package queues
 
 import (
 	"container/list"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // Defaults of [DiskPoolConfig].
 const (
-	DefaultDiskMaxOpenFiles = 128
-	DefaultDiskBufferBytes  = 32 << 20
+	DefaultDiskMaxOpenFiles = 256
+	DefaultDiskBufferBytes  = 64 << 20
 )
 
 // DiskPoolConfig configures a [DiskPool].
@@ -39,13 +42,15 @@ type DiskPool struct {
 	maxFiles int
 	budget   int64
 
-	mu     sync.Mutex
-	open   int
-	idle   list.List // *diskFile: open, not in use; most recently used first
-	dirty  list.List // *DiskQueue holding buffered writes; oldest first
-	synced map[uint64]time.Time
+	mu       sync.Mutex
+	open     int
+	idle     list.List // *diskFile: open, not in use; most recently used first
+	dirty    list.List // *DiskQueue holding buffered writes; oldest first
+	synced   map[uint64]mono
+	unsynced map[string]unsyncedPath
 
 	buffered atomic.Int64
+	counts   struct{ opens, reads, writes, syncs, readBytes, writtenBytes atomic.Int64 }
 
 	// openFile opens files; tests replace it to inject errors.
 	openFile func(name string, flag int, perm os.FileMode) (fileHandle, error)
@@ -72,16 +77,15 @@ func NewDiskPool(cfg DiskPoolConfig) *DiskPool {
 	return &DiskPool{
 		maxFiles: cfg.MaxOpenFiles,
 		budget:   cfg.BufferBytes,
-		synced:   map[uint64]time.Time{},
-		openFile: func(name string, flag int, perm os.FileMode) (fileHandle, error) {
-			return os.OpenFile(name, flag, perm)
-		},
+		synced:   map[uint64]mono{},
+		unsynced: map[string]unsyncedPath{},
+		openFile: openRaw,
 	}
 }
 
 var defaultDiskPool = sync.OnceValue(func() *DiskPool { return NewDiskPool(DiskPoolConfig{}) })
 
-// DefaultDiskPool returns the process-wide pool: 128 open files and 32 MiB of
+// DefaultDiskPool returns the process-wide pool: 256 open files and 64 MiB of
 // buffered writes.
 func DefaultDiskPool() *DiskPool { return defaultDiskPool() }
 
@@ -141,9 +145,10 @@ func (p *DiskPool) acquire(df *diskFile, create bool) (fileHandle, error) {
 		p.open--
 		return nil, err
 	}
-	df.f = f
+	p.counts.opens.Add(1)
+	df.f = countedFile{f, p}
 	df.pins++
-	return f, nil
+	return df.f, nil
 }
 
 // release unpins df; it stays open until the pool needs the descriptor.
@@ -202,7 +207,7 @@ func (p *DiskPool) overBudget() bool { return p.buffered.Load() > p.budget }
 // self, whose lock the caller holds, is flushed directly; other queues are
 // skipped while in use. Errors of other queues stay with them (they retry at
 // their next flush); self's error is returned.
-func (p *DiskPool) relieve(self *DiskQueue, now time.Time) error {
+func (p *DiskPool) relieve(self *DiskQueue, now mono) error {
 	target := p.budget / 4 * 3
 	p.mu.Lock()
 	n := p.dirty.Len()
@@ -233,27 +238,168 @@ func (p *DiskPool) relieve(self *DiskQueue, now time.Time) error {
 	return nil
 }
 
-// syncedAfter reports whether file system dev was synced after t began.
-func (p *DiskPool) syncedAfter(dev uint64, t time.Time) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s, ok := p.synced[dev]
-	return ok && !s.Before(t)
+// unsyncedPath is a queue path written to and not fsynced since.
+type unsyncedPath struct {
+	dev uint64
+	at  mono
 }
 
-func (p *DiskPool) markSynced(dev uint64, start time.Time) {
+// noteUnsynced records that path (a LIFO file or a FIFO directory) holds
+// writes not yet fsynced, for Sync.
+func (p *DiskPool) noteUnsynced(path string, dev uint64, at mono) {
 	p.mu.Lock()
-	if s := p.synced[dev]; start.After(s) {
-		p.synced[dev] = start
+	if _, ok := p.unsynced[path]; !ok {
+		p.unsynced[path] = unsyncedPath{dev: dev, at: at}
 	}
 	p.mu.Unlock()
 }
 
-// syncFS makes f's file system durable when f is an *os.File on Linux, and
-// fsyncs f otherwise.
+func (p *DiskPool) noteSynced(path string) {
+	p.mu.Lock()
+	delete(p.unsynced, path)
+	p.mu.Unlock()
+}
+
+// Sync makes every write of the pool's queues durable, open or closed,
+// whatever their fsync policy: on Linux one syncfs(2) per file system,
+// elsewhere an fsync of every file written. Call it after closing the
+// queues when the job must survive a machine crash (a pause).
+func (p *DiskPool) Sync() error {
+	p.mu.Lock()
+	pending := make(map[string]unsyncedPath, len(p.unsynced))
+	for path, u := range p.unsynced {
+		if s, ok := p.synced[u.dev]; !ok || s <= u.at {
+			pending[path] = u
+		}
+	}
+	p.mu.Unlock()
+	done := map[uint64]bool{}
+	var errs []error
+	for path, u := range pending {
+		if recordio.SyncFSCoversAll && done[u.dev] {
+			continue
+		}
+		start := exactNow()
+		if err := syncPath(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("queues: sync %s: %w", path, err))
+			continue
+		}
+		done[u.dev] = true
+		if recordio.SyncFSCoversAll {
+			p.markSynced(u.dev, start)
+		} else {
+			p.noteSynced(path)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncPath syncs a queue path: its file system on Linux; elsewhere the file,
+// or the directory and every file in it.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if recordio.SyncFSCoversAll {
+		return recordio.SyncFS(f)
+	}
+	names, err := f.Readdirnames(-1)
+	if err != nil { // a file
+		return f.Sync()
+	}
+	for _, n := range names {
+		g, err := os.OpenFile(filepath.Join(path, n), os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		err = g.Sync()
+		g.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}
+
+// syncedAfter reports whether file system dev was synced after t began.
+func (p *DiskPool) syncedAfter(dev uint64, t mono) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.synced[dev]
+	return ok && s >= t
+}
+
+// markSynced records a syncfs of dev begun at start, which made every path
+// of dev written before it durable.
+func (p *DiskPool) markSynced(dev uint64, start mono) {
+	p.mu.Lock()
+	if s := p.synced[dev]; start > s {
+		p.synced[dev] = start
+	}
+	for path, u := range p.unsynced {
+		if u.dev == dev && u.at < start {
+			delete(p.unsynced, path)
+		}
+	}
+	p.mu.Unlock()
+}
+
+// DiskPoolStats counts what a pool's queues asked of the file system.
+type DiskPoolStats struct {
+	Opens, Reads, Writes, Syncs int64
+	ReadBytes, WrittenBytes     int64
+}
+
+// Stats returns the pool's counters since it was made.
+func (p *DiskPool) Stats() DiskPoolStats {
+	c := &p.counts
+	return DiskPoolStats{
+		Opens: c.opens.Load(), Reads: c.reads.Load(), Writes: c.writes.Load(), Syncs: c.syncs.Load(),
+		ReadBytes: c.readBytes.Load(), WrittenBytes: c.writtenBytes.Load(),
+	}
+}
+
+// countedFile counts a file's reads, writes and syncs in its pool.
+type countedFile struct {
+	fileHandle
+	p *DiskPool
+}
+
+func (f countedFile) ReadAt(b []byte, off int64) (int, error) {
+	f.p.counts.reads.Add(1)
+	n, err := f.fileHandle.ReadAt(b, off)
+	f.p.counts.readBytes.Add(int64(n))
+	return n, err
+}
+
+func (f countedFile) WriteAt(b []byte, off int64) (int, error) {
+	f.p.counts.writes.Add(1)
+	n, err := f.fileHandle.WriteAt(b, off)
+	f.p.counts.writtenBytes.Add(int64(n))
+	return n, err
+}
+
+func (f countedFile) Sync() error {
+	f.p.counts.syncs.Add(1)
+	return f.fileHandle.Sync()
+}
+
+// SyncFS syncs the file's file system.
+func (f countedFile) SyncFS() error {
+	f.p.counts.syncs.Add(1)
+	return syncFS(f.fileHandle)
+}
+
+// syncFS makes f's whole file system durable where the system can (syncfs
+// on Linux), and fsyncs f otherwise.
 func syncFS(f fileHandle) error {
-	if osf, ok := f.(*os.File); ok {
-		return recordio.SyncFS(osf)
+	switch f := f.(type) {
+	case interface{ SyncFS() error }:
+		return f.SyncFS()
+	case *os.File:
+		return recordio.SyncFS(f)
 	}
 	return f.Sync()
 }

@@ -6,10 +6,10 @@ import (
 )
 
 // CursorSize is the size of one cursor slot on disk.
-const CursorSize = 24
+const CursorSize = 32
 
-// Cursor is a position in a file of frames (the offset of the next frame to
-// read and that frame's sequence number), kept in a small header and
+// Cursor is a position in a file of frames (an offset, the sequence number
+// that goes with it, and an identifier bound), kept in a small header and
 // rewritten in place. A file keeps two slots and writes generation g to slot
 // g%2, so a write torn by a crash damages only the slot being written and the
 // other one still holds the previous cursor. [PickCursor] chooses.
@@ -18,15 +18,17 @@ const CursorSize = 24
 //
 //	uint64 LE  generation (≥ 1)
 //	uint64 LE  offset
+//	uint64 LE  id
 //	uint32 LE  sequence number
-//	uint32 LE  masked CRC-32C of the 20 bytes above
+//	uint32 LE  masked CRC-32C of the 28 bytes above
 //
-// Rewriting 24 bytes in place relies on the file system not changing bytes
+// Rewriting 32 bytes in place relies on the file system not changing bytes
 // outside a write, even on power loss (SQLite's "powersafe overwrite",
 // which it assumes by default); the checksum catches a torn slot.
 type Cursor struct {
 	Gen uint64
 	Off uint64
+	ID  uint64
 	Seq uint32
 }
 
@@ -38,6 +40,7 @@ func (c Cursor) AppendTo(dst []byte) []byte {
 	start := len(dst)
 	dst = binary.LittleEndian.AppendUint64(dst, c.Gen)
 	dst = binary.LittleEndian.AppendUint64(dst, c.Off)
+	dst = binary.LittleEndian.AppendUint64(dst, c.ID)
 	dst = binary.LittleEndian.AppendUint32(dst, c.Seq)
 	return binary.LittleEndian.AppendUint32(dst, Checksum(dst[start:]))
 }
@@ -48,13 +51,14 @@ func ParseCursor(b []byte) (Cursor, error) {
 	if len(b) < CursorSize {
 		return Cursor{}, fmt.Errorf("%w: cursor slot of %d bytes", ErrCorrupt, len(b))
 	}
-	if Checksum(b[:20]) != binary.LittleEndian.Uint32(b[20:]) {
+	if Checksum(b[:28]) != binary.LittleEndian.Uint32(b[28:]) {
 		return Cursor{}, fmt.Errorf("%w: cursor checksum mismatch", ErrCorrupt)
 	}
 	c := Cursor{
 		Gen: binary.LittleEndian.Uint64(b),
 		Off: binary.LittleEndian.Uint64(b[8:]),
-		Seq: binary.LittleEndian.Uint32(b[16:]),
+		ID:  binary.LittleEndian.Uint64(b[16:]),
+		Seq: binary.LittleEndian.Uint32(b[24:]),
 	}
 	if c.Gen == 0 {
 		return Cursor{}, fmt.Errorf("%w: cursor generation 0", ErrCorrupt)

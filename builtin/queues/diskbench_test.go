@@ -1,0 +1,157 @@
+package queues
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/frontier-go/frontier/framework"
+)
+
+// cpuTime returns the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchRequest returns a request whose record is recordBytes long, with its
+// URL ending in i.
+func benchRequest(r *framework.Request, buf []byte, host, i int) []byte {
+	buf = append(buf[:0], "https://host"...)
+	buf = strconv.AppendInt(buf, int64(host), 10)
+	buf = append(buf, ".example.com/some/path/"...)
+	buf = strconv.AppendInt(buf, int64(i), 10)
+	buf = append(buf, "?q="...)
+	for len(buf) < benchURLBytes {
+		buf = append(buf, 'x')
+	}
+	r.URL = string(buf)
+	return buf
+}
+
+// benchURLBytes makes each record 100 bytes: the version byte, the URL
+// field's tag and length, and the callback field.
+const benchURLBytes = 100 - 1 - 2 - 2 - len("parse")
+
+// BenchmarkDiskQueueRoundTrip pushes 1,000,000 requests of 100 bytes into
+// disk queues (round robin over 1 or 10,000 queues), flushes, pops them all
+// (round robin again) and closes the queues, with the default fsync policy.
+// FRONTIER_BENCH_REQUESTS changes the number of requests, FRONTIER_BENCH_DIR
+// the directory the queues live in (a tmpfs separates the code's cost from
+// the disk's).
+func BenchmarkDiskQueueRoundTrip(b *testing.B) {
+	total := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
+		total = n
+	}
+	for _, k := range diskKinds {
+		for _, nq := range []int{1, 10_000} {
+			b.Run(fmt.Sprintf("%s/queues=%d", k.name, nq), func(b *testing.B) {
+				for range b.N {
+					benchRoundTrip(b, k.lifo, nq, total)
+				}
+			})
+		}
+	}
+}
+
+func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
+	b.StopTimer()
+	dir := b.TempDir()
+	if base := os.Getenv("FRONTIER_BENCH_DIR"); base != "" {
+		d, err := os.MkdirTemp(base, "diskbench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	cfg := DiskConfig{Pool: NewDiskPool(DiskPoolConfig{})}
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	qs := make([]*DiskQueue, nq)
+	for i := range qs {
+		q, err := newDiskQueueShared(filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000)), lifo, &cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		qs[i] = q
+	}
+	r := &framework.Request{Method: "GET", Callback: "parse"}
+	var buf []byte
+	b.StartTimer()
+	t0, c0 := time.Now(), cpuTime()
+	for i := range total {
+		buf = benchRequest(r, buf, i%nq, i)
+		if err := qs[i%nq].Push(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, q := range qs {
+		if err := q.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tPush, cPush := time.Since(t0), cpuTime()-c0
+	stPush := cfg.Pool.Stats()
+	b.StopTimer()
+	var onDisk int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
+		if d != nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				onDisk += fi.Size()
+			}
+		}
+		return nil
+	})
+	// Reopen: new queue objects over the same files.
+	for i, q := range qs {
+		if err := q.Close(); err != nil {
+			b.Fatal(err)
+		}
+		qs[i], _ = newDiskQueueShared(q.path, lifo, &cfg)
+	}
+	b.StartTimer()
+	t1, c1 := time.Now(), cpuTime()
+	popped := 0
+	for popped < total {
+		for _, q := range qs {
+			r, err := q.Pop()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r != nil {
+				popped++
+			}
+		}
+	}
+	for _, q := range qs {
+		if err := q.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tPop, cPop := time.Since(t1), cpuTime()-c1
+	st := cfg.Pool.Stats()
+	b.StopTimer()
+	rt := tPush + tPop
+	b.ReportMetric(float64(total)/rt.Seconds(), "req/s")
+	b.ReportMetric(float64(total)/tPush.Seconds(), "push/s")
+	b.ReportMetric(float64(total)/tPop.Seconds(), "pop/s")
+	b.ReportMetric(float64(onDisk)/float64(total), "disk-B/req")
+	b.ReportMetric(float64(total)/(cPush+cPop).Seconds(), "req/cpu-s")
+	b.Logf("%d requests over %d queues: push+flush %v (cpu %v), pop+close %v (cpu %v), round trip %v (%.0f req/s, %.0f req per cpu-second), %.1f bytes on disk per request",
+		total, nq, tPush.Round(time.Millisecond), cPush.Round(time.Millisecond), tPop.Round(time.Millisecond), cPop.Round(time.Millisecond),
+		rt.Round(time.Millisecond), float64(total)/rt.Seconds(), float64(total)/(cPush+cPop).Seconds(), float64(onDisk)/float64(total))
+	b.Logf("file system calls: push %d opens, %d writes; pop %d opens, %d reads, %d writes; %d syncs",
+		stPush.Opens, stPush.Writes, st.Opens-stPush.Opens, st.Reads-stPush.Reads, st.Writes-stPush.Writes, st.Syncs)
+	b.StartTimer()
+}
