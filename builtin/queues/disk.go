@@ -173,6 +173,11 @@ type DiskQueue struct {
 	writeErr      error  // last failed write, cleared by a successful one
 
 	peeked *framework.Request
+
+	// readOnly queues (VerifyDiskQueue) never write, and send what they
+	// would report to onReport instead of the log.
+	readOnly bool
+	onReport func(file string, off, bytes int64, records int, what string)
 }
 
 const (
@@ -213,6 +218,8 @@ type layout interface {
 	anyFile() *diskFile
 	// release closes the queue's files.
 	release() error
+	// footprint returns the number of files and their bytes on disk.
+	footprint() (files int, bytes int64)
 }
 
 // NewFifoDiskQueue returns a FIFO disk queue kept in the directory path,
@@ -656,6 +663,10 @@ func (q *DiskQueue) growBuffer() {
 
 // report logs and counts bytes dropped from a queue file.
 func (q *DiskQueue) report(file string, off, bytes int64, records int, what string) {
+	if q.onReport != nil {
+		q.onReport(file, off, bytes, records, what)
+		return
+	}
 	q.cfg.Logger.Warn().Str("queue", q.path).Str("file", file).Int64("offset", off).
 		Int64("dropped_bytes", bytes).Int("dropped_records", records).Msg("disk queue: " + what)
 	if st := q.cfg.Stats; st != nil {

@@ -185,8 +185,10 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		// are one write): it never held an acknowledged record.
 		f.rb.drop()
 		f.q.report(seg.file.path, 0, size, 0, "dropped a segment torn while being created")
-		if err := f.removeSeg(seg); err != nil {
-			return false, err
+		if !f.q.readOnly {
+			if err := f.removeSeg(seg); err != nil {
+				return false, err
+			}
 		}
 		f.segs = f.segs[:len(f.segs)-1]
 		return false, nil
@@ -221,8 +223,10 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		return false, err
 	}
 	if end < size {
-		if err := fh.Truncate(end); err != nil {
-			return false, fmt.Errorf("cut torn tail of %s: %w", seg.file.path, err)
+		if !f.q.readOnly {
+			if err := fh.Truncate(end); err != nil {
+				return false, fmt.Errorf("cut torn tail of %s: %w", seg.file.path, err)
+			}
 		}
 		f.q.report(seg.file.path, end, size-end, 0, "dropped a torn tail")
 	}
@@ -743,4 +747,19 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+func (f *fifoLayout) footprint() (int, int64) {
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return 0, 0
+	}
+	files, bytes := 0, int64(0)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			files++
+			bytes += fi.Size()
+		}
+	}
+	return files, bytes
 }

@@ -89,6 +89,7 @@ func (l *lifoLayout) load() error {
 		return nil
 	}
 	h, herr := parseHeader(hdr[:n], lifoMagic)
+	fallback := false
 	switch {
 	case errors.Is(herr, errBadMagic):
 		return fmt.Errorf("%w: %s has no frontier LIFO header (a job directory written by Scrapy, or another queue class?)", ErrNotDiskQueue, l.file.path)
@@ -97,17 +98,21 @@ func (l *lifoLayout) load() error {
 		l.cur = h.cursor
 	default:
 		// No usable cursor: read the whole stack from the start.
-		what := "cursor unreadable"
-		if herr != nil {
-			what = herr.Error()
+		what := "header: cursor unreadable"
+		switch {
+		case herr != nil:
+			what = "header: " + herr.Error()
+		case h.cursorOK && int64(h.cursor.Off) > size:
+			what = "file cut short before the end of its records"
 		}
-		q.report(l.file.path, 0, 0, 0, "header "+what+": reading the records from the start")
+		q.report(l.file.path, 0, 0, 0, what+": reading the records from the start")
 		l.cur = recordio.Cursor{Off: headerSize}
+		fallback = true
 	}
 	l.onDisk, l.size, l.nbuf = true, size, 0
 	l.top, l.nfile, l.lastID = int64(l.cur.Off), int(l.cur.Seq), l.cur.ID
 	if l.top < size {
-		if err := l.recover(fh); err != nil {
+		if err := l.recover(fh, fallback); err != nil {
 			return err
 		}
 	}
@@ -117,8 +122,9 @@ func (l *lifoLayout) load() error {
 }
 
 // recover takes in the frames written after the cursor: those that continue
-// the numbering with ids above the cursor's bound.
-func (l *lifoLayout) recover(fh fileHandle) error {
+// the numbering with ids above the cursor's bound. Without a cursor
+// (fallback), whatever follows the last whole frame is reported dropped.
+func (l *lifoLayout) recover(fh fileHandle, fallback bool) error {
 	sc := newFrameScanner(fh, l.top, l.size, uint32(l.nfile), true)
 	recovered := 0
 	for {
@@ -132,7 +138,7 @@ func (l *lifoLayout) recover(fh fileHandle) error {
 			}
 			// Past the cursor lie the remains of popped records; a bad frame
 			// after records written since the cursor is a torn write.
-			if recovered > 0 && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
+			if (recovered > 0 || fallback) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
 				l.q.report(l.file.path, off, l.size-off, 0, "dropped a torn tail")
 			}
 			return nil
@@ -390,4 +396,11 @@ func (l *lifoLayout) anyFile() *diskFile {
 func (l *lifoLayout) release() error {
 	l.rb.drop()
 	return l.q.pool.forget(&l.file)
+}
+
+func (l *lifoLayout) footprint() (int, int64) {
+	if !l.onDisk {
+		return 0, 0
+	}
+	return 1, l.size
 }

@@ -52,6 +52,9 @@ type DiskPool struct {
 	buffered atomic.Int64
 	counts   struct{ opens, reads, writes, syncs, readBytes, writtenBytes atomic.Int64 }
 
+	// readOnly pools open files for reading only (VerifyDiskQueue).
+	readOnly bool
+
 	// openFile opens files; tests replace it to inject errors.
 	openFile func(name string, flag int, perm os.FileMode) (fileHandle, error)
 }
@@ -135,6 +138,9 @@ func (p *DiskPool) acquire(df *diskFile, create bool) (fileHandle, error) {
 		_ = v.Close() // read-only use or already handed to the OS: nothing to lose
 	}
 	flag := os.O_RDWR
+	if p.readOnly {
+		flag = os.O_RDONLY
+	}
 	if create {
 		flag |= os.O_CREATE | os.O_TRUNC
 	}

@@ -1,0 +1,416 @@
+package queues
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/recordio"
+)
+
+// drain pops everything and returns the URLs, failing on any error.
+func drain(t testing.TB, q *DiskQueue) []string {
+	t.Helper()
+	var out []string
+	for {
+		r, err := q.Pop()
+		if err != nil {
+			t.Fatalf("pop: %v", err)
+		}
+		if r == nil {
+			return out
+		}
+		out = append(out, r.URL)
+	}
+}
+
+// queueFiles returns the regular files a queue keeps (one for LIFO).
+func queueFiles(t testing.TB, path string) []string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.IsDir() {
+		return []string{path}
+	}
+	m, err := filepath.Glob(filepath.Join(path, "*"+segSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// copyQueue copies the queue at src to dst, cutting its last file at cut
+// bytes (cut < 0: whole).
+func copyQueue(t testing.TB, src, dst string, cut int64) {
+	t.Helper()
+	files := queueFiles(t, src)
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == len(files)-1 && cut >= 0 {
+			data = data[:cut]
+		}
+		target := dst
+		if len(files) > 1 || filepath.Dir(f) == src {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			target = filepath.Join(dst, filepath.Base(f))
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recordEnds returns the end offset of every whole frame in a queue file.
+func recordEnds(t testing.TB, file string) []int64 {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	sc := newFrameScanner(f, headerSize, fi.Size(), 0, false)
+	var ends []int64
+	for {
+		fr, off, err := sc.next()
+		if err != nil {
+			return ends
+		}
+		ends = append(ends, off+int64(fr.Size()))
+	}
+}
+
+// A queue file cut at every byte reopens with the whole records before the
+// cut, drops and reports the torn rest, and never panics; verify agrees.
+func TestDiskQueueTruncatedEveryByte(t *testing.T) {
+	urls := []string{"http://x/1", "http://x/22", "http://x/333", "http://x/4444", "http://x/55555", "http://x/666666"}
+	for _, k := range diskKinds {
+		for _, popped := range []int{0, 2} {
+			t.Run(fmt.Sprintf("%s/popped%d", k.name, popped), func(t *testing.T) {
+				dir := t.TempDir()
+				src := filepath.Join(dir, "src")
+				q := openDisk(t, src, k.lifo, testDiskConfig())
+				mustPush(t, q, urls...)
+				if err := q.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				popURLs(t, q, popped)
+				mustClose(t, q)
+				file := queueFiles(t, src)[0]
+				ends := recordEnds(t, file)
+				fi, _ := os.Stat(file)
+				if len(ends) != len(urls) {
+					t.Fatalf("%d frames in the file, want %d", len(ends), len(urls))
+				}
+				for cut := int64(0); cut <= fi.Size(); cut++ {
+					whole := 0
+					for _, e := range ends {
+						if e <= cut {
+							whole++
+						}
+					}
+					var want []string
+					if k.lifo {
+						// Pops are durable, and the cursor ends the stack; a
+						// cut inside the stack falls back to its whole frames.
+						live := len(urls) - popped
+						want = order(true, urls[:min(whole, live)]...)
+					} else if whole > popped {
+						want = urls[popped:whole]
+					}
+					dst := filepath.Join(dir, fmt.Sprintf("cut%d", cut))
+					copyQueue(t, src, dst, cut)
+					rep, err := VerifyDiskQueue(dst, nil)
+					if err != nil {
+						t.Fatalf("cut %d: verify: %v", cut, err)
+					}
+					var reported int64
+					cfg := testDiskConfig()
+					q := openDisk(t, dst, k.lifo, cfg)
+					q.onReport = func(_ string, _, bytes int64, _ int, _ string) { reported += bytes }
+					if q.Len() != len(want) {
+						t.Fatalf("cut %d: len %d, want %d", cut, q.Len(), len(want))
+					}
+					got := drain(t, q)
+					sameList(t, got, want)
+					if rep.Records != len(want) {
+						t.Fatalf("cut %d: verify counts %d records, want %d", cut, rep.Records, len(want))
+					}
+					if rep.DroppedBytes != reported {
+						t.Fatalf("cut %d: verify says %d bytes dropped, the queue reported %d", cut, rep.DroppedBytes, reported)
+					}
+					// What lies past the end of a LIFO stack is the remains of
+					// popped records, not a torn tail.
+					limit := fi.Size()
+					if k.lifo {
+						limit = ends[len(urls)-popped-1]
+					}
+					torn := cut > 0 && cut < limit && cut != headerSize && !slices.Contains(ends, cut)
+					if torn != (reported > 0) {
+						t.Fatalf("cut %d: %d bytes reported dropped, torn %v", cut, reported, torn)
+					}
+					mustPush(t, q, "http://x/after")
+					mustClose(t, q)
+					q = openDisk(t, dst, k.lifo, testDiskConfig())
+					sameList(t, drain(t, q), []string{"http://x/after"})
+					mustClose(t, q)
+				}
+			})
+		}
+	}
+}
+
+// faultyFile fails writes once its shared byte budget is spent, after
+// writing what the budget allows: a full disk.
+type faultyFile struct {
+	fileHandle
+	budget *int64
+	mu     *sync.Mutex
+}
+
+func (f faultyFile) WriteAt(b []byte, off int64) (int, error) {
+	f.mu.Lock()
+	n := int64(len(b))
+	short := n > *f.budget
+	if short {
+		n = *f.budget
+	}
+	*f.budget -= n
+	f.mu.Unlock()
+	m, err := f.fileHandle.WriteAt(b[:n], off)
+	if err == nil && short {
+		err = &os.PathError{Op: "write", Path: "faulty", Err: syscall.ENOSPC}
+	}
+	return m, err
+}
+
+func faultyPool(budget *int64) *DiskPool {
+	p := NewDiskPool(DiskPoolConfig{})
+	var mu sync.Mutex
+	p.openFile = func(name string, flag int, perm os.FileMode) (fileHandle, error) {
+		f, err := openRaw(name, flag, perm)
+		if err != nil {
+			return nil, err
+		}
+		return faultyFile{f, budget, &mu}, nil
+	}
+	return p
+}
+
+// A write that fails part way (ENOSPC) is a clear error; the records
+// written before stay readable after a reopen, and the queue recovers once
+// there is room.
+func TestDiskQueueWriteError(t *testing.T) {
+	first := []string{"http://x/1", "http://x/2", "http://x/3"}
+	second := []string{"http://x/4", "http://x/5", "http://x/6"}
+	for _, k := range diskKinds {
+		for _, room := range []int64{0, 1, 30, 100} {
+			t.Run(fmt.Sprintf("%s/room%d", k.name, room), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "q")
+				budget := int64(1 << 30)
+				cfg := testDiskConfig()
+				cfg.Pool = faultyPool(&budget)
+				q := openDisk(t, path, k.lifo, cfg)
+				mustPush(t, q, first...)
+				if err := q.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				budget = room
+				mustPush(t, q, second...)
+				err := q.Flush()
+				if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("flush on a full disk: %v; want ENOSPC naming the file", err)
+				}
+				// Abandon the queue (a crash), and reopen: the first records
+				// are there, and of the others at most those written whole.
+				q2 := openDisk(t, path, k.lifo, testDiskConfig())
+				got := order(k.lifo, drain(t, q2)...)
+				_ = q2.lay.release()
+				if len(got) < len(first) || !slices.Equal(got, append(append([]string{}, first...), second[:len(got)-len(first)]...)) {
+					t.Fatalf("after a failed flush: %v", got)
+				}
+				// The failed queue goes on once there is room again.
+				budget = 1 << 30
+				if err := q.Flush(); err != nil {
+					t.Fatalf("flush after room was made: %v", err)
+				}
+				mustClose(t, q)
+				q3 := openDisk(t, path, k.lifo, testDiskConfig())
+				sameList(t, drain(t, q3), order(k.lifo, append(append([]string{}, first...), second...)...))
+				mustClose(t, q3)
+			})
+		}
+	}
+}
+
+// A real full file system: a 64 KiB tmpfs, where the test may mount one.
+func TestDiskQueueFullFileSystem(t *testing.T) {
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	for _, k := range diskKinds {
+		t.Run(k.name, func(t *testing.T) {
+			path := filepath.Join(mnt, k.name)
+			q := openDisk(t, path, k.lifo, testDiskConfig())
+			r := dreq(t, "http://x/big")
+			r.Body = make([]byte, 1000)
+			var pushed, flushed int
+			var err error
+			for pushed = 0; pushed < 200; pushed++ {
+				if err = q.Push(r); err != nil {
+					break
+				}
+				if err = q.Flush(); err != nil {
+					break
+				}
+				flushed = pushed + 1
+			}
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling 64 KiB: %v after %d pushes; want ENOSPC", err, pushed)
+			}
+			q2 := openDisk(t, path, k.lifo, testDiskConfig())
+			if n := q2.Len(); n != flushed {
+				t.Fatalf("after a full disk: %d records, want the %d flushed", n, flushed)
+			}
+			if got := drain(t, q2); len(got) != flushed {
+				t.Fatalf("popped %d", len(got))
+			}
+			_ = q2.lay.release()
+			_ = q.lay.release()
+			_ = os.RemoveAll(path)
+		})
+	}
+}
+
+// A record damaged in the middle of a file is an error naming the file and
+// the offset, the queue goes on after it, and verify reports it.
+func TestDiskQueueCorruptRecord(t *testing.T) {
+	urls := []string{"http://x/1", "http://x/2", "http://x/3", "http://x/4", "http://x/5"}
+	for _, k := range diskKinds {
+		t.Run(k.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "q")
+			q := openDisk(t, path, k.lifo, testDiskConfig())
+			mustPush(t, q, urls...)
+			mustClose(t, q)
+			file := queueFiles(t, path)[0]
+			ends := recordEnds(t, file)
+			data, _ := os.ReadFile(file)
+			data[ends[2]-recordio.TailSize-2] ^= 0x40 // inside the third record's payload
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := VerifyDiskQueue(path, nil)
+			if err != nil || rep.Records != 4 || rep.DroppedRecords != 1 || rep.OK() {
+				t.Fatalf("verify: %+v, %v", rep, err)
+			}
+			q = openDisk(t, path, k.lifo, testDiskConfig())
+			var got []string
+			var cre *CorruptRecordError
+			for i := 0; i < 6; i++ {
+				r, err := q.Pop()
+				switch {
+				case errors.As(err, &cre):
+					if cre.File != file || cre.Offset != ends[1] && cre.Offset != ends[2] || !errors.Is(err, framework.ErrCorruptRecord) {
+						t.Fatalf("corrupt record error %+v", cre)
+					}
+					got = append(got, "<corrupt>")
+				case err != nil:
+					t.Fatal(err)
+				case r != nil:
+					got = append(got, r.URL)
+				}
+			}
+			want := []string{urls[0], urls[1], "<corrupt>", urls[3], urls[4]}
+			if k.lifo {
+				want = []string{urls[4], urls[3], "<corrupt>", urls[1], urls[0]}
+			}
+			sameList(t, got, want)
+			mustClose(t, q)
+		})
+	}
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// However many queues there are, the pool keeps at most MaxOpenFiles open.
+func TestDiskQueueBoundedDescriptors(t *testing.T) {
+	const max, n = 16, 600
+	dir := t.TempDir()
+	before := openFDs(t)
+	pool := NewDiskPool(DiskPoolConfig{MaxOpenFiles: max})
+	open := func() []*DiskQueue {
+		qs := make([]*DiskQueue, n)
+		for i := range qs {
+			cfg := DiskConfig{Pool: pool}
+			qs[i] = openDisk(t, filepath.Join(dir, fmt.Sprintf("slot%d", i%50), fmt.Sprint(i)), i%2 == 0, cfg)
+		}
+		return qs
+	}
+	qs := open()
+	for round := 0; round < 3; round++ {
+		for i, q := range qs {
+			mustPush(t, q, fmt.Sprintf("http://x/%d/%d", i, round))
+			if err := q.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, q := range qs {
+		popURLs(t, q, 1)
+		if err := q.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := openFDs(t) - before; got > max || pool.OpenFiles() > max {
+		t.Fatalf("%d descriptors opened for %d queues (pool: %d), want at most %d", got, n, pool.OpenFiles(), max)
+	}
+	for _, q := range qs {
+		mustClose(t, q)
+	}
+	qs = open() // reopen: no I/O until used
+	if pool.OpenFiles() != 0 {
+		t.Fatalf("opening queues opened %d files", pool.OpenFiles())
+	}
+	for i, q := range qs {
+		if q.Len() != 2 {
+			t.Fatalf("queue %d: len %d after reopen, want 2", i, q.Len())
+		}
+	}
+	if got := openFDs(t) - before; got > max {
+		t.Fatalf("%d descriptors after reopening %d queues, want at most %d", got, n, max)
+	}
+	for i, q := range qs {
+		if got := drain(t, q); len(got) != 2 {
+			t.Fatalf("queue %d: %v after reopen", i, got)
+		}
+		mustClose(t, q)
+	}
+	if got := openFDs(t) - before; got != 0 {
+		t.Fatalf("%d descriptors left open after closing every queue", got)
+	}
+}

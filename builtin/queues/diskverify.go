@@ -1,0 +1,134 @@
+package queues
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// DiskRecord is one record of a disk queue, as [VerifyDiskQueue] reads it.
+// Payload is a request record (framework.DecodeRequest reads it); it is
+// valid only during the call.
+type DiskRecord struct {
+	File    string
+	Offset  int64
+	ID      uint64 // the Request.Delivery it is delivered with
+	Payload []byte
+}
+
+// DiskQueueReport is what [VerifyDiskQueue] found in a disk queue's files:
+// what a resume would deliver and what it would drop.
+type DiskQueueReport struct {
+	Path string
+	// Kind is "fifo", "lifo", or "" when nothing is stored at Path (an
+	// empty queue removes its files).
+	Kind  string
+	Files int
+	Bytes int64 // size on disk
+	// Records a resume would deliver.
+	Records int
+	// DroppedBytes and DroppedRecords are what a resume would drop as torn
+	// or corrupt (a torn tail counts its bytes, not its records).
+	DroppedBytes   int64
+	DroppedRecords int
+	// Undecodable counts records whose payload fn rejected.
+	Undecodable int
+	// Problems describes each dropped stretch and each rejected record.
+	Problems []string
+}
+
+// OK reports whether a resume would deliver every record stored.
+func (r DiskQueueReport) OK() bool {
+	return r.DroppedBytes == 0 && r.DroppedRecords == 0 && r.Undecodable == 0 && len(r.Problems) == 0
+}
+
+// VerifyDiskQueue reads the disk queue at path (a FIFO directory or a LIFO
+// file) the way a resume would, without changing anything, and reports what
+// the resume would deliver and drop. When fn is not nil it is called for
+// every record, in the order Pop would return them; an error from it counts
+// the record as undecodable. The error returned is for a path that cannot be
+// read at all, or that is not a frontier disk queue.
+func VerifyDiskQueue(path string, fn func(DiskRecord) error) (DiskQueueReport, error) {
+	rep := DiskQueueReport{Path: path}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return rep, nil
+	case err != nil:
+		return rep, err
+	}
+	q, err := openReadOnly(path, fi.IsDir(), &rep)
+	if err != nil {
+		return rep, err
+	}
+	defer q.lay.release()
+	for {
+		fr, file, off, ok, err := q.lay.next(true)
+		var cre *CorruptRecordError
+		switch {
+		case errors.As(err, &cre):
+			continue // counted by the report hook
+		case err != nil:
+			return rep, err
+		case !ok:
+			return rep, nil
+		}
+		rep.Records++
+		if fn == nil {
+			continue
+		}
+		if err := fn(DiskRecord{File: file, Offset: off, ID: fr.ID, Payload: fr.Payload}); err != nil {
+			rep.Undecodable++
+			rep.Problems = append(rep.Problems, fmt.Sprintf("%s offset %d: %v", file, off, err))
+		}
+	}
+}
+
+// DiskQueueLen returns the number of records in the disk queue at path, as
+// Len would after a resume, reading only what opening the queue reads.
+func DiskQueueLen(path string) (int, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	var rep DiskQueueReport
+	q, err := openReadOnly(path, fi.IsDir(), &rep)
+	if err != nil {
+		return 0, err
+	}
+	defer q.lay.release()
+	return q.lay.count(), nil
+}
+
+// openReadOnly loads the queue at path for reading, reporting into rep.
+func openReadOnly(path string, isDir bool, rep *DiskQueueReport) (*DiskQueue, error) {
+	pool := NewDiskPool(DiskPoolConfig{MaxOpenFiles: 4})
+	pool.readOnly = true
+	cfg := DiskConfig{Pool: pool}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	q, err := newDiskQueueShared(path, !isDir, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	q.readOnly = true
+	q.onReport = func(file string, off, bytes int64, records int, what string) {
+		rep.DroppedBytes += bytes
+		rep.DroppedRecords += records
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%s offset %d: %s", file, off, what))
+	}
+	rep.Kind = "lifo"
+	if isDir {
+		rep.Kind = "fifo"
+	}
+	if err := q.lay.load(); err != nil {
+		return nil, fmt.Errorf("queues: verify %s: %w", path, err)
+	}
+	rep.Files, rep.Bytes = q.lay.footprint()
+	return q, nil
+}
