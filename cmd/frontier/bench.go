@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -46,6 +48,14 @@ type benchResult struct {
 	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
 	BytesPerPending  float64 `json:"bytes_per_pending"`
 	HeapBytesPending float64 `json:"heap_bytes_per_pending"`
+	// With JOBDIR: the round trip, reopening the job with every request
+	// pending, and what the job takes on disk.
+	RoundTripSeconds        float64 `json:"round_trip_seconds,omitempty"`
+	CloseSeconds            float64 `json:"close_seconds,omitempty"`
+	ReopenSeconds           float64 `json:"reopen_seconds,omitempty"`
+	ReopenRSSPerPending     float64 `json:"reopen_rss_bytes_per_pending,omitempty"`
+	DiskBytesPerPending     float64 `json:"disk_bytes_per_pending,omitempty"`
+	DiskBytesPerFingerprint float64 `json:"disk_bytes_per_fingerprint,omitempty"`
 	// Scrapy holds Scrapy's figures for the same workload, when asked for.
 	Scrapy map[string]any `json:"scrapy,omitempty"`
 }
@@ -127,6 +137,11 @@ func printBench(e *env, r benchResult) {
 	fmt.Fprintf(e.stdout, "  dequeue: %d in %.3fs = %.0f/s (each finished)\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS)
 	fmt.Fprintf(e.stdout, "  peak RSS: %.1f MiB; %.0f bytes RSS and %.0f bytes heap per pending request\n",
 		float64(r.PeakRSSBytes)/(1<<20), r.BytesPerPending, r.HeapBytesPending)
+	if r.JobDir {
+		fmt.Fprintf(e.stdout, "  round trip: %.3fs; close %.3fs; reopen with %d pending %.4fs, then %.0f bytes RSS per pending request\n",
+			r.RoundTripSeconds, r.CloseSeconds, r.Enqueued, r.ReopenSeconds, r.ReopenRSSPerPending)
+		fmt.Fprintf(e.stdout, "  on disk: %.0f bytes per pending request, %.0f bytes per fingerprint\n", r.DiskBytesPerPending, r.DiskBytesPerFingerprint)
+	}
 	if r.Scrapy == nil {
 		return
 	}
@@ -135,6 +150,11 @@ func printBench(e *env, r benchResult) {
 		r.Scrapy["scrapy"], num("enqueue_per_s"), num("dequeue_per_s"), num("bytes_per_pending"))
 	fmt.Fprintf(e.stdout, "  ratios: enqueue %.1fx, dequeue %.1fx, memory per pending request %.2fx of Scrapy's\n",
 		r.EnqueuePerS/num("enqueue_per_s"), r.DequeuePerS/num("dequeue_per_s"), r.BytesPerPending/num("bytes_per_pending"))
+	if r.JobDir {
+		fmt.Fprintf(e.stdout, "  Scrapy round trip %.2fs (%.1fx ours), reopen %.4fs (%.1fx ours), %.0f bytes on disk per request, %.0f per fingerprint\n",
+			num("enqueue_seconds")+num("dequeue_seconds"), (num("enqueue_seconds")+num("dequeue_seconds"))/r.RoundTripSeconds,
+			num("reopen_seconds"), num("reopen_seconds")/r.ReopenSeconds, num("disk_bytes_per_pending"), num("disk_bytes_per_fingerprint"))
+	}
 }
 
 //go:embed scrapy_bench.py
@@ -216,11 +236,15 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 		return res, err
 	}
 	c.Logger = c.Logger.Level(maxLevel(c.Logger.GetLevel()))
-	if dir, _ := c.Settings.GetString("JOBDIR"); dir != "" {
+	jobdir, _ := c.Settings.GetString("JOBDIR")
+	if jobdir != "" {
+		// Each variant gets a fresh job directory of its own.
 		res.JobDir = true
-		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-			return res, fmt.Errorf("JOBDIR=%q is not empty: the benchmark needs a fresh job directory", dir)
+		jobdir = filepath.Join(jobdir, fmt.Sprintf("bench-n%d-dup%g", n, ratio))
+		if entries, err := os.ReadDir(jobdir); err == nil && len(entries) > 0 {
+			return res, fmt.Errorf("JOBDIR %q is not empty: the benchmark needs a fresh job directory", jobdir)
 		}
+		c.Settings.Set("JOBDIR", jobdir, framework.Source{Kind: framework.SourceCode, Name: "bench"})
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -253,6 +277,31 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	res.Enqueued = c.Stats.Get(framework.StatEnqueued)
 	res.Filtered = c.Stats.Get(framework.StatDupeFilterFiltered)
 
+	if res.JobDir {
+		queueBytes := dirBytes(filepath.Join(jobdir, "requests.queue"))
+		res.DiskBytesPerPending = float64(queueBytes) / float64(max(pending, 1))
+		start = time.Now()
+		if err := s.Close("shutdown"); err != nil {
+			return res, err
+		}
+		res.CloseSeconds = time.Since(start).Seconds()
+		res.DiskBytesPerFingerprint = float64(dirBytes(jobdir)-dirBytes(filepath.Join(jobdir, "requests.queue"))) / float64(max(res.Enqueued, 1))
+		debug.FreeOSMemory()
+		start = time.Now()
+		if s, err = schedulers.New(ctx, c); err != nil {
+			return res, err
+		}
+		if err := s.Open(ctx); err != nil {
+			return res, err
+		}
+		res.ReopenSeconds = time.Since(start).Seconds()
+		if s.Len() != pending {
+			return res, fmt.Errorf("reopened job has %d pending requests, want %d", s.Len(), pending)
+		}
+		debug.FreeOSMemory()
+		res.ReopenRSSPerPending = float64(currentRSS()-rss0) / float64(max(pending, 1))
+	}
+
 	start = time.Now()
 	for {
 		r, err := s.Next()
@@ -277,7 +326,24 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	res.EnqueuePerS = float64(n) / res.EnqueueSeconds
 	res.DequeuePerS = float64(res.Dequeued) / res.DequeueSeconds
 	res.PeakRSSBytes = peakRSS()
+	if res.JobDir {
+		res.RoundTripSeconds = res.EnqueueSeconds + res.DequeueSeconds
+	}
 	return res, nil
+}
+
+// dirBytes returns the size of the files under dir.
+func dirBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // maxLevel keeps per-request debug logging out of the measurement.
