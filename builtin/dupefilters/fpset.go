@@ -137,6 +137,22 @@ func (s *fpSet) AddAll(b []byte) int {
 	return added
 }
 
+// AddOrdered adds the fingerprints packed in b, which come in set order
+// (as Each gives them): consecutive fingerprints land in nearby slots, so
+// inserting them as they come writes the table nearly front to back.
+func (s *fpSet) AddOrdered(b []byte) int {
+	s.Reserve(len(b) / fpSize)
+	added := 0
+	for p := b; len(p) >= fpSize; p = p[fpSize:] {
+		fp := (*framework.Fingerprint)(p[:fpSize])
+		home, tag := split(fpHash(fp), len(s.tags))
+		if s.addAt(fp, home, tag) {
+			added++
+		}
+	}
+	return added
+}
+
 const (
 	addAllChunk   = 256 << 10
 	addAllBuckets = 1024

@@ -140,3 +140,36 @@ func BenchmarkFPSetAdd(b *testing.B) {
 	}
 	_ = fmt.Sprint(s.Len())
 }
+
+// The bulk paths (AddAll sorts chunks, AddOrdered takes set order) build the
+// same set as Add, duplicates included.
+func TestFPSetBulkAdds(t *testing.T) {
+	const n = 3*addAllBuckets*4 + 17
+	var packed []byte
+	for i := 0; i < n; i++ {
+		fp := testFP(i % (n - 100)) // the last 100 repeat earlier ones
+		packed = append(packed, fp[:]...)
+	}
+	want := newFPSet(0)
+	for p := packed; len(p) > 0; p = p[fpSize:] {
+		want.Add((*framework.Fingerprint)(p[:fpSize]))
+	}
+	all := newFPSet(0)
+	if added := all.AddAll(packed); added != want.Len() || all.Len() != want.Len() {
+		t.Fatalf("AddAll added %d, len %d; want %d", added, all.Len(), want.Len())
+	}
+	var ordered []byte
+	want.Each(func(fp framework.Fingerprint) bool { ordered = append(ordered, fp[:]...); return true })
+	ord := newFPSet(0)
+	if added := ord.AddOrdered(ordered); added != want.Len() {
+		t.Fatalf("AddOrdered added %d, want %d", added, want.Len())
+	}
+	for _, s := range []*fpSet{all, ord} {
+		want.Each(func(fp framework.Fingerprint) bool {
+			if !s.Has(&fp) {
+				t.Fatalf("%x missing", fp)
+			}
+			return true
+		})
+	}
+}

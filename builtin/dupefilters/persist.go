@@ -22,7 +22,14 @@ type diskState struct {
 	file    *seenFile
 	pending []framework.Fingerprint
 	closed  bool
+	// unordered counts fingerprints in the file not in set order: a clean
+	// close rewrites the file in set order when they are many.
+	unordered int
 }
+
+// rewriteMin is the number of fingerprints out of set order from which a
+// clean close rewrites the fingerprint file (when they are also a tenth of it).
+const rewriteMin = 64 << 10
 
 // Stats keys of the persistent dupefilter.
 const (
@@ -70,6 +77,7 @@ func (f *RFPDupeFilter) openDisk() error {
 	})
 	f.seen = set
 	d.file = file
+	d.unordered = rep.Unordered
 	if n := rep.Fingerprints; n > 0 {
 		f.log.Info().Int("fingerprints", n).Dur("took", time.Since(start)).Msgf("Loaded %d fingerprints from %s", n, path)
 	}
@@ -119,6 +127,7 @@ func (f *RFPDupeFilter) flush(force bool) error {
 	if err := d.file.append(d.pending, force); err != nil {
 		return err
 	}
+	d.unordered += len(d.pending)
 	d.pending = d.pending[:0]
 	return nil
 }
@@ -130,6 +139,16 @@ func (f *RFPDupeFilter) closeDisk() error {
 	}
 	err := f.flush(true)
 	err = errors.Join(err, d.file.close())
+	if err == nil && d.unordered >= rewriteMin && d.unordered*10 >= f.seen.Len() {
+		// Only an optimisation of the next load: a failure leaves the file
+		// as it was, valid.
+		start := time.Now()
+		if werr := writeOrdered(d.file.path, f.seen); werr != nil {
+			f.log.Warn().Err(werr).Msg("Could not rewrite the fingerprint file in set order; the next start loads it more slowly")
+		} else {
+			f.log.Debug().Int("fingerprints", f.seen.Len()).Dur("took", time.Since(start)).Msg("Rewrote the fingerprint file in set order")
+		}
+	}
 	d.file, d.pending, d.closed = nil, nil, true
 	return err
 }

@@ -310,3 +310,38 @@ func fill(t *testing.T, path string) {
 		}
 	}
 }
+
+// A clean close rewrites a fingerprint file written in flush order in set
+// order (faster to load); the set is the same.
+func TestRFPCloseRewritesInSetOrder(t *testing.T) {
+	dir := t.TempDir()
+	f := diskFilter(t, dir)
+	const n = rewriteMin + 1000
+	for i := 0; i < n; i++ {
+		fp := testFP(i)
+		f.seen.Add(&fp)
+		f.recordNew(fp)
+		if i%10_000 == 0 {
+			f.Flush()
+		}
+	}
+	f.Flush()
+	if rep := fileFingerprints(t, dir); rep.Unordered != n {
+		t.Fatalf("before close: %+v", rep)
+	}
+	if err := f.Close(""); err != nil {
+		t.Fatal(err)
+	}
+	rep := fileFingerprints(t, dir)
+	if rep.Unordered != 0 || rep.Fingerprints != n || rep.Dropped != 0 {
+		t.Fatalf("after close: %+v", rep)
+	}
+	g := diskFilter(t, dir)
+	defer g.Close("")
+	for i := 0; i < n; i += 997 {
+		fp := testFP(i)
+		if !g.seen.Has(&fp) {
+			t.Fatalf("fingerprint %d lost by the rewrite", i)
+		}
+	}
+}

@@ -21,7 +21,15 @@ import (
 //
 //	8 bytes  magic "FRSEEN\x00\x01" (the last byte is the format version)
 //	frames   internal/recordio frames; each payload is k ≥ 1 fingerprints of
-//	         20 bytes, written by one flush; Meta.Seq counts the frames
+//	         20 bytes, written by one flush; Meta.Seq counts the frames;
+//	         Meta.ID is 1 for frames written in set order (see below), else 0
+//
+// Loading inserts every fingerprint into a hash set far larger than the CPU
+// caches; in the order flushes wrote them, each insert waits on memory. A
+// clean close therefore rewrites the file in the set's slot order (its
+// fingerprints sorted by hash, nearly), which the next load inserts at
+// consecutive addresses, three to four times faster. The rewrite is atomic
+// and only an optimisation: any file loads.
 //
 // The file is only appended to. A torn or corrupt frame is skipped and
 // reported; the fingerprints it held are forgotten, which is harmless: a
@@ -46,6 +54,8 @@ type SeenFileReport struct {
 	TornTail  bool
 	// Valid is the offset just past the last whole frame.
 	Valid int64
+	// Unordered counts fingerprints in frames not written in set order.
+	Unordered int
 }
 
 // ErrSeenFile marks a fingerprint file that is not one.
@@ -79,6 +89,7 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 	}
 	s := *set
 	w := &window{r: r, size: size}
+	unordered := make([]byte, 0, min(addAllChunk*fpSize, int(size)))
 	off := int64(len(seenMagic))
 	rep.Valid = off
 	for off < size {
@@ -91,7 +102,17 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 			err = recordio.ErrCorrupt
 		}
 		if err == nil {
-			s.AddAll(fr.Payload)
+			if fr.ID == setOrder {
+				s.AddOrdered(fr.Payload)
+			} else {
+				// Gathered across frames, so that AddAll sorts large chunks.
+				if len(unordered)+len(fr.Payload) > cap(unordered) {
+					s.AddAll(unordered)
+					unordered = unordered[:0]
+				}
+				unordered = append(unordered, fr.Payload...)
+				rep.Unordered += len(fr.Payload) / fpSize
+			}
 			rep.Frames++
 			off += int64(n)
 			rep.Valid = off
@@ -110,6 +131,7 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 		rep.Dropped += int64(skip)
 		off += int64(skip)
 	}
+	s.AddAll(unordered)
 	rep.Fingerprints = s.Len()
 	return rep, nil
 }
@@ -162,9 +184,17 @@ func resyncSeen(b []byte) (int, bool) {
 	return max(1, len(b)-(maxSeenPayload+recordio.Overhead)), false
 }
 
+// setOrder marks, in Meta.ID, a frame written in set order.
+const setOrder = 1
+
 // appendSeenFrames appends fps as frames of at most blockFPs fingerprints,
-// numbering them from seq; it returns the next seq.
-func appendSeenFrames(dst []byte, fps []framework.Fingerprint, seq uint32) ([]byte, uint32) {
+// numbering them from seq; it returns the next seq. ordered says that fps
+// come in set order.
+func appendSeenFrames(dst []byte, fps []framework.Fingerprint, seq uint32, ordered bool) ([]byte, uint32) {
+	var id uint64
+	if ordered {
+		id = setOrder
+	}
 	for len(fps) > 0 {
 		k := min(len(fps), blockFPs)
 		b, start := recordio.Begin(dst)
@@ -173,7 +203,7 @@ func appendSeenFrames(dst []byte, fps []framework.Fingerprint, seq uint32) ([]by
 		}
 		var err error
 		// A payload of 1 to 64K fingerprints is always within frame limits.
-		if dst, err = recordio.End(b, start, recordio.Meta{Seq: seq}); err != nil {
+		if dst, err = recordio.End(b, start, recordio.Meta{ID: id, Seq: seq}); err != nil {
 			panic(err)
 		}
 		seq++
@@ -248,7 +278,7 @@ func (sf *seenFile) append(fps []framework.Fingerprint, force bool) error {
 	}
 	now := time.Now()
 	if len(fps) > 0 {
-		b, seq := appendSeenFrames(nil, fps, sf.seq)
+		b, seq := appendSeenFrames(nil, fps, sf.seq, false)
 		n, err := sf.f.WriteAt(b, sf.size)
 		if err != nil {
 			// Even a write that reports nothing written may have grown the
@@ -431,11 +461,17 @@ func ImportScrapySeen(dir, src string) (ScrapyImport, error) {
 	if err != nil {
 		return imp, fmt.Errorf("dupefilters: import %s: %w", src, err)
 	}
-	fps := make([]framework.Fingerprint, 0, set.Len())
-	set.Each(func(fp framework.Fingerprint) bool { fps = append(fps, fp); return true })
-	b, _ := appendSeenFrames([]byte(seenMagic), fps, 0)
-	if err := jobdir.WriteFileAtomic(dst, b, 0o644); err != nil {
+	if err := writeOrdered(dst, set); err != nil {
 		return imp, fmt.Errorf("dupefilters: import %s: %w", src, err)
 	}
 	return imp, nil
+}
+
+// writeOrdered replaces the fingerprint file at path with set's fingerprints
+// in set order, atomically.
+func writeOrdered(path string, set *fpSet) error {
+	fps := make([]framework.Fingerprint, 0, set.Len())
+	set.Each(func(fp framework.Fingerprint) bool { fps = append(fps, fp); return true })
+	b, _ := appendSeenFrames(append(make([]byte, 0, len(seenMagic)+len(fps)*fpSize+len(fps)/blockFPs*recordio.Overhead+recordio.Overhead), seenMagic...), fps, 0, true)
+	return jobdir.WriteFileAtomic(path, b, 0o644)
 }

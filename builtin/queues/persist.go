@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
@@ -122,12 +125,22 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 		return err
 	}
 	pq.disk = &pqDisk{journal: j, owner: true, dirty: map[*bucket]struct{}{}}
+	var bs []restoring
 	for _, name := range live {
 		p, isStart, _, err := parseBucketName(name, false)
+		var r restoring
 		if err == nil {
-			err = pq.restore(p, isStart)
+			r, err = pq.opening(p, isStart)
 		}
 		if err != nil {
+			j.Close()
+			return fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err)
+		}
+		bs = append(bs, r)
+	}
+	loadLens(bs)
+	for _, r := range bs {
+		if err := r.pq.restored(r); err != nil {
 			j.Close()
 			return fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err)
 		}
@@ -139,28 +152,64 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 	return nil
 }
 
-// restore opens an existing bucket; an empty one is dropped at once.
-func (pq *ScrapyPriorityQueue) restore(p int, isStart bool) error {
+// restoring is a bucket being restored: its queue is built, its length
+// read (by loadLens, for many buckets at once), then it is kept or dropped.
+type restoring struct {
+	pq  *ScrapyPriorityQueue
+	b   *bucket
+	key string
+	n   int
+}
+
+// opening builds the queue of an existing bucket, without reading it.
+func (pq *ScrapyPriorityQueue) opening(p int, isStart bool) (restoring, error) {
 	key := pq.cfg.Key + "/" + bucketSuffix(p, isStart)
 	factory := pq.cfg.Downstream
 	if isStart {
 		if pq.cfg.Start == nil {
-			return fmt.Errorf("bucket %s holds start requests, but there is no start queue (SCHEDULER_START_DISK_QUEUE is null); resume with the settings the job was started with", key)
+			return restoring{}, fmt.Errorf("bucket %s holds start requests, but there is no start queue (SCHEDULER_START_DISK_QUEUE is null); resume with the settings the job was started with", key)
 		}
 		factory = pq.cfg.Start
 	}
 	q, err := factory(pq.ctx, pq.c, key)
 	if err != nil {
-		return fmt.Errorf("open bucket %s: %w", key, err)
+		return restoring{}, fmt.Errorf("open bucket %s: %w", key, err)
 	}
-	b := &bucket{q: q, prio: p, isStart: isStart}
-	if n := q.Len(); n > 0 {
-		pq.insert(b)
-		pq.n += n
+	return restoring{pq: pq, b: &bucket{q: q, prio: p, isStart: isStart}, key: key}, nil
+}
+
+// restored keeps a restored bucket that holds requests and drops an empty one.
+func (pq *ScrapyPriorityQueue) restored(r restoring) error {
+	if r.n > 0 {
+		pq.insert(r.b)
+		pq.n += r.n
 		return nil
 	}
-	pq.disk.journal.Remove(pq.disk.name(b))
-	return errors.Join(q.Close(), os.RemoveAll(key))
+	pq.disk.journal.Remove(pq.disk.name(r.b))
+	return errors.Join(r.b.q.Close(), os.RemoveAll(r.key))
+}
+
+// loadLens reads the lengths of restored buckets' queues, several at a
+// time: a disk queue reads its files at its first Len, and a resume of
+// thousands of buckets waits on the disk for each.
+func loadLens(rs []restoring) {
+	workers := min(len(rs), 4*runtime.GOMAXPROCS(0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(rs) {
+					return
+				}
+				rs[i].n = rs[i].b.q.Len()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // touch marks b as written to or popped from since the last Flush.
@@ -304,6 +353,7 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 	q.disk = d
 	bySlot := map[string]*ScrapyPriorityQueue{}
 	var order []string
+	var bs []restoring
 	for _, name := range live {
 		p, isStart, slot, err := parseBucketName(name, true)
 		if err != nil {
@@ -312,14 +362,23 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 		}
 		pq, ok := bySlot[slot]
 		if !ok {
-			if pq, err = d.openSlot(q, slot); err != nil {
+			if pq, err = d.resumeSlot(q, slot); err != nil {
 				j.Close()
 				return err
 			}
 			bySlot[slot] = pq
 			order = append(order, slot)
 		}
-		if err := pq.restore(p, isStart); err != nil {
+		r, err := pq.opening(p, isStart)
+		if err != nil {
+			j.Close()
+			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
+		}
+		bs = append(bs, r)
+	}
+	loadLens(bs)
+	for _, r := range bs {
+		if err := r.pq.restored(r); err != nil {
 			j.Close()
 			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
 		}
@@ -350,12 +409,17 @@ func (d *dapqDisk) openSlot(q *DownloaderAwarePriorityQueue, slot string) (*Scra
 		delete(d.dropped, slot)
 		return pq, nil
 	}
-	cfg := q.cfg
-	cfg.Key = q.slotDir(slot)
 	// The slot's buckets are files or directories inside its directory.
-	if err := os.MkdirAll(cfg.Key, 0o755); err != nil {
+	if err := os.MkdirAll(q.slotDir(slot), 0o755); err != nil {
 		return nil, fmt.Errorf("queues: %w", err)
 	}
+	return d.resumeSlot(q, slot)
+}
+
+// resumeSlot returns the queue of a slot whose directory exists.
+func (d *dapqDisk) resumeSlot(q *DownloaderAwarePriorityQueue, slot string) (*ScrapyPriorityQueue, error) {
+	cfg := q.cfg
+	cfg.Key = q.slotDir(slot)
 	pq, err := emptySPQ(q.ctx, q.c, cfg)
 	if err != nil {
 		return nil, err

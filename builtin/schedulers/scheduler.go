@@ -133,28 +133,42 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if ok {
-		if err := s.openJob(dir); err != nil {
-			return err
-		}
-		dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
-			Downstream: s.dqf,
-			Start:      s.sdqf,
-			Key:        diskKey(dir),
-			Persistent: true,
-		})
-		if err != nil {
-			s.jd.journal.Close()
-			s.jd.job.Close()
-			s.jd = nil
-			return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (disk): %w", err)
-		}
-		s.dqs = dqs
-		if n := dqs.Len() + len(s.jd.redeliver); n > 0 {
-			s.log.Info().Int("queuesize", n).Int("inflight", len(s.jd.redeliver)).Msgf("Resuming crawl (%d requests scheduled)", n)
-		}
+	if !ok {
+		return s.df.Open(ctx)
 	}
-	return s.df.Open(ctx)
+	if err := s.openJob(dir); err != nil {
+		return err
+	}
+	// The dupefilter loads its fingerprints while the disk queue reads its
+	// buckets: both are a resume's long parts.
+	dfOpened := make(chan error, 1)
+	go func() { dfOpened <- s.df.Open(ctx) }()
+	dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
+		Downstream: s.dqf,
+		Start:      s.sdqf,
+		Key:        diskKey(dir),
+		Persistent: true,
+	})
+	dfErr := <-dfOpened
+	if err != nil || dfErr != nil {
+		if err != nil {
+			err = fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (disk): %w", err)
+		} else {
+			err = errors.Join(dfErr, dqs.Close())
+		}
+		if dfErr == nil {
+			s.df.Close("")
+		}
+		s.jd.journal.Close()
+		s.jd.job.Close()
+		s.jd = nil
+		return err
+	}
+	s.dqs = dqs
+	if n := dqs.Len() + len(s.jd.redeliver); n > 0 {
+		s.log.Info().Int("queuesize", n).Int("inflight", len(s.jd.redeliver)).Msgf("Resuming crawl (%d requests scheduled)", n)
+	}
+	return nil
 }
 
 // Close flushes and closes the queues and the dupefilter; with JOBDIR it
