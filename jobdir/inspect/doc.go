@@ -4,8 +4,9 @@
 // (Export); and a check of every file that reports what a resume would drop
 // (Verify). The frontier command's "jobdir" subcommands print them.
 //
-// The tools never write to the job directory. The disk queues repair torn
-// tails when they open, so the queues are read from a snapshot copy in a
-// temporary directory. A job that is running (its lock is held) can be
-// inspected; the figures are then a snapshot of a moving target.
+// The tools never write to the job directory: the disk queues are read with
+// their read-only functions (queues.DiskQueueLen, queues.VerifyDiskQueue),
+// which see what a resume would see without cutting torn tails. A job that is
+// running (its lock is held) can be inspected; the figures are then a
+// snapshot of a moving target.
 package inspect

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/frontier-go/frontier/builtin/queues"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -94,22 +95,32 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 			sum.InFlight++
 		}
 	}
-	snap, err := openSnapshot(dir)
+	view, err := openView(dir)
 	if err != nil {
 		return sum, err
 	}
-	defer snap.close()
-	order := make([]*snapBucket, len(snap.buckets))
-	for i := range snap.buckets {
-		order[i] = &snap.buckets[i]
+	order := make([]*viewBucket, len(view.buckets))
+	for i := range view.buckets {
+		order[i] = &view.buckets[i]
 	}
 	sortBuckets(order)
 	for _, b := range order {
-		bad, err := b.drain(func(r *framework.Request) error {
+		var werr error
+		rep, err := queues.VerifyDiskQueue(b.Path, func(rec queues.DiskRecord) error {
+			r, err := framework.DecodeRequest(rec.Payload, nil)
+			if err != nil {
+				return err
+			}
 			sum.Pending++
-			return enc.Encode(Line{State: "pending", Slot: b.Slot, Start: b.Start, Delivery: r.Delivery, Request: toJSON(r)})
+			if werr == nil {
+				werr = enc.Encode(Line{State: "pending", Slot: b.Slot, Start: b.Start, Delivery: rec.ID, Request: toJSON(r)})
+			}
+			return nil
 		})
-		sum.Unreadable += bad
+		if werr != nil {
+			return sum, werr
+		}
+		sum.Unreadable += rep.DroppedRecords + rep.Undecodable
 		if err != nil {
 			return sum, fmt.Errorf("inspect: bucket %s: %w", b.Path, err)
 		}
@@ -117,8 +128,8 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 	return sum, nil
 }
 
-func sortBuckets(bs []*snapBucket) {
-	slices.SortFunc(bs, func(a, b *snapBucket) int {
+func sortBuckets(bs []*viewBucket) {
+	slices.SortFunc(bs, func(a, b *viewBucket) int {
 		switch {
 		case a.Slot != b.Slot:
 			return strings.Compare(a.Slot, b.Slot)

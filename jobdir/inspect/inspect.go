@@ -3,18 +3,14 @@ package inspect
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/rs/zerolog"
-
 	"github.com/frontier-go/frontier/builtin/dupefilters"
 	"github.com/frontier-go/frontier/builtin/queues"
-	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
 
@@ -67,17 +63,16 @@ func Inspect(dir string) (*Report, error) {
 	if err := rep.readCommon(dir); err != nil {
 		return nil, err
 	}
-	snap, err := openSnapshot(dir)
+	view, err := openView(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer snap.close()
-	for _, b := range snap.buckets {
+	for _, b := range view.buckets {
 		ib := Bucket{Bucket: b.Bucket, Kind: b.kind}
-		if b.err != nil {
-			ib.Err = b.err.Error()
-		} else if b.q != nil {
-			ib.Pending = b.q.Len()
+		if n, err := queues.DiskQueueLen(b.Path); err != nil {
+			ib.Err = err.Error()
+		} else {
+			ib.Pending = n
 		}
 		rep.Pending += ib.Pending
 		rep.Buckets = append(rep.Buckets, ib)
@@ -162,179 +157,67 @@ func (rep *Report) readCommon(dir string) error {
 	})
 }
 
-// snapshot is a copy of a job's disk priority queue, opened bucket by bucket.
-type snapshot struct {
-	tmp     string
-	buckets []snapBucket
-	stats   *framework.MemoryStats
+// queueView is a job's disk priority queue as its bucket journal lists it,
+// read in place with the disk queues' read-only functions.
+type queueView struct {
+	buckets []viewBucket
 	// orphans are entries of the queue directory no live bucket owns.
 	orphans []string
 	journal jobdir.BucketState
 }
 
-type snapBucket struct {
+type viewBucket struct {
 	queues.Bucket
 	kind string
-	q    *queues.DiskQueue
-	err  error
 }
 
-// openSnapshot copies dir's request queue to a temporary directory and opens
-// every live bucket of its bucket journal there.
-func openSnapshot(dir string) (*snapshot, error) {
-	src := filepath.Join(dir, jobdir.QueueDir)
-	tmp, err := os.MkdirTemp("", "frontier-inspect-")
-	if err != nil {
-		return nil, fmt.Errorf("inspect: %w", err)
-	}
-	s := &snapshot{tmp: tmp, stats: framework.NewMemoryStats()}
-	dst := filepath.Join(tmp, jobdir.QueueDir)
-	if err := copyTree(src, dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.close()
-		return nil, fmt.Errorf("inspect: copy %s: %w", src, err)
-	}
-	b, err := os.ReadFile(filepath.Join(dst, jobdir.BucketJournalFile))
+// openView reads dir's bucket journal and finds every live bucket's files.
+func openView(dir string) (*queueView, error) {
+	key := filepath.Join(dir, jobdir.QueueDir)
+	v := &queueView{}
+	b, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.close()
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
-	if s.journal, err = jobdir.DecodeBuckets(b); err != nil {
-		s.close()
-		return nil, fmt.Errorf("inspect: %s: %w", filepath.Join(src, jobdir.BucketJournalFile), err)
+	if v.journal, err = jobdir.DecodeBuckets(b); err != nil {
+		return nil, fmt.Errorf("inspect: %s: %w", filepath.Join(key, jobdir.BucketJournalFile), err)
 	}
-	cfg := queues.DiskConfig{
-		PopCommitDelay: -1,
-		Pool:           queues.NewDiskPool(queues.DiskPoolConfig{}),
-		Logger:         zerolog.Nop(),
-		Stats:          s.stats,
-	}
-	owned := map[string]bool{filepath.Join(dst, jobdir.BucketJournalFile): true}
-	for _, name := range s.journal.Live {
-		qb, err := queues.ParseBucket(dst, name)
+	owned := map[string]bool{filepath.Join(key, jobdir.BucketJournalFile): true}
+	slotDirs := map[string]bool{}
+	for _, name := range v.journal.Live {
+		qb, err := queues.ParseBucket(key, name)
 		if err != nil {
-			s.close()
 			return nil, fmt.Errorf("inspect: %w", err)
 		}
-		sb := snapBucket{Bucket: qb}
+		vb := viewBucket{Bucket: qb}
 		owned[qb.Path] = true
-		owned[filepath.Dir(qb.Path)] = true
-		sb.Path = filepath.Join(src, strings.TrimPrefix(qb.Path, dst))
+		if parent := filepath.Dir(qb.Path); parent != key {
+			slotDirs[parent] = true
+		}
 		switch fi, err := os.Stat(qb.Path); {
-		case errors.Is(err, fs.ErrNotExist):
-			sb.kind = "missing"
 		case err != nil:
-			sb.err = err
+			vb.kind = "missing"
 		case fi.IsDir():
-			sb.kind = "fifo"
-			sb.q, sb.err = queues.NewFifoDiskQueue(qb.Path, cfg)
+			vb.kind = "fifo"
 		default:
-			sb.kind = "lifo"
-			sb.q, sb.err = queues.NewLifoDiskQueue(qb.Path, cfg)
+			vb.kind = "lifo"
 		}
-		s.buckets = append(s.buckets, sb)
+		v.buckets = append(v.buckets, vb)
 	}
-	entries, _ := os.ReadDir(dst)
+	entries, _ := os.ReadDir(key)
 	for _, e := range entries {
-		p := filepath.Join(dst, e.Name())
-		if owned[p] {
-			if e.IsDir() && !ownsAll(p, owned) {
-				s.orphans = append(s.orphans, orphanNames(p, owned, dst, src)...)
+		p := filepath.Join(key, e.Name())
+		switch {
+		case slotDirs[p]:
+			sub, _ := os.ReadDir(p)
+			for _, se := range sub {
+				if sp := filepath.Join(p, se.Name()); !owned[sp] {
+					v.orphans = append(v.orphans, sp)
+				}
 			}
-			continue
-		}
-		s.orphans = append(s.orphans, filepath.Join(src, e.Name()))
-	}
-	return s, nil
-}
-
-// ownsAll reports whether every entry of a slot directory is a live bucket.
-func ownsAll(dir string, owned map[string]bool) bool {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !owned[filepath.Join(dir, e.Name())] {
-			return false
+		case !owned[p]:
+			v.orphans = append(v.orphans, p)
 		}
 	}
-	return true
-}
-
-func orphanNames(dir string, owned map[string]bool, dst, src string) []string {
-	var out []string
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if !owned[p] {
-			out = append(out, filepath.Join(src, strings.TrimPrefix(p, dst)))
-		}
-	}
-	return out
-}
-
-func (s *snapshot) close() {
-	for _, b := range s.buckets {
-		if b.q != nil {
-			b.q.Close()
-		}
-	}
-	os.RemoveAll(s.tmp)
-}
-
-// copyTree copies the regular files and directories under src to dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		return copyFile(path, target)
-	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// drain pops every request of a snapshot bucket, calling fn for each, and
-// counts the records it could not read.
-func (b *snapBucket) drain(fn func(r *framework.Request) error) (bad int, err error) {
-	if b.q == nil {
-		return 0, b.err
-	}
-	for {
-		r, err := b.q.Pop()
-		var cre *queues.CorruptRecordError
-		if errors.As(err, &cre) {
-			bad += max(1, cre.Dropped)
-			continue
-		}
-		if err != nil {
-			return bad, err
-		}
-		if r == nil {
-			return bad, nil
-		}
-		if err := fn(r); err != nil {
-			return bad, err
-		}
-	}
+	return v, nil
 }

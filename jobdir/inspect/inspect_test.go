@@ -230,10 +230,13 @@ func TestVerify(t *testing.T) {
 		what = append(what, filepath.Base(f.File)+": "+f.What)
 	}
 	all := strings.Join(what, "\n")
-	for _, w := range []string{jobdir.InFlightFile + ": torn tail", "stray: not a bucket", filepath.Base(lifo) + ": unreadable"} {
+	for _, w := range []string{jobdir.InFlightFile + ": torn tail", "stray: not a bucket", filepath.Base(lifo) + ": " + lifo} {
 		if !strings.Contains(all, w) {
 			t.Errorf("findings lack %q:\n%s", w, all)
 		}
+	}
+	if v.DropRecords == 0 || v.DropBytes == 0 {
+		t.Errorf("nothing counted as dropped: %+v", v)
 	}
 
 	// A manifest from the future is refused.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/frontier-go/frontier/builtin/dupefilters"
 	"github.com/frontier-go/frontier/builtin/queues"
@@ -155,51 +156,48 @@ func Verify(dir string) (*Verification, error) {
 	if !exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
 		return v, nil
 	}
-	snap, err := openSnapshot(dir)
+	journal := path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile))
+	view, err := openView(dir)
 	if err != nil {
-		var fe Finding
-		fe.File, fe.Offset, fe.Fatal, fe.What = path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)), -1, true, err.Error()
-		v.add(fe)
+		v.add(Finding{File: journal, Offset: -1, Fatal: true, What: err.Error()})
 		return v, nil
 	}
-	defer snap.close()
 	v.Files++
-	journal := path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile))
-	v.Records += snap.journal.Records
-	if snap.journal.Dropped > 0 {
-		v.add(Finding{File: journal, Offset: snap.journal.Valid, DropBytes: snap.journal.Dropped, What: "torn tail (writes a crash interrupted)"})
+	v.Records += view.journal.Records
+	if view.journal.Dropped > 0 {
+		v.add(Finding{File: journal, Offset: view.journal.Valid, DropBytes: view.journal.Dropped, What: "torn tail (writes a crash interrupted)"})
 	}
-	for _, name := range snap.journal.Removed {
+	for _, name := range view.journal.Removed {
 		if b, err := queues.ParseBucket(filepath.Join(dir, jobdir.QueueDir), name); err == nil {
 			if _, err := os.Stat(b.Path); err == nil {
 				v.add(Finding{File: b.Path, Offset: -1, What: "drained bucket whose files a resume deletes"})
 			}
 		}
 	}
-	for _, o := range snap.orphans {
+	for _, o := range view.orphans {
 		v.add(Finding{File: o, Offset: -1, What: "not a bucket of the bucket journal: a resume ignores it"})
 	}
-	for i := range snap.buckets {
-		b := &snap.buckets[i]
+	for _, b := range view.buckets {
 		if b.kind == "missing" {
 			continue
 		}
 		v.Files++
-		before := snap.stats.Get(queues.StatDiskDroppedBytes)
-		beforeRec := snap.stats.Get(queues.StatDiskDroppedRecords)
-		n := 0
-		bad, err := b.drain(func(*framework.Request) error { n++; return nil })
-		v.Records += n
+		rep, err := queues.VerifyDiskQueue(b.Path, func(rec queues.DiskRecord) error {
+			_, err := framework.DecodeRequest(rec.Payload, nil)
+			return err
+		})
+		v.Records += rep.Records
 		if err != nil {
 			fatal := errors.Is(err, queues.ErrNotDiskQueue) || errors.Is(err, fs.ErrPermission)
 			v.add(Finding{File: b.Path, Offset: -1, Fatal: fatal, What: err.Error()})
 			continue
 		}
-		dropB := snap.stats.Get(queues.StatDiskDroppedBytes) - before
-		dropR := int(snap.stats.Get(queues.StatDiskDroppedRecords)-beforeRec) + bad
-		if dropB > 0 || dropR > 0 {
-			v.add(Finding{File: b.Path, Offset: -1, DropBytes: dropB, DropRecords: dropR,
-				What: "unreadable bytes or records (torn tail, corruption)"})
+		if !rep.OK() {
+			what := "unreadable bytes or records (torn tail, corruption)"
+			if len(rep.Problems) > 0 {
+				what = strings.Join(rep.Problems, "; ")
+			}
+			v.add(Finding{File: b.Path, Offset: -1, DropBytes: rep.DroppedBytes, DropRecords: rep.DroppedRecords + rep.Undecodable, What: what})
 		}
 	}
 	return v, nil
