@@ -378,3 +378,19 @@ func TestSchedulerRedelivery(t *testing.T) {
 		})
 	}
 }
+
+// Closing twice is harmless; the job directory is released by the first.
+func TestSchedulerCloseTwice(t *testing.T) {
+	dir := t.TempDir()
+	s := openJob(t, dir, nil)
+	s.Enqueue(framework.MustRequest("http://foo.com/a"))
+	closeJob(t, s)
+	if err := s.Close("again"); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	s = openJob(t, dir, nil)
+	defer closeJob(t, s)
+	if s.Len() != 1 {
+		t.Fatal(s.Len())
+	}
+}

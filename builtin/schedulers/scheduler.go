@@ -44,7 +44,8 @@ type Scheduler struct {
 	mqs, dqs framework.PriorityQueue
 	inflight map[*framework.Request]framework.PriorityQueue
 
-	jd *jobState // nil without JOBDIR
+	jd        *jobState // nil without JOBDIR
+	jobClosed bool      // Close has closed the job directory
 
 	count counters
 }
@@ -166,7 +167,10 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	}
 	s.dqs = dqs
 	if n := dqs.Len() + len(s.jd.redeliver); n > 0 {
-		s.log.Info().Int("queuesize", n).Int("inflight", len(s.jd.redeliver)).Msgf("Resuming crawl (%d requests scheduled)", n)
+		// Ghosts are copies, still in the queues, of requests in flight:
+		// counted here, dropped when popped.
+		s.log.Info().Int("queuesize", n).Int("inflight", len(s.jd.redeliver)).Int("ghosts", s.jd.journal.Ghosts()).
+			Msgf("Resuming crawl (%d requests scheduled)", n)
 	}
 	return nil
 }
@@ -176,8 +180,11 @@ func (s *Scheduler) Open(ctx context.Context) error {
 func (s *Scheduler) Close(reason string) error {
 	if s.jd != nil {
 		err := s.closeJob(reason)
-		s.jd = nil
+		s.jd, s.jobClosed = nil, true
 		return err
+	}
+	if s.jobClosed {
+		return nil // closed already, with its job directory
 	}
 	var errs []error
 	if s.dqs != nil {
