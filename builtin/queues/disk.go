@@ -86,6 +86,7 @@ func (c *DiskConfig) Validate() error {
 	if c.ReadAhead == 0 {
 		c.ReadAhead = DefaultDiskReadAhead
 	}
+	c.ReadAhead = max(c.ReadAhead, 4<<10)
 	if c.Fsync.Interval == 0 {
 		c.Fsync.Interval = recordio.DefaultFsyncInterval
 	}

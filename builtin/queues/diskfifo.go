@@ -194,20 +194,18 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		return false, nil
 	case errors.Is(herr, errBadMagic):
 		return false, fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
-	case herr != nil:
-		f.q.report(seg.file.path, 0, 0, 0, "segment header unreadable: "+herr.Error())
-		h = fileHeader{}
 	}
+	fixedBad := herr != nil
 	seg.hdr, seg.first, seg.size = true, h.first, size
 	seg.cur = recordio.Cursor{Off: headerSize, Seq: h.first}
 	if h.cursorOK {
 		seg.cur = h.cursor
 	}
-	if size == headerSize {
-		f.nseq = h.first
-		return true, nil
-	}
-	if herr == nil {
+	if !fixedBad {
+		if size == headerSize {
+			f.nseq = h.first
+			return true, nil
+		}
 		if fr, _, err := lastFrame(fh, window, wOff, headerSize); err == nil &&
 			seqAhead(h.first, fr.Seq) && int64(fr.Seq-h.first+1)*minFrame <= size-headerSize {
 			f.nseq = fr.Seq + 1
@@ -217,7 +215,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	// The last frame is torn or corrupt: find the last good one from the start.
 	f.rb.drop()
-	sc := newFrameScanner(fh, headerSize, size, h.first, herr == nil)
+	sc := newFrameScanner(fh, headerSize, size, h.first, !fixedBad)
 	end, next, lastID, err := scanValid(sc)
 	if err != nil {
 		return false, err
@@ -230,14 +228,40 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		}
 		f.q.report(seg.file.path, end, size-end, 0, "dropped a torn tail")
 	}
-	if herr != nil && end > headerSize {
-		seg.first = firstSeq(fh, end)
-		seg.cur = recordio.Cursor{Off: headerSize, Seq: seg.first}
+	if fixedBad {
+		first := seg.cur.Seq // the cursor's, or 0
+		if end > headerSize {
+			first = firstSeq(fh, end)
+		} else {
+			next = first
+		}
+		if err := f.repairHeader(seg, fh, first, herr); err != nil {
+			return false, err
+		}
 	}
 	seg.size = end
 	f.nseq = next
 	sawDeliveryID(lastID)
 	return true, nil
+}
+
+// repairHeader records a segment's first seq, lost with its header's fixed
+// part: in memory, and in the file unless read-only. The cursor slots,
+// checksummed apart, are kept when readable.
+func (f *fifoLayout) repairHeader(seg *fifoSeg, fh fileHandle, first uint32, cause error) error {
+	f.q.report(seg.file.path, 0, 0, 0, "segment header damaged ("+cause.Error()+"): repaired from its records")
+	seg.first = first
+	if seg.cur.Gen == 0 {
+		seg.cur = recordio.Cursor{Off: headerSize, Seq: first}
+	}
+	if f.q.readOnly {
+		return nil
+	}
+	if _, err := fh.WriteAt(appendFixedHeader(nil, fifoMagic, first), 0); err != nil {
+		return fmt.Errorf("repair header of %s: %w", seg.file.path, err)
+	}
+	seg.dirty = true
+	return nil
 }
 
 // firstSeq returns the seq of the first frame of a segment.
@@ -330,11 +354,14 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 	case errors.Is(herr, errBadMagic):
 		return fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
 	case herr != nil:
-		f.q.report(seg.file.path, 0, 0, 0, "segment header unreadable: "+herr.Error())
-		seg.first = f.hseq
-		seg.cur = recordio.Cursor{Off: headerSize, Seq: f.hseq}
-		seg.size = max(seg.size, headerSize)
-		return nil
+		seg.cur = h.cursor
+		first := f.hseq
+		if fr, _, err := recordio.Next(buf[headerSize:]); err == nil {
+			first = fr.Seq
+		} else if h.cursorOK {
+			first = h.cursor.Seq
+		}
+		return f.repairHeader(seg, fh, first, herr)
 	}
 	seg.first = h.first
 	seg.cur = recordio.Cursor{Off: headerSize, Seq: h.first}

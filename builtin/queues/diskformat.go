@@ -64,9 +64,7 @@ func parseSegName(name string) (uint64, bool) {
 // appendHeader appends a file header holding cursor c in its slot.
 func appendHeader(dst []byte, magic string, first uint32, c recordio.Cursor) []byte {
 	start := len(dst)
-	dst = append(dst, magic...)
-	dst = binary.LittleEndian.AppendUint32(dst, first)
-	dst = binary.LittleEndian.AppendUint32(dst, recordio.Checksum(dst[start:start+12]))
+	dst = appendFixedHeader(dst, magic, first)
 	dst = append(dst, make([]byte, 2*recordio.CursorSize)...)
 	var slot [recordio.CursorSize]byte
 	c.AppendTo(slot[:0])
@@ -86,8 +84,10 @@ type fileHeader struct {
 
 var errBadMagic = errors.New("bad magic")
 
-// parseHeader reads a file header. A wrong magic is errBadMagic; a header
-// whose checksum fails wraps recordio.ErrCorrupt. A header whose two cursor
+// parseHeader reads a file header. A wrong magic is errBadMagic. The two
+// cursor slots carry their own checksums and are read even when the fixed
+// part (magic, first seq) fails its checksum, which is then an error
+// wrapping recordio.ErrCorrupt with h.first unknown (0). A header whose two
 // slots are both unreadable is returned with cursorOK false.
 func parseHeader(b []byte, magic string) (fileHeader, error) {
 	if len(b) < headerSize {
@@ -96,14 +96,24 @@ func parseHeader(b []byte, magic string) (fileHeader, error) {
 	if string(b[:8]) != magic {
 		return fileHeader{}, errBadMagic
 	}
-	if recordio.Checksum(b[:12]) != binary.LittleEndian.Uint32(b[12:]) {
-		return fileHeader{}, fmt.Errorf("%w: header checksum mismatch", recordio.ErrCorrupt)
-	}
-	h := fileHeader{first: binary.LittleEndian.Uint32(b[8:])}
+	var h fileHeader
 	s0 := b[slot0 : slot0+recordio.CursorSize]
 	s1 := b[slot0+recordio.CursorSize : slot0+2*recordio.CursorSize]
 	h.cursor, h.cursorOK = recordio.PickCursor(s0, s1)
+	if recordio.Checksum(b[:12]) != binary.LittleEndian.Uint32(b[12:]) {
+		return h, fmt.Errorf("%w: header checksum mismatch", recordio.ErrCorrupt)
+	}
+	h.first = binary.LittleEndian.Uint32(b[8:])
 	return h, nil
+}
+
+// appendFixedHeader appends the first 16 bytes of a header: magic, first
+// seq and their checksum.
+func appendFixedHeader(dst []byte, magic string, first uint32) []byte {
+	start := len(dst)
+	dst = append(dst, magic...)
+	dst = binary.LittleEndian.AppendUint32(dst, first)
+	return binary.LittleEndian.AppendUint32(dst, recordio.Checksum(dst[start:start+12]))
 }
 
 // seqAhead reports whether sequence number b is at or after a, modulo 2^32.

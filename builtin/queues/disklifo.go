@@ -89,20 +89,28 @@ func (l *lifoLayout) load() error {
 		return nil
 	}
 	h, herr := parseHeader(hdr[:n], lifoMagic)
+	if errors.Is(herr, errBadMagic) {
+		return fmt.Errorf("%w: %s has no frontier LIFO header (a job directory written by Scrapy, or another queue class?)", ErrNotDiskQueue, l.file.path)
+	}
+	if herr != nil {
+		// The fixed part holds nothing a LIFO needs; the cursor slots are
+		// checksummed apart.
+		q.report(l.file.path, 0, 0, 0, "header damaged ("+herr.Error()+"): repaired")
+		if !q.readOnly {
+			if _, err := fh.WriteAt(appendFixedHeader(nil, lifoMagic, 0), 0); err != nil {
+				return fmt.Errorf("repair header of %s: %w", l.file.path, err)
+			}
+		}
+	}
 	fallback := false
 	switch {
-	case errors.Is(herr, errBadMagic):
-		return fmt.Errorf("%w: %s has no frontier LIFO header (a job directory written by Scrapy, or another queue class?)", ErrNotDiskQueue, l.file.path)
-	case herr == nil && h.cursorOK && h.cursor.Off >= headerSize && int64(h.cursor.Off) <= size &&
+	case h.cursorOK && h.cursor.Off >= headerSize && int64(h.cursor.Off) <= size &&
 		int64(h.cursor.Seq)*minFrame <= int64(h.cursor.Off)-headerSize:
 		l.cur = h.cursor
 	default:
 		// No usable cursor: read the whole stack from the start.
-		what := "header: cursor unreadable"
-		switch {
-		case herr != nil:
-			what = "header: " + herr.Error()
-		case h.cursorOK && int64(h.cursor.Off) > size:
+		what := "cursor unreadable"
+		if h.cursorOK && int64(h.cursor.Off) > size {
 			what = "file cut short before the end of its records"
 		}
 		q.report(l.file.path, 0, 0, 0, what+": reading the records from the start")

@@ -414,3 +414,49 @@ func TestDiskQueueBoundedDescriptors(t *testing.T) {
 		t.Fatalf("%d descriptors left open after closing every queue", got)
 	}
 }
+
+// Damage to a header's fixed part (magic and first seq) loses nothing: the
+// cursor slots have their own checksums, so durable pops stay popped, and
+// the header is repaired.
+func TestDiskQueueDamagedHeader(t *testing.T) {
+	urls := []string{"http://x/1", "http://x/2", "http://x/3", "http://x/4", "http://x/5"}
+	for _, k := range diskKinds {
+		for _, at := range []int{8, 12} { // the first seq, its checksum
+			t.Run(fmt.Sprintf("%s/byte%d", k.name, at), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "q")
+				q := openDisk(t, path, k.lifo, testDiskConfig())
+				mustPush(t, q, urls...)
+				if err := q.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				popURLs(t, q, 2)
+				mustClose(t, q)
+				file := queueFiles(t, path)[0]
+				data, _ := os.ReadFile(file)
+				data[at] ^= 0x10
+				if err := os.WriteFile(file, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				want := order(k.lifo, urls[2:]...)
+				if k.lifo {
+					want = order(true, urls[:3]...)
+				}
+				if rep, err := VerifyDiskQueue(path, nil); err != nil || rep.Records != 3 || len(rep.Problems) != 1 {
+					t.Fatalf("verify: %+v, %v", rep, err)
+				}
+				q = openDisk(t, path, k.lifo, testDiskConfig())
+				var reports int
+				q.onReport = func(string, int64, int64, int, string) { reports++ }
+				sameList(t, drain(t, q), want)
+				if reports != 1 {
+					t.Fatalf("%d reports, want 1", reports)
+				}
+				mustPush(t, q, "http://x/6")
+				mustClose(t, q)
+				if rep, err := VerifyDiskQueue(path, nil); err != nil || rep.Records != 1 || !rep.OK() {
+					t.Fatalf("after repair: %+v, %v", rep, err)
+				}
+			})
+		}
+	}
+}
