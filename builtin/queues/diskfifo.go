@@ -592,6 +592,10 @@ func (f *fifoLayout) writeData() (bool, error) {
 // commit makes pops durable: it deletes the segments popped to their end
 // and rewrites the head cursor.
 func (f *fifoLayout) commit() error {
+	// A segment popped to its end goes now, not at the next pop.
+	for f.h < len(f.segs)-1 && f.segs[f.h].hdr && f.hoff >= f.segs[f.h].size {
+		f.advance()
+	}
 	for f.h > 0 {
 		if err := f.removeSeg(f.segs[0]); err != nil {
 			return err

@@ -1,0 +1,297 @@
+package queues
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/recordio"
+	"github.com/frontier-go/frontier/registry"
+)
+
+func diskCrawler(t *testing.T, settings map[string]any) *framework.Crawler {
+	t.Helper()
+	s := framework.NewSettings()
+	for k, v := range settings {
+		s.Set(k, v, framework.Source{Kind: framework.SourceCommandLine, Name: k})
+	}
+	return framework.NewCrawler(s, registry.New(), nil)
+}
+
+func TestDiskQueueFactorySettings(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]any
+		want     recordio.FsyncPolicy
+		flush    time.Duration
+		err      string
+	}{
+		{"defaults", nil, recordio.FsyncPolicy{Mode: recordio.FsyncInterval, Interval: time.Second}, 200 * time.Millisecond, ""},
+		{"always", map[string]any{"JOBDIR_FSYNC": "always", "JOBDIR_FLUSH_INTERVAL": "50ms"},
+			recordio.FsyncPolicy{Mode: recordio.FsyncAlways, Interval: time.Second}, 50 * time.Millisecond, ""},
+		{"never, seconds", map[string]any{"JOBDIR_FSYNC": "never", "JOBDIR_FSYNC_INTERVAL": 2.5},
+			recordio.FsyncPolicy{Mode: recordio.FsyncNever, Interval: 2500 * time.Millisecond}, 200 * time.Millisecond, ""},
+		{"bad mode", map[string]any{"JOBDIR_FSYNC": "sometimes"}, recordio.FsyncPolicy{}, 0, "JOBDIR_FSYNC"},
+		{"bad interval", map[string]any{"JOBDIR_FLUSH_INTERVAL": "soon"}, recordio.FsyncPolicy{}, 0, "JOBDIR_FLUSH_INTERVAL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := diskCrawler(t, tc.settings)
+			for _, factory := range []framework.QueueFactory{FifoDiskFactory, LifoDiskFactory} {
+				q, err := factory(context.Background(), c, filepath.Join(t.TempDir(), "0"))
+				if tc.err != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, framework.ErrSetting) {
+						t.Fatalf("got %v, want an error naming %s", err, tc.err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				dq := q.(*DiskQueue)
+				if dq.cfg.Fsync != tc.want || dq.cfg.FlushInterval != tc.flush || dq.cfg.Spider != c.Spider {
+					t.Fatalf("config %+v / %v", dq.cfg.Fsync, dq.cfg.FlushInterval)
+				}
+			}
+		})
+	}
+	if _, err := FifoDiskFactory(context.Background(), diskCrawler(t, nil), ""); !errors.Is(err, ErrDiskQueueKey) {
+		t.Fatalf("empty key: %v", err)
+	}
+}
+
+// A queue built and closed without being used does no I/O at all.
+func TestDiskQueueUnusedDoesNoIO(t *testing.T) {
+	for _, k := range diskKinds {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "slot", "0")
+		cfg := testDiskConfig()
+		q := openDisk(t, path, k.lifo, cfg)
+		if err := q.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		mustClose(t, q)
+		if _, err := os.Stat(filepath.Join(dir, "slot")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: an unused queue created files", k.name)
+		}
+		if st := cfg.Pool.Stats(); st != (DiskPoolStats{}) {
+			t.Fatalf("%s: %+v", k.name, st)
+		}
+		if err := q.Push(dreq(t, "http://x/")); !errors.Is(err, framework.ErrClosed) {
+			t.Fatalf("push after close: %v", err)
+		}
+		if _, err := q.Pop(); !errors.Is(err, framework.ErrClosed) {
+			t.Fatalf("pop after close: %v", err)
+		}
+		mustClose(t, q) // idempotent
+	}
+}
+
+// An unserializable request is an error wrapping ErrUnserializable and
+// leaves the queue unchanged; in a batch, nothing of the batch is added.
+func TestDiskQueueUnserializable(t *testing.T) {
+	for _, k := range diskKinds {
+		t.Run(k.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "q")
+			q := openDisk(t, path, k.lifo, testDiskConfig())
+			mustPush(t, q, "http://x/1")
+			bad := dreq(t, "http://x/bad")
+			bad.Meta = map[string]any{"f": func() {}}
+			if err := q.Push(bad); !errors.Is(err, framework.ErrUnserializable) {
+				t.Fatalf("push: %v", err)
+			}
+			big := dreq(t, "http://x/big")
+			big.Body = make([]byte, recordio.MaxPayload)
+			if err := q.Push(big); !errors.Is(err, framework.ErrUnserializable) {
+				t.Fatalf("push of a record over 64 MiB: %v", err)
+			}
+			err := q.PushBatch([]*framework.Request{dreq(t, "http://x/2"), bad, dreq(t, "http://x/3")})
+			if !errors.Is(err, framework.ErrUnserializable) || !strings.Contains(err.Error(), "request 1 of 3") {
+				t.Fatalf("push batch: %v", err)
+			}
+			if q.Len() != 1 {
+				t.Fatalf("len %d after failed pushes, want 1", q.Len())
+			}
+			if err := q.PushBatch([]*framework.Request{dreq(t, "http://x/2"), dreq(t, "http://x/3")}); err != nil {
+				t.Fatal(err)
+			}
+			mustClose(t, q)
+			q = openDisk(t, path, k.lifo, testDiskConfig())
+			rs, err := q.PopBatch(10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameList(t, urlsOf(rs), order(k.lifo, "http://x/1", "http://x/2", "http://x/3"))
+			mustClose(t, q)
+		})
+	}
+}
+
+// Delivery identifiers are stable across a reopen and distinct across
+// queues and pushes, before and after a restart.
+func TestDiskQueueDeliveryIDs(t *testing.T) {
+	dir := t.TempDir()
+	seen := map[uint64]string{}
+	var before []*framework.Request
+	for i, k := range diskKinds {
+		path := filepath.Join(dir, k.name)
+		q := openDisk(t, path, k.lifo, testDiskConfig())
+		for j := range 50 {
+			mustPush(t, q, fmt.Sprintf("http://x/%d/%d", i, j))
+		}
+		for {
+			r, err := q.Peek()
+			if err != nil || r == nil {
+				break
+			}
+			if p, _ := q.Pop(); p != r {
+				t.Fatal("pop does not return the peeked request")
+			}
+			if other, dup := seen[r.Delivery]; dup || r.Delivery == 0 {
+				t.Fatalf("delivery %d of %s also given to %s", r.Delivery, r.URL, other)
+			}
+			seen[r.Delivery] = r.URL
+			before = append(before, r)
+		}
+		_ = q.lay.release() // crash: every pop comes back
+	}
+	for _, k := range diskKinds {
+		for _, r := range reopenAll(t, filepath.Join(dir, k.name), k.lifo) {
+			if seen[r.Delivery] != r.URL {
+				t.Fatalf("%s came back with delivery %d (was given to %q)", r.URL, r.Delivery, seen[r.Delivery])
+			}
+		}
+	}
+	q := openDisk(t, filepath.Join(dir, "new"), false, testDiskConfig())
+	mustPush(t, q, "http://x/new")
+	r, _ := q.Pop()
+	if _, dup := seen[r.Delivery]; dup {
+		t.Fatalf("a new record got delivery %d again", r.Delivery)
+	}
+	mustClose(t, q)
+	if len(before) != 100 {
+		t.Fatalf("%d deliveries", len(before))
+	}
+}
+
+// FIFO segments: a new file when one fills up, the files behind the head
+// deleted once the pops are durable (queuelib's test_chunks).
+func TestDiskQueueSegments(t *testing.T) {
+	for _, perSeg := range []int{1, 2, 3, 4} {
+		t.Run(fmt.Sprint(perSeg), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "q")
+			cfg := testDiskConfig()
+			frame := int64(recordio.Overhead + len(mustEncode(t, "http://x/0")))
+			cfg.SegmentBytes = headerSize + int64(perSeg)*frame
+			q := openDisk(t, path, false, cfg)
+			for i := range 5 {
+				mustPush(t, q, fmt.Sprintf("http://x/%d", i))
+			}
+			if err := q.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(queueFiles(t, path)); n != (5+perSeg-1)/perSeg {
+				t.Fatalf("%d segment files, want %d", n, (5+perSeg-1)/perSeg)
+			}
+			popURLs(t, q, 4)
+			if err := q.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(queueFiles(t, path)); n != 1 {
+				t.Fatalf("%d segment files after popping to the last, want 1", n)
+			}
+			mustClose(t, q)
+			q = openDisk(t, path, false, cfg)
+			sameList(t, drain(t, q), []string{"http://x/4"})
+			mustClose(t, q)
+		})
+	}
+}
+
+func mustEncode(t *testing.T, url string) []byte {
+	t.Helper()
+	b, err := framework.EncodeRequest(dreq(t, url), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The fsync policy: always fsyncs at every flush; interval and never leave
+// it to later, and the pool's Sync makes everything durable at once.
+func TestDiskQueueFsyncPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		mode       recordio.FsyncMode
+		wantSyncs  bool
+		wantLedger bool
+	}{
+		{recordio.FsyncAlways, true, false},
+		{recordio.FsyncInterval, false, true},
+		{recordio.FsyncNever, false, true},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testDiskConfig()
+			cfg.Fsync = recordio.FsyncPolicy{Mode: tc.mode, Interval: time.Hour}
+			for _, k := range diskKinds {
+				q := openDisk(t, filepath.Join(dir, "slot", k.name), k.lifo, cfg)
+				mustPush(t, q, "http://x/1")
+				if err := q.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				mustClose(t, q)
+			}
+			st := cfg.Pool.Stats()
+			if (st.Syncs > 0) != tc.wantSyncs {
+				t.Fatalf("%d fsyncs after two flushes", st.Syncs)
+			}
+			cfg.Pool.mu.Lock()
+			pending := len(cfg.Pool.unsynced)
+			cfg.Pool.mu.Unlock()
+			if (pending > 0) != tc.wantLedger {
+				t.Fatalf("%d queues waiting for a sync", pending)
+			}
+			if err := cfg.Pool.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Pool.mu.Lock()
+			pending = len(cfg.Pool.unsynced)
+			cfg.Pool.mu.Unlock()
+			if pending != 0 {
+				t.Fatalf("%d queues still unsynced after Sync", pending)
+			}
+		})
+	}
+}
+
+// The pool's buffer budget flushes the queues that buffered first.
+func TestDiskPoolBudget(t *testing.T) {
+	dir := t.TempDir()
+	pool := NewDiskPool(DiskPoolConfig{BufferBytes: 4 << 10})
+	cfg := DiskConfig{Pool: pool, FlushInterval: time.Hour, FlushBytes: 1 << 20}
+	var qs []*DiskQueue
+	for i := range 40 {
+		q := openDisk(t, filepath.Join(dir, fmt.Sprint(i)), i%2 == 1, cfg)
+		qs = append(qs, q)
+		for j := range 5 {
+			mustPush(t, q, fmt.Sprintf("http://x/%d/%d", i, j))
+		}
+		if pool.Buffered() > 4<<10+1024 {
+			t.Fatalf("%d bytes buffered, budget 4 KiB", pool.Buffered())
+		}
+	}
+	if pool.Stats().Writes == 0 {
+		t.Fatal("the budget never flushed anything")
+	}
+	for _, q := range qs {
+		mustClose(t, q)
+	}
+	if pool.Buffered() != 0 {
+		t.Fatalf("%d bytes still buffered after closing every queue", pool.Buffered())
+	}
+}
