@@ -180,7 +180,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	h, herr := parseHeader(hdrBytes, fifoMagic)
 	switch {
-	case size < headerSize || allZero(hdrBytes[:len(fifoMagic)]):
+	case tornCreation(hdrBytes, size, fifoMagic):
 		// Cut short while being created (the header and the first records
 		// are one write): it never held an acknowledged record.
 		f.rb.drop()
@@ -194,6 +194,8 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		return false, nil
 	case errors.Is(herr, errBadMagic):
 		return false, fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
+	case errors.Is(herr, ErrDiskQueueVersion):
+		return false, fmt.Errorf("%s: %w", seg.file.path, herr)
 	}
 	fixedBad := herr != nil
 	seg.hdr, seg.first, seg.size = true, h.first, size
@@ -344,7 +346,7 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 	seg.hdr = true
 	h, herr := parseHeader(buf, fifoMagic)
 	switch {
-	case seg.size < headerSize || allZero(buf[:min(len(buf), len(fifoMagic))]):
+	case tornCreation(buf, seg.size, fifoMagic):
 		f.rb.drop()
 		f.q.report(seg.file.path, 0, seg.size, 0, "segment torn while being created: skipped")
 		seg.first = f.hseq
@@ -353,6 +355,8 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 		return nil
 	case errors.Is(herr, errBadMagic):
 		return fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
+	case errors.Is(herr, ErrDiskQueueVersion):
+		return fmt.Errorf("%s: %w", seg.file.path, herr)
 	case herr != nil:
 		seg.cur = h.cursor
 		first := f.hseq
