@@ -6,12 +6,31 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/frontier-go/frontier/framework"
 )
+
+// rssMiB and peakRSSMiB read the process's resident set (Linux; 0 elsewhere).
+func rssMiB() int     { return procStatusMiB("VmRSS:") }
+func peakRSSMiB() int { return procStatusMiB("VmHWM:") }
+
+func procStatusMiB(field string) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kb >> 10
+		}
+	}
+	return 0
+}
 
 // cpuTime returns the process's user and system CPU time.
 func cpuTime() time.Duration {
@@ -103,6 +122,7 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	}
 	tPush, cPush := time.Since(t0), cpuTime()-c0
 	stPush := cfg.Pool.Stats()
+	rssPush := rssMiB()
 	b.StopTimer()
 	var onDisk int64
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
@@ -151,8 +171,8 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	b.Logf("%d requests over %d queues: push+flush %v (cpu %v), pop+close %v (cpu %v), round trip %v (%.0f req/s, %.0f req per cpu-second), %.1f bytes on disk per request",
 		total, nq, tPush.Round(time.Millisecond), cPush.Round(time.Millisecond), tPop.Round(time.Millisecond), cPop.Round(time.Millisecond),
 		rt.Round(time.Millisecond), float64(total)/rt.Seconds(), float64(total)/(cPush+cPop).Seconds(), float64(onDisk)/float64(total))
-	b.Logf("file system calls: push %d opens, %d writes; pop %d opens, %d reads, %d writes; %d syncs",
-		stPush.Opens, stPush.Writes, st.Opens-stPush.Opens, st.Reads-stPush.Reads, st.Writes-stPush.Writes, st.Syncs)
+	b.Logf("file system calls: push %d opens, %d writes; pop %d opens, %d reads, %d writes; %d syncs; RSS %d MiB after the pushes, peak %d MiB",
+		stPush.Opens, stPush.Writes, st.Opens-stPush.Opens, st.Reads-stPush.Reads, st.Writes-stPush.Writes, st.Syncs, rssPush, peakRSSMiB())
 	b.StartTimer()
 }
 

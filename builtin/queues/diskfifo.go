@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 
 	"github.com/frontier-go/frontier/internal/recordio"
@@ -46,14 +45,6 @@ type fifoSeg struct {
 	hdr    bool            // header read (or segment created here)
 	onDisk bool
 	dirty  bool // written since the last fsync
-}
-
-// readBuf caches bytes [off, off+len(b)) of one file.
-type readBuf struct {
-	file *diskFile
-	off  int64
-	b    []byte
-	p    *[]byte // pooled storage of b
 }
 
 func (f *fifoLayout) count() int  { return int(f.nseq - f.hseq) }
@@ -158,7 +149,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	size := fi.Size()
 	f.q.dev = fileDev(fi)
-	ra := int64(f.q.cfg.ReadAhead)
+	ra := int64(f.q.readAhead())
 	var window []byte
 	var wOff int64
 	if size <= ra+headerSize {
@@ -338,7 +329,7 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 		return err
 	}
 	seg.size = fi.Size()
-	buf := f.rb.take(&seg.file, 0, int(min(seg.size, int64(f.q.cfg.ReadAhead))))
+	buf := f.rb.take(&seg.file, 0, int(min(seg.size, int64(max(f.q.readAhead(), headerSize+minFrame)))))
 	n, err := fh.ReadAt(buf, 0)
 	if err != nil && !(errors.Is(err, io.EOF) && n == len(buf)) {
 		return err
@@ -481,7 +472,7 @@ func (f *fifoLayout) read(seg *fifoSeg, off int64) (recordio.Frame, int, error) 
 		}
 		need = n
 	}
-	end := min(seg.size, off+max(int64(f.q.cfg.ReadAhead), int64(need)))
+	end := min(seg.size, off+max(int64(f.q.readAhead()), int64(need)))
 	fh, err := f.q.pool.acquire(&seg.file, false)
 	if err != nil {
 		return recordio.Frame{}, 0, err
@@ -737,44 +728,6 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// Read buffers come from a pool, so that thousands of queues read through
-// a few buffers instead of each keeping one.
-var readBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// at returns the cached bytes from off, if the buffer holds file at off.
-func (rb *readBuf) at(file *diskFile, off int64) ([]byte, bool) {
-	if rb.file != file || off < rb.off || off >= rb.off+int64(len(rb.b)) {
-		return nil, false
-	}
-	return rb.b[off-rb.off:], true
-}
-
-// take returns a buffer of n bytes for file's bytes from off.
-func (rb *readBuf) take(file *diskFile, off int64, n int) []byte {
-	if rb.p == nil {
-		rb.p = readBufs.Get().(*[]byte)
-	}
-	if cap(*rb.p) < n {
-		*rb.p = make([]byte, n)
-	}
-	rb.file, rb.off, rb.b = file, off, (*rb.p)[:n]
-	return rb.b
-}
-
-// consumed drops the buffer once the head has passed its end.
-func (rb *readBuf) consumed(head int64) {
-	if rb.b != nil && head >= rb.off+int64(len(rb.b)) {
-		rb.drop()
-	}
-}
-
-func (rb *readBuf) drop() {
-	if rb.p != nil && cap(*rb.p) <= 1<<20 {
-		readBufs.Put(rb.p)
-	}
-	rb.file, rb.b, rb.p = nil, nil, nil
-}
-
 func allZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
@@ -783,6 +736,8 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+func (f *fifoLayout) dropReadBuffer() { f.rb.drop() }
 
 func (f *fifoLayout) footprint() (int, int64) {
 	entries, err := os.ReadDir(f.dir)

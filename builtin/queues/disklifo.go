@@ -200,7 +200,7 @@ func (l *lifoLayout) next(pop bool) (recordio.Frame, string, int64, bool, error)
 // readBack returns the frame that ends at end, through the read buffer,
 // reading more of the file before end until the frame fits.
 func (l *lifoLayout) readBack(end int64) (recordio.Frame, int, error) {
-	need := l.q.cfg.ReadAhead
+	need := l.q.readAhead()
 	for {
 		if l.rb.file == &l.file && end > l.rb.off && end <= l.rb.off+int64(len(l.rb.b)) {
 			lo := max(0, headerSize-l.rb.off)
@@ -408,6 +408,8 @@ func (l *lifoLayout) release() error {
 	l.rb.drop()
 	return l.q.pool.forget(&l.file)
 }
+
+func (l *lifoLayout) dropReadBuffer() { l.rb.drop() }
 
 func (l *lifoLayout) footprint() (int, int64) {
 	if !l.onDisk {
