@@ -106,14 +106,15 @@ CREATE TABLE IF NOT EXISTS inflight (
 	redelivered INTEGER NOT NULL
 );`
 
-// dsn builds a modernc.org/sqlite data source name for path: 64 KiB pages
-// (a batch of records spans few pages; it applies to new files only), the
-// WAL journal, the configured synchronous level, and an exclusive lock held
+// dsn builds a modernc.org/sqlite data source name for path: the WAL
+// journal, the configured synchronous level, and an exclusive lock held
 // while the file is open, which spares a lock and unlock per transaction
-// and keeps a second process off the file.
+// and keeps a second process off the file. Pages keep SQLite's default size:
+// a scheduler may open thousands of small queues (one per priority and
+// download slot), and an empty file is a few pages.
 func dsn(path, synchronous string) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return "file:" + esc + "?_pragma=page_size(65536)&_pragma=journal_mode(WAL)&_pragma=locking_mode(EXCLUSIVE)" +
+	return "file:" + esc + "?_pragma=journal_mode(WAL)&_pragma=locking_mode(EXCLUSIVE)" +
 		"&_pragma=synchronous(" + synchronous + ")&_pragma=busy_timeout(5000)&_txlock=immediate"
 }
 
