@@ -166,6 +166,8 @@ type DiskQueue struct {
 	wbuf      []byte
 	accounted int
 	dirtyElem *list.Element
+	readHeld  int // bytes of read buffer the pool counts for this queue
+	readElem  *list.Element
 
 	dirtySince    mono   // first buffered push not yet written
 	popsSince     mono   // first pop not yet durable
@@ -221,6 +223,8 @@ type layout interface {
 	release() error
 	// footprint returns the number of files and their bytes on disk.
 	footprint() (files int, bytes int64)
+	// dropReadBuffer gives the read buffer back (the pool's read budget).
+	dropReadBuffer()
 }
 
 // NewFifoDiskQueue returns a FIFO disk queue kept in the directory path,
@@ -249,9 +253,9 @@ func newDiskQueueShared(path string, lifo bool, cfg *DiskConfig) (*DiskQueue, er
 	}
 	q := &DiskQueue{path: path, cfg: cfg, pool: cfg.Pool}
 	if lifo {
-		q.lay = &lifoLayout{q: q, file: diskFile{path: path}}
+		q.lay = &lifoLayout{q: q, file: diskFile{path: path}, rb: readBuf{q: q}}
 	} else {
-		q.lay = &fifoLayout{q: q, dir: path}
+		q.lay = &fifoLayout{q: q, dir: path, rb: readBuf{q: q}}
 	}
 	return q, nil
 }

@@ -6,12 +6,31 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/frontier-go/frontier/framework"
 )
+
+// rssMiB and peakRSSMiB read the process's resident set (Linux; 0 elsewhere).
+func rssMiB() int     { return procStatusMiB("VmRSS:") }
+func peakRSSMiB() int { return procStatusMiB("VmHWM:") }
+
+func procStatusMiB(field string) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kb >> 10
+		}
+	}
+	return 0
+}
 
 // cpuTime returns the process's user and system CPU time.
 func cpuTime() time.Duration {
@@ -103,6 +122,7 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	}
 	tPush, cPush := time.Since(t0), cpuTime()-c0
 	stPush := cfg.Pool.Stats()
+	rssPush := rssMiB()
 	b.StopTimer()
 	var onDisk int64
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
@@ -151,7 +171,76 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	b.Logf("%d requests over %d queues: push+flush %v (cpu %v), pop+close %v (cpu %v), round trip %v (%.0f req/s, %.0f req per cpu-second), %.1f bytes on disk per request",
 		total, nq, tPush.Round(time.Millisecond), cPush.Round(time.Millisecond), tPop.Round(time.Millisecond), cPop.Round(time.Millisecond),
 		rt.Round(time.Millisecond), float64(total)/rt.Seconds(), float64(total)/(cPush+cPop).Seconds(), float64(onDisk)/float64(total))
-	b.Logf("file system calls: push %d opens, %d writes; pop %d opens, %d reads, %d writes; %d syncs",
-		stPush.Opens, stPush.Writes, st.Opens-stPush.Opens, st.Reads-stPush.Reads, st.Writes-stPush.Writes, st.Syncs)
+	b.Logf("file system calls: push %d opens, %d writes; pop %d opens, %d reads, %d writes; %d syncs; RSS %d MiB after the pushes, peak %d MiB",
+		stPush.Opens, stPush.Writes, st.Opens-stPush.Opens, st.Reads-stPush.Reads, st.Writes-stPush.Writes, st.Syncs, rssPush, peakRSSMiB())
 	b.StartTimer()
+}
+
+// BenchmarkDiskQueueReopen measures reopening a job of 1,000,000 pending
+// requests in 10,000 queues (1000 slots × 10 priorities): building every
+// queue (no I/O), and building every queue and reading its length (what
+// finding the non-empty buckets costs), with the pages in the page cache.
+func BenchmarkDiskQueueReopen(b *testing.B) {
+	total, nq := 1_000_000, 10_000
+	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
+		total = n
+	}
+	for _, k := range diskKinds {
+		dir := b.TempDir()
+		if base := os.Getenv("FRONTIER_BENCH_DIR"); base != "" {
+			d, err := os.MkdirTemp(base, "diskbench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer os.RemoveAll(d)
+			dir = d
+		}
+		cfg := DiskConfig{Pool: NewDiskPool(DiskPoolConfig{})}
+		if err := cfg.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		paths := make([]string, nq)
+		for i := range paths {
+			paths[i] = filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000))
+		}
+		r := &framework.Request{Method: "GET", Callback: "parse"}
+		var buf []byte
+		qs := make([]*DiskQueue, nq)
+		for i := range qs {
+			qs[i], _ = newDiskQueueShared(paths[i], k.lifo, &cfg)
+		}
+		for i := range total {
+			buf = benchRequest(r, buf, i%nq, i)
+			if err := qs[i%nq].Push(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, q := range qs {
+			if err := q.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(k.name+"/build", func(b *testing.B) {
+			for range b.N {
+				for i := range qs {
+					qs[i], _ = newDiskQueueShared(paths[i], k.lifo, &cfg)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/reopen")
+		})
+		b.Run(k.name+"/build+len", func(b *testing.B) {
+			for range b.N {
+				n := 0
+				for i := range qs {
+					q, _ := newDiskQueueShared(paths[i], k.lifo, &cfg)
+					n += q.Len()
+					_ = q.Close()
+				}
+				if n != total {
+					b.Fatalf("%d pending after reopen, want %d", n, total)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/reopen")
+		})
+	}
 }

@@ -14,6 +14,9 @@ var (
 	// file is expected, a file without frontier's header (a job directory
 	// written by Scrapy, or by another queue class).
 	ErrNotDiskQueue = errors.New("queues: not a frontier disk queue")
+	// ErrDiskQueueVersion marks a queue file in a format version this build
+	// does not read.
+	ErrDiskQueueVersion = errors.New("queues: unsupported disk queue format version")
 	// ErrDiskQueueKey marks a disk queue built with an empty key.
 	ErrDiskQueueKey = errors.New("queues: a disk queue needs a key (its path)")
 )

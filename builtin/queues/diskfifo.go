@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 
 	"github.com/frontier-go/frontier/internal/recordio"
@@ -46,14 +45,6 @@ type fifoSeg struct {
 	hdr    bool            // header read (or segment created here)
 	onDisk bool
 	dirty  bool // written since the last fsync
-}
-
-// readBuf caches bytes [off, off+len(b)) of one file.
-type readBuf struct {
-	file *diskFile
-	off  int64
-	b    []byte
-	p    *[]byte // pooled storage of b
 }
 
 func (f *fifoLayout) count() int  { return int(f.nseq - f.hseq) }
@@ -158,7 +149,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	size := fi.Size()
 	f.q.dev = fileDev(fi)
-	ra := int64(f.q.cfg.ReadAhead)
+	ra := int64(f.q.readAhead())
 	var window []byte
 	var wOff int64
 	if size <= ra+headerSize {
@@ -180,7 +171,7 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 	}
 	h, herr := parseHeader(hdrBytes, fifoMagic)
 	switch {
-	case size < headerSize || allZero(hdrBytes[:len(fifoMagic)]):
+	case tornCreation(hdrBytes, size, fifoMagic):
 		// Cut short while being created (the header and the first records
 		// are one write): it never held an acknowledged record.
 		f.rb.drop()
@@ -194,6 +185,8 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		return false, nil
 	case errors.Is(herr, errBadMagic):
 		return false, fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
+	case errors.Is(herr, ErrDiskQueueVersion):
+		return false, fmt.Errorf("%s: %w", seg.file.path, herr)
 	}
 	fixedBad := herr != nil
 	seg.hdr, seg.first, seg.size = true, h.first, size
@@ -336,7 +329,7 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 		return err
 	}
 	seg.size = fi.Size()
-	buf := f.rb.take(&seg.file, 0, int(min(seg.size, int64(f.q.cfg.ReadAhead))))
+	buf := f.rb.take(&seg.file, 0, int(min(seg.size, int64(max(f.q.readAhead(), headerSize+minFrame)))))
 	n, err := fh.ReadAt(buf, 0)
 	if err != nil && !(errors.Is(err, io.EOF) && n == len(buf)) {
 		return err
@@ -344,7 +337,7 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 	seg.hdr = true
 	h, herr := parseHeader(buf, fifoMagic)
 	switch {
-	case seg.size < headerSize || allZero(buf[:min(len(buf), len(fifoMagic))]):
+	case tornCreation(buf, seg.size, fifoMagic):
 		f.rb.drop()
 		f.q.report(seg.file.path, 0, seg.size, 0, "segment torn while being created: skipped")
 		seg.first = f.hseq
@@ -353,6 +346,8 @@ func (f *fifoLayout) openSeg(seg *fifoSeg) error {
 		return nil
 	case errors.Is(herr, errBadMagic):
 		return fmt.Errorf("%w: %s has no frontier FIFO segment header", ErrNotDiskQueue, seg.file.path)
+	case errors.Is(herr, ErrDiskQueueVersion):
+		return fmt.Errorf("%s: %w", seg.file.path, herr)
 	case herr != nil:
 		seg.cur = h.cursor
 		first := f.hseq
@@ -477,7 +472,7 @@ func (f *fifoLayout) read(seg *fifoSeg, off int64) (recordio.Frame, int, error) 
 		}
 		need = n
 	}
-	end := min(seg.size, off+max(int64(f.q.cfg.ReadAhead), int64(need)))
+	end := min(seg.size, off+max(int64(f.q.readAhead()), int64(need)))
 	fh, err := f.q.pool.acquire(&seg.file, false)
 	if err != nil {
 		return recordio.Frame{}, 0, err
@@ -733,44 +728,6 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// Read buffers come from a pool, so that thousands of queues read through
-// a few buffers instead of each keeping one.
-var readBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// at returns the cached bytes from off, if the buffer holds file at off.
-func (rb *readBuf) at(file *diskFile, off int64) ([]byte, bool) {
-	if rb.file != file || off < rb.off || off >= rb.off+int64(len(rb.b)) {
-		return nil, false
-	}
-	return rb.b[off-rb.off:], true
-}
-
-// take returns a buffer of n bytes for file's bytes from off.
-func (rb *readBuf) take(file *diskFile, off int64, n int) []byte {
-	if rb.p == nil {
-		rb.p = readBufs.Get().(*[]byte)
-	}
-	if cap(*rb.p) < n {
-		*rb.p = make([]byte, n)
-	}
-	rb.file, rb.off, rb.b = file, off, (*rb.p)[:n]
-	return rb.b
-}
-
-// consumed drops the buffer once the head has passed its end.
-func (rb *readBuf) consumed(head int64) {
-	if rb.b != nil && head >= rb.off+int64(len(rb.b)) {
-		rb.drop()
-	}
-}
-
-func (rb *readBuf) drop() {
-	if rb.p != nil && cap(*rb.p) <= 1<<20 {
-		readBufs.Put(rb.p)
-	}
-	rb.file, rb.b, rb.p = nil, nil, nil
-}
-
 func allZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
@@ -779,6 +736,8 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+func (f *fifoLayout) dropReadBuffer() { f.rb.drop() }
 
 func (f *fifoLayout) footprint() (int, int64) {
 	entries, err := os.ReadDir(f.dir)

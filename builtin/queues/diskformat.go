@@ -90,11 +90,15 @@ var errBadMagic = errors.New("bad magic")
 // wrapping recordio.ErrCorrupt with h.first unknown (0). A header whose two
 // slots are both unreadable is returned with cursorOK false.
 func parseHeader(b []byte, magic string) (fileHeader, error) {
-	if len(b) < headerSize {
-		return fileHeader{}, fmt.Errorf("%w: header of %d bytes", io.ErrUnexpectedEOF, len(b))
-	}
-	if string(b[:8]) != magic {
+	m := b[:min(len(b), len(magic))]
+	switch {
+	case len(m) == len(magic) && string(m[:7]) == magic[:7] && m[7] != magic[7]:
+		return fileHeader{}, fmt.Errorf("%w: format version %d, this build reads version %d (written by a newer frontier?)",
+			ErrDiskQueueVersion, m[7], magic[7])
+	case string(m) != magic[:len(m)]:
 		return fileHeader{}, errBadMagic
+	case len(b) < headerSize:
+		return fileHeader{}, fmt.Errorf("%w: header of %d bytes", io.ErrUnexpectedEOF, len(b))
 	}
 	var h fileHeader
 	s0 := b[slot0 : slot0+recordio.CursorSize]
@@ -230,4 +234,16 @@ func (s *frameScanner) resync() (bool, error) {
 	s.off = s.off + int64(len(data))
 	s.end = s.off
 	return false, nil
+}
+
+// tornCreation reports whether a file's first bytes (all of them when the
+// file is shorter than a header) are what a creation cut short leaves: a
+// prefix of the header, or zeros (a power cut can leave a file's new blocks
+// zeroed). Such a file never held an acknowledged record.
+func tornCreation(b []byte, size int64, magic string) bool {
+	m := b[:min(len(b), len(magic))]
+	if allZero(m) {
+		return true
+	}
+	return size < headerSize && string(m) == magic[:len(m)]
 }

@@ -79,7 +79,7 @@ func (l *lifoLayout) load() error {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	if size < headerSize || allZero(hdr[:len(lifoMagic)]) {
+	if tornCreation(hdr[:n], size, lifoMagic) {
 		// Cut short while being created (the header and the first records
 		// are one write): it never held an acknowledged record.
 		if size > 0 {
@@ -89,8 +89,11 @@ func (l *lifoLayout) load() error {
 		return nil
 	}
 	h, herr := parseHeader(hdr[:n], lifoMagic)
-	if errors.Is(herr, errBadMagic) {
+	switch {
+	case errors.Is(herr, errBadMagic):
 		return fmt.Errorf("%w: %s has no frontier LIFO header (a job directory written by Scrapy, or another queue class?)", ErrNotDiskQueue, l.file.path)
+	case errors.Is(herr, ErrDiskQueueVersion):
+		return fmt.Errorf("%s: %w", l.file.path, herr)
 	}
 	if herr != nil {
 		// The fixed part holds nothing a LIFO needs; the cursor slots are
@@ -197,7 +200,7 @@ func (l *lifoLayout) next(pop bool) (recordio.Frame, string, int64, bool, error)
 // readBack returns the frame that ends at end, through the read buffer,
 // reading more of the file before end until the frame fits.
 func (l *lifoLayout) readBack(end int64) (recordio.Frame, int, error) {
-	need := l.q.cfg.ReadAhead
+	need := l.q.readAhead()
 	for {
 		if l.rb.file == &l.file && end > l.rb.off && end <= l.rb.off+int64(len(l.rb.b)) {
 			lo := max(0, headerSize-l.rb.off)
@@ -405,6 +408,8 @@ func (l *lifoLayout) release() error {
 	l.rb.drop()
 	return l.q.pool.forget(&l.file)
 }
+
+func (l *lifoLayout) dropReadBuffer() { l.rb.drop() }
 
 func (l *lifoLayout) footprint() (int, int64) {
 	if !l.onDisk {

@@ -16,8 +16,9 @@ import (
 
 // Defaults of [DiskPoolConfig].
 const (
-	DefaultDiskMaxOpenFiles = 256
-	DefaultDiskBufferBytes  = 64 << 20
+	DefaultDiskMaxOpenFiles    = 256
+	DefaultDiskBufferBytes     = 32 << 20
+	DefaultDiskReadBufferBytes = 32 << 20
 )
 
 // DiskPoolConfig configures a [DiskPool].
@@ -29,6 +30,10 @@ type DiskPoolConfig struct {
 	// writing them: past it, the queues that buffered first are flushed.
 	// 0 means DefaultDiskBufferBytes.
 	BufferBytes int64
+	// ReadBufferBytes bounds the bytes the pool's queues keep read ahead:
+	// past it, the queues that read least recently let theirs go (and read
+	// again when popped). 0 means DefaultDiskReadBufferBytes.
+	ReadBufferBytes int64
 }
 
 // DiskPool holds what disk queues share, so that their cost does not grow
@@ -39,8 +44,9 @@ type DiskPoolConfig struct {
 // A DiskPool is safe for concurrent use. Queues built by the registry
 // factories share [DefaultDiskPool].
 type DiskPool struct {
-	maxFiles int
-	budget   int64
+	maxFiles   int
+	budget     int64
+	readBudget int64
 
 	mu       sync.Mutex
 	open     int
@@ -48,6 +54,10 @@ type DiskPool struct {
 	dirty    list.List // *DiskQueue holding buffered writes; oldest first
 	synced   map[uint64]mono
 	unsynced map[string]unsyncedPath
+	readers  list.List // *DiskQueue holding a read buffer; most recent first
+	reading  int64     // bytes of those buffers
+
+	readerCount atomic.Int64 // readers.Len(), read without the lock
 
 	buffered atomic.Int64
 	counts   struct{ opens, reads, writes, syncs, readBytes, writtenBytes atomic.Int64 }
@@ -77,19 +87,23 @@ func NewDiskPool(cfg DiskPoolConfig) *DiskPool {
 	if cfg.BufferBytes <= 0 {
 		cfg.BufferBytes = DefaultDiskBufferBytes
 	}
+	if cfg.ReadBufferBytes <= 0 {
+		cfg.ReadBufferBytes = DefaultDiskReadBufferBytes
+	}
 	return &DiskPool{
-		maxFiles: cfg.MaxOpenFiles,
-		budget:   cfg.BufferBytes,
-		synced:   map[uint64]mono{},
-		unsynced: map[string]unsyncedPath{},
-		openFile: openRaw,
+		maxFiles:   cfg.MaxOpenFiles,
+		budget:     cfg.BufferBytes,
+		readBudget: cfg.ReadBufferBytes,
+		synced:     map[uint64]mono{},
+		unsynced:   map[string]unsyncedPath{},
+		openFile:   openRaw,
 	}
 }
 
 var defaultDiskPool = sync.OnceValue(func() *DiskPool { return NewDiskPool(DiskPoolConfig{}) })
 
-// DefaultDiskPool returns the process-wide pool: 256 open files and 64 MiB of
-// buffered writes.
+// DefaultDiskPool returns the process-wide pool: 256 open files, 32 MiB of
+// buffered writes and 32 MiB of read buffers.
 func DefaultDiskPool() *DiskPool { return defaultDiskPool() }
 
 // OpenFiles returns the number of files the pool holds open.

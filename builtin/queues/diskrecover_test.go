@@ -460,3 +460,100 @@ func TestDiskQueueDamagedHeader(t *testing.T) {
 		}
 	}
 }
+
+// Files that are not this build's queues are refused with a clear error,
+// and left alone: a newer format version, Scrapy's queues, the other kind.
+func TestDiskQueueForeignFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lifo bool
+		make func(t *testing.T, path string)
+		want error
+		text string
+	}{
+		{"lifo from a newer frontier", true, func(t *testing.T, path string) {
+			q := openDisk(t, path, true, testDiskConfig())
+			mustPush(t, q, "http://x/1")
+			mustClose(t, q)
+			data, _ := os.ReadFile(path)
+			data[7] = 2
+			_ = os.WriteFile(path, data, 0o644)
+		}, ErrDiskQueueVersion, "format version 2"},
+		{"fifo from a newer frontier", false, func(t *testing.T, path string) {
+			q := openDisk(t, path, false, testDiskConfig())
+			mustPush(t, q, "http://x/1")
+			mustClose(t, q)
+			file := queueFiles(t, path)[0]
+			data, _ := os.ReadFile(file)
+			data[7] = 9
+			_ = os.WriteFile(file, data, 0o644)
+		}, ErrDiskQueueVersion, "format version 9"},
+		{"scrapy lifo", true, func(t *testing.T, path string) {
+			// queuelib's LifoDiskQueue: a 4-byte count, then payload and length.
+			data := append([]byte{0, 0, 0, 1}, bytes80("\x80\x04\x95pickle")...)
+			_ = os.WriteFile(path, data, 0o644)
+		}, ErrNotDiskQueue, "Scrapy"},
+		{"short scrapy lifo", true, func(t *testing.T, path string) {
+			_ = os.WriteFile(path, []byte("\x00\x00\x00\x01\x80\x04\x95\x05short\x00\x00\x00\x09"), 0o644)
+		}, ErrNotDiskQueue, "Scrapy"},
+		{"scrapy fifo", false, func(t *testing.T, path string) {
+			_ = os.MkdirAll(path, 0o755)
+			_ = os.WriteFile(filepath.Join(path, "q00000"), []byte("\x00\x00\x00\x05hello"), 0o644)
+			_ = os.WriteFile(filepath.Join(path, "0000000001.seg"), bytes80("{\"chunksize\": 100000}"), 0o644)
+		}, ErrNotDiskQueue, "no frontier FIFO segment header"},
+		{"fifo where a lifo was", false, func(t *testing.T, path string) {
+			q := openDisk(t, path, true, testDiskConfig())
+			mustPush(t, q, "http://x/1")
+			mustClose(t, q)
+		}, ErrNotDiskQueue, "LIFO"},
+		{"lifo where a fifo was", true, func(t *testing.T, path string) {
+			q := openDisk(t, path, false, testDiskConfig())
+			mustPush(t, q, "http://x/1")
+			mustClose(t, q)
+		}, ErrNotDiskQueue, "FIFO"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "q")
+			tc.make(t, path)
+			before := snapshot(t, path)
+			q := openDisk(t, path, tc.lifo, testDiskConfig())
+			if q.Len() != 0 {
+				t.Fatal("a foreign queue has a length")
+			}
+			_, err := q.Pop()
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("got %v, want %v mentioning %q", err, tc.want, tc.text)
+			}
+			if err := q.Push(dreq(t, "http://x/2")); !errors.Is(err, tc.want) {
+				t.Fatalf("push: %v", err)
+			}
+			mustClose(t, q)
+			if after := snapshot(t, path); after != before {
+				t.Fatal("a foreign queue's files were changed")
+			}
+		})
+	}
+}
+
+// bytes80 pads s to a header's length.
+func bytes80(s string) []byte {
+	b := []byte(s)
+	for len(b) < headerSize+10 {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// snapshot returns the names and contents of the files under path.
+func snapshot(t *testing.T, path string) string {
+	t.Helper()
+	var sb strings.Builder
+	_ = filepath.Walk(path, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			data, _ := os.ReadFile(p)
+			fmt.Fprintf(&sb, "%s %x\n", p, data)
+		}
+		return nil
+	})
+	return sb.String()
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/frontier-go/frontier/framework"
 	pluginpb "github.com/frontier-go/frontier/plugins/proto/v1"
+	"github.com/frontier-go/frontier/plugins/wire"
 )
 
 // queue is a plugin queue or priority queue seen from the host. It buffers
@@ -21,11 +22,16 @@ import (
 //     after them) and a LIFO queue (pushes come before them, and are fetched
 //     first); for any other order (priority queues) a push makes the next
 //     Pop or Peek release the prefetch back to the plugin and fetch again.
-//   - Pushes are durable in the plugin no later than the next Pop or Peek
-//     that needs them, Flush, Close, or a full batch. A request is never
-//     handed out from the push buffer: it is pushed and popped in the same
-//     round trip, so whatever is handed out is in flight in the plugin and
-//     comes back after a crash.
+//   - Pushes are sent when a batch is full, and are in the plugin no later
+//     than the next Pop or Peek that needs them, Flush or Close. A request is
+//     never handed out from the push buffer: it is pushed and popped in the
+//     same round trip, so whatever is handed out is in flight in the plugin
+//     and comes back after a crash.
+//   - Round trips overlap with the caller: a full push batch, and for a FIFO
+//     or LIFO queue the next pop batch once the prefetch runs low, are sent in
+//     the background, at most one at a time per queue, and waited for
+//     (joined) before any call that depends on them. An error of a background
+//     round trip is returned by the next call that joins it.
 //   - A prefetched request that was not handed out is in flight in the
 //     plugin. Close releases it (back to its place, not marked redelivered);
 //     if the host dies instead, the plugin redelivers it on reopen, so
@@ -35,6 +41,16 @@ import (
 //
 // Its methods are safe for concurrent use, though the scheduler calls them
 // from one goroutine.
+// initialFetch is the first prefetch of a FIFO or LIFO queue.
+const initialFetch = 16
+
+// rpcReply is the reply of a background round trip.
+type rpcReply struct {
+	state      *pluginpb.QueueState
+	deliveries []delivery
+	err        error
+}
+
 type queue struct {
 	p      *process
 	cl     pluginpb.QueueServiceClient
@@ -49,18 +65,28 @@ type queue struct {
 	maxBytes int
 
 	mu        sync.Mutex
-	pending   int // the plugin's pending count, from its last reply
-	pushBuf   []*pluginpb.Entry
-	pushBytes int
+	pending   int    // the plugin's pending count, from its last reply
+	pushRecs  []byte // buffered pushes: a batch of records (wire.AppendRecord)
+	pushN     int    // how many
+	pushPrio  []int64
+	pushSlot  []string
+	pushStart []bool
+	scratch   []byte // encoding buffer
 	acks      []uint64
-	prefetch  []*pluginpb.Delivery // head first; in flight in the plugin
-	head      *framework.Request   // prefetch[0] decoded, for Peek
-	handed    map[uint64]struct{}  // handed out, not yet acknowledged
-	fetch     int                  // prefetch size for unordered queues
-	since     int                  // entries pushed to the plugin after the prefetch was taken
-	dirty     bool                 // writes reached the plugin since the last Flush
-	err       error                // sticky: the plugin failed
-	closed    bool
+	prefetch  []delivery          // head first; in flight in the plugin
+	head      *framework.Request  // prefetch[0] decoded, for Peek
+	handed    map[uint64]struct{} // handed out, not yet acknowledged
+	fetch     int                 // prefetch size for unordered queues
+	since     int                 // entries pushed to the plugin after the prefetch was taken
+
+	// The background round trip, if any: its reply arrives on out.
+	out      chan rpcReply
+	outPush  int   // pushes it carries (pending, not yet counted in q.pending)
+	outPop   bool  // it pops (for the prefetch)
+	pipeline bool  // background round trips allowed
+	dirty    bool  // writes reached the plugin since the last Flush
+	err      error // sticky: the plugin failed
+	closed   bool
 }
 
 var (
@@ -101,11 +127,16 @@ func openQueue(ctx context.Context, p *process, c *framework.Crawler, name, key 
 		maxBytes: DefaultBatchBytes,
 		pending:  int(resp.GetState().GetPending()),
 		handed:   map[uint64]struct{}{},
+		pipeline: true,
 	}
 	if q.pq {
 		q.order = pluginpb.Order_ORDER_UNSPECIFIED
 	}
-	q.fetch = q.batch
+	// Prefetching starts small and doubles with each batch up to batch_size,
+	// so that a queue popped now and then (one of thousands of buckets) holds
+	// few requests in the host's memory, and a queue drained in a row moves
+	// full batches.
+	q.fetch = min(q.batch, initialFetch)
 	if q.order == pluginpb.Order_ORDER_UNSPECIFIED {
 		q.fetch = 1
 	}
@@ -126,75 +157,116 @@ func (q *queue) usable() error {
 	return nil
 }
 
-func (q *queue) entry(r *framework.Request) (*pluginpb.Entry, error) {
-	rec, err := framework.EncodeRequest(r, q.spider)
+// delivery is one popped entry: its record is a slice of the reply's batch.
+type delivery struct {
+	id          uint64
+	rec         []byte
+	redelivered bool
+}
+
+// parseDeliveries checks and splits a PopBatch reply of at most max entries.
+func (q *queue) parseDeliveries(resp *pluginpb.PopBatchResponse, max int) ([]delivery, error) {
+	ids, red := resp.GetIds(), resp.GetRedelivered()
+	fail := func(format string, args ...any) error {
+		return &PluginError{Plugin: q.p.decl.Name, Op: q.op("PopBatch"), Err: fmt.Errorf("%w: "+format, append([]any{ErrCall}, args...)...)}
+	}
+	if len(ids) > max {
+		return nil, fail("asked for %d entries, got %d", max, len(ids))
+	}
+	if len(red) != 0 && len(red) != len(ids) {
+		return nil, fail("%d ids but %d redelivered flags", len(ids), len(red))
+	}
+	recs, err := wire.SplitRecords(resp.GetRecords(), len(ids))
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	ds := make([]delivery, len(ids))
+	for i := range ds {
+		ds[i] = delivery{id: ids[i], rec: recs[i], redelivered: len(red) > 0 && red[i]}
+	}
+	return ds, nil
+}
+
+// encode writes r's record into q.scratch. A request that cannot be
+// encoded is an error wrapping framework.ErrUnserializable.
+func (q *queue) encode(r *framework.Request) ([]byte, error) {
+	rec, err := framework.AppendRequest(q.scratch[:0], r, q.spider)
 	if err != nil {
 		return nil, err
 	}
-	e := &pluginpb.Entry{Record: rec}
-	if q.pq {
-		e.Priority = int64(r.Priority)
-		e.Slot = r.Slot()
-		e.Start = r.IsStart()
-	}
-	return e, nil
+	q.scratch = rec
+	return rec, nil
 }
+
+// add buffers an encoded request.
+func (q *queue) add(r *framework.Request, rec []byte) {
+	q.pushRecs = wire.AppendRecord(q.pushRecs, rec)
+	q.pushN++
+	if q.pq {
+		q.pushPrio = append(q.pushPrio, int64(r.Priority))
+		q.pushSlot = append(q.pushSlot, r.Slot())
+		q.pushStart = append(q.pushStart, r.IsStart())
+	}
+}
+
+// full reports whether the push buffer should be sent.
+func (q *queue) full() bool { return q.pushN >= q.batch || len(q.pushRecs) >= q.maxBytes }
 
 // Push buffers r; a full batch is sent to the plugin. An unserializable
 // request is refused (ErrUnserializable) and the queue is unchanged.
 func (q *queue) Push(r *framework.Request) error {
-	e, err := q.entry(r)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err := q.usable(); err != nil {
 		return err
 	}
+	rec, err := q.encode(r)
 	if err != nil {
 		return err
 	}
-	return q.buffer(e)
-}
-
-// PushBatch buffers rs; if one of them cannot be encoded none is pushed.
-func (q *queue) PushBatch(rs []*framework.Request) error {
-	es := make([]*pluginpb.Entry, len(rs))
-	for i, r := range rs {
-		e, err := q.entry(r)
-		if err != nil {
-			return err
-		}
-		es[i] = e
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if err := q.usable(); err != nil {
-		return err
-	}
-	for _, e := range es {
-		if err := q.buffer(e); err != nil {
-			return err
-		}
+	q.add(r, rec)
+	if q.full() {
+		return q.sendWrites()
 	}
 	return nil
 }
 
-func (q *queue) buffer(e *pluginpb.Entry) error {
-	q.pushBuf = append(q.pushBuf, e)
-	q.pushBytes += len(e.Record)
-	if len(q.pushBuf) >= q.batch || q.pushBytes >= q.maxBytes {
-		return q.sendWrites()
+// PushBatch buffers rs; if one of them cannot be encoded none is pushed.
+func (q *queue) PushBatch(rs []*framework.Request) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.usable(); err != nil {
+		return err
+	}
+	recs := make([][]byte, len(rs))
+	for i, r := range rs {
+		rec, err := framework.EncodeRequest(r, q.spider)
+		if err != nil {
+			return err
+		}
+		recs[i] = rec
+	}
+	for i, r := range rs {
+		q.add(r, recs[i])
+		if q.full() {
+			if err := q.sendWrites(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
 // takeWrites moves the buffered writes into a Writes message.
 func (q *queue) takeWrites(release []uint64) *pluginpb.Writes {
-	w := &pluginpb.Writes{Ack: q.acks, Release: release, Push: q.pushBuf}
-	q.acks, q.pushBuf, q.pushBytes = nil, nil, 0
+	w := &pluginpb.Writes{Ack: q.acks, Release: release, Push: q.pushRecs,
+		PushPriority: q.pushPrio, PushSlot: q.pushSlot, PushStart: q.pushStart}
+	n := q.pushN
+	q.acks, q.pushRecs, q.pushN, q.pushPrio, q.pushSlot, q.pushStart = nil, nil, 0, nil, nil, nil
 	if len(q.prefetch) > 0 {
-		q.since += len(w.Push)
+		q.since += n
 	}
-	if len(w.Ack)+len(w.Release)+len(w.Push) > 0 {
+	if len(w.Ack)+len(w.Release)+n > 0 {
 		q.dirty = true
 	}
 	return w
@@ -206,8 +278,21 @@ func (q *queue) fail(err error) error {
 	return err
 }
 
+// sendWrites sends the buffered writes, in the background when allowed.
 func (q *queue) sendWrites() error {
-	st, err := call(q.p, q.op("PushBatch"), q.cl.PushBatch, &pluginpb.PushBatchRequest{Handle: q.handle, Writes: q.takeWrites(nil)})
+	if err := q.join(); err != nil {
+		return err
+	}
+	n := q.pushN
+	req := &pluginpb.PushBatchRequest{Handle: q.handle, Writes: q.takeWrites(nil)}
+	if q.pipeline {
+		q.start(n, false, func() rpcReply {
+			st, err := call(q.p, q.op("PushBatch"), q.cl.PushBatch, req)
+			return rpcReply{state: st, err: err}
+		})
+		return nil
+	}
+	st, err := call(q.p, q.op("PushBatch"), q.cl.PushBatch, req)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -215,8 +300,74 @@ func (q *queue) sendWrites() error {
 	return nil
 }
 
+// start runs fn as the background round trip; q.out must be nil.
+func (q *queue) start(pushes int, pops bool, fn func() rpcReply) {
+	ch := make(chan rpcReply, 1)
+	q.out, q.outPush, q.outPop = ch, pushes, pops
+	go func() { ch <- fn() }()
+}
+
+// join waits for the background round trip and applies its reply.
+func (q *queue) join() error {
+	if q.out == nil {
+		return nil
+	}
+	r := <-q.out
+	pops := q.outPop
+	q.out, q.outPush, q.outPop = nil, 0, false
+	if r.err != nil {
+		return q.fail(r.err)
+	}
+	q.pending = int(r.state.GetPending())
+	if pops {
+		if len(q.prefetch) == 0 {
+			q.head = nil
+		}
+		q.prefetch = append(q.prefetch, r.deliveries...)
+	}
+	return nil
+}
+
+// prefetchAhead starts fetching the next pop batch in the background when
+// the prefetch runs low, for FIFO and LIFO queues (for which entries popped
+// later come after the prefetch as long as nothing newer is pushed to a LIFO
+// queue, which ensureHead handles).
+func (q *queue) prefetchAhead() {
+	if !q.pipeline || q.out != nil || q.err != nil || q.closed || len(q.prefetch) > q.fetch/2 || q.pending == 0 {
+		return
+	}
+	var w *pluginpb.Writes
+	pushes := 0
+	switch q.order {
+	case pluginpb.Order_ORDER_FIFO:
+		pushes = q.pushN
+		w = q.takeWrites(nil) // pushes go behind the prefetch anyway
+	case pluginpb.Order_ORDER_LIFO:
+		if q.pushN > 0 || q.since > 0 {
+			return
+		}
+		w = &pluginpb.Writes{Ack: q.acks}
+		q.acks = nil
+	default:
+		return
+	}
+	max := q.grow()
+	req := &pluginpb.PopBatchRequest{Handle: q.handle, Writes: w, Max: uint32(max), MaxBytes: uint64(q.maxBytes)}
+	q.start(pushes, true, func() rpcReply {
+		resp, err := call(q.p, q.op("PopBatch"), q.cl.PopBatch, req)
+		if err != nil {
+			return rpcReply{err: err}
+		}
+		ds, err := q.parseDeliveries(resp, max)
+		return rpcReply{state: resp.GetState(), deliveries: ds, err: err}
+	})
+}
+
 // popRPC sends the buffered writes plus release, and pops up to max.
-func (q *queue) popRPC(release []uint64, max int) ([]*pluginpb.Delivery, error) {
+func (q *queue) popRPC(release []uint64, max int) ([]delivery, error) {
+	if err := q.join(); err != nil {
+		return nil, err
+	}
 	resp, err := call(q.p, q.op("PopBatch"), q.cl.PopBatch, &pluginpb.PopBatchRequest{
 		Handle:   q.handle,
 		Writes:   q.takeWrites(release),
@@ -226,9 +377,9 @@ func (q *queue) popRPC(release []uint64, max int) ([]*pluginpb.Delivery, error) 
 	if err != nil {
 		return nil, q.fail(err)
 	}
-	ds := resp.GetDeliveries()
-	if len(ds) > max {
-		return nil, q.fail(&PluginError{Plugin: q.p.decl.Name, Op: q.op("PopBatch"), Err: fmt.Errorf("%w: asked for %d entries, got %d", ErrCall, max, len(ds))})
+	ds, err := q.parseDeliveries(resp, max)
+	if err != nil {
+		return nil, q.fail(err)
 	}
 	q.pending = int(resp.GetState().GetPending())
 	return ds, nil
@@ -239,21 +390,28 @@ func (q *queue) popRPC(release []uint64, max int) ([]*pluginpb.Delivery, error) 
 // plugin after the prefetch was taken (a full push buffer, a Flush): for a
 // LIFO queue they come before the prefetch, for an unordered one they may.
 func (q *queue) ensureHead() error {
+	if q.out != nil && (len(q.prefetch) == 0 || q.order != pluginpb.Order_ORDER_FIFO) {
+		// The background round trip may bring the head (or, for LIFO,
+		// carry entries that come before the prefetch): wait for it.
+		if err := q.join(); err != nil {
+			return err
+		}
+	}
 	switch q.order {
 	case pluginpb.Order_ORDER_FIFO:
 		// Whatever is pushed later comes after the prefetch.
-		if len(q.prefetch) > 0 || q.pending+len(q.pushBuf) == 0 {
+		if len(q.prefetch) > 0 || q.pending+q.pushN == 0 {
 			return nil
 		}
-		return q.refill(nil, q.batch)
+		return q.refill(nil, q.grow())
 	case pluginpb.Order_ORDER_LIFO:
 		if len(q.prefetch) == 0 {
-			if q.pending+len(q.pushBuf) == 0 {
+			if q.pending+q.pushN == 0 {
 				return nil
 			}
-			return q.refill(nil, q.batch)
+			return q.refill(nil, q.grow())
 		}
-		newer := q.since + len(q.pushBuf)
+		newer := q.since + q.pushN
 		if newer == 0 {
 			return nil
 		}
@@ -268,7 +426,7 @@ func (q *queue) ensureHead() error {
 		q.since = 0
 		return nil
 	default:
-		if len(q.prefetch) > 0 && q.since+len(q.pushBuf) > 0 {
+		if len(q.prefetch) > 0 && q.since+q.pushN > 0 {
 			// A push may come before the prefetch: give it back and fetch
 			// again, fetching less next time.
 			release := deliveryIDs(q.prefetch)
@@ -276,7 +434,7 @@ func (q *queue) ensureHead() error {
 			q.fetch = max(1, q.fetch/2)
 			return q.refill(release, q.fetch)
 		}
-		if len(q.prefetch) > 0 || q.pending+len(q.pushBuf) == 0 {
+		if len(q.prefetch) > 0 || q.pending+q.pushN == 0 {
 			return nil
 		}
 		if err := q.refill(nil, q.fetch); err != nil {
@@ -287,20 +445,30 @@ func (q *queue) ensureHead() error {
 	}
 }
 
+// grow returns the prefetch size to use now and doubles the next one.
+func (q *queue) grow() int {
+	n := q.fetch
+	q.fetch = min(q.batch, q.fetch*2)
+	return n
+}
+
 // refill replaces an empty (or released) prefetch with up to max entries.
 func (q *queue) refill(release []uint64, max int) error {
 	ds, err := q.popRPC(release, max)
 	if err != nil {
 		return err
 	}
-	q.prefetch, q.head, q.since = ds, nil, 0
+	if len(q.prefetch) == 0 {
+		q.head = nil
+	}
+	q.prefetch, q.since = append(q.prefetch, ds...), 0
 	return nil
 }
 
-func deliveryIDs(ds []*pluginpb.Delivery) []uint64 {
+func deliveryIDs(ds []delivery) []uint64 {
 	ids := make([]uint64, len(ds))
 	for i, d := range ds {
-		ids[i] = d.GetId()
+		ids[i] = d.id
 	}
 	return ids
 }
@@ -311,15 +479,15 @@ func (q *queue) decodeHead() error {
 		return nil
 	}
 	d := q.prefetch[0]
-	r, err := framework.DecodeRequest(d.GetRecord(), q.spider)
+	r, err := framework.DecodeRequest(d.rec, q.spider)
 	if err != nil {
 		// The entry stays in flight in the plugin (it comes back on
 		// reopen, for inspection); it is not handed out.
 		q.prefetch = q.prefetch[1:]
-		return &PluginError{Plugin: q.p.decl.Name, Op: q.op("PopBatch"), Err: fmt.Errorf("entry %d: %w", d.GetId(), err)}
+		return &PluginError{Plugin: q.p.decl.Name, Op: q.op("PopBatch"), Err: fmt.Errorf("entry %d: %w", d.id, err)}
 	}
-	r.Delivery = d.GetId()
-	r.Redelivered = d.GetRedelivered()
+	r.Delivery = d.id
+	r.Redelivered = d.redelivered
 	q.head = r
 	return nil
 }
@@ -347,9 +515,10 @@ func (q *queue) pop() (*framework.Request, error) {
 	}
 	r := q.head
 	q.head = nil
-	q.prefetch[0] = nil
+	q.prefetch[0] = delivery{}
 	q.prefetch = q.prefetch[1:]
 	q.handed[r.Delivery] = struct{}{}
+	q.prefetchAhead()
 	return r, nil
 }
 
@@ -394,7 +563,7 @@ func (q *queue) Peek() (*framework.Request, error) {
 func (q *queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.pending + len(q.pushBuf) + len(q.prefetch)
+	return q.pending + q.outPush + q.pushN + len(q.prefetch)
 }
 
 // Ack reports r finished; the plugin forgets it with the next round trip.
@@ -430,7 +599,10 @@ func (q *queue) Flush() error {
 	if err := q.usable(); err != nil {
 		return err
 	}
-	if !q.dirty && len(q.pushBuf) == 0 && len(q.acks) == 0 {
+	if err := q.join(); err != nil {
+		return err
+	}
+	if !q.dirty && q.pushN == 0 && len(q.acks) == 0 {
 		return nil
 	}
 	st, err := call(q.p, q.op("Flush"), q.cl.Flush, &pluginpb.FlushRequest{Handle: q.handle, Writes: q.takeWrites(nil)})
@@ -458,6 +630,7 @@ func (q *queue) close() error {
 	}
 	q.closed = true
 	defer q.p.untrack(q)
+	q.join() // sets q.err on failure
 	if q.err != nil {
 		return q.err
 	}

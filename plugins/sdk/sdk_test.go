@@ -214,7 +214,7 @@ func TestServer(t *testing.T) {
 	h := o.GetHandle()
 	push := &pluginpb.Writes{}
 	for _, r := range []string{"aaaa", "bbbb", "cccc"} {
-		push.Push = append(push.Push, &pluginpb.Entry{Record: []byte(r)})
+		push.Push = wire.AppendRecord(push.Push, []byte(r))
 	}
 	st, err := cl.Queue.PushBatch(ctx, &pluginpb.PushBatchRequest{Handle: h, Writes: push})
 	if err != nil || st.GetPending() != 3 {
@@ -222,13 +222,23 @@ func TestServer(t *testing.T) {
 	}
 	// max_bytes keeps one (the first is always returned) and releases the rest.
 	pr, err := cl.Queue.PopBatch(ctx, &pluginpb.PopBatchRequest{Handle: h, Max: 3, MaxBytes: 10})
-	if err != nil || len(pr.GetDeliveries()) != 1 || pr.GetState().GetPending() != 2 || pr.GetState().GetInFlight() != 1 {
+	if err != nil || len(pr.GetIds()) != 1 || pr.GetState().GetPending() != 2 || pr.GetState().GetInFlight() != 1 {
 		t.Fatalf("PopBatch with max_bytes = %v, %v", pr, err)
 	}
-	first := pr.GetDeliveries()[0].GetId()
+	if recs, err := wire.SplitRecords(pr.GetRecords(), 1); err != nil || string(recs[0]) != "aaaa" {
+		t.Fatalf("records %q: %v", pr.GetRecords(), err)
+	}
+	first := pr.GetIds()[0]
 	pr, err = cl.Queue.PopBatch(ctx, &pluginpb.PopBatchRequest{Handle: h, Max: 10, Writes: &pluginpb.Writes{Ack: []uint64{first}}})
-	if err != nil || len(pr.GetDeliveries()) != 2 || pr.GetState().GetInFlight() != 2 {
+	if err != nil || len(pr.GetIds()) != 2 || len(pr.GetRedelivered()) != 2 || pr.GetState().GetInFlight() != 2 {
 		t.Fatalf("PopBatch with an ack = %v, %v", pr, err)
+	}
+	// A malformed batch, and arrays that do not match it, are refused.
+	if _, err := cl.Queue.PushBatch(ctx, &pluginpb.PushBatchRequest{Handle: h, Writes: &pluginpb.Writes{Push: []byte{9, 'x'}}}); code(err) != codes.InvalidArgument {
+		t.Fatalf("truncated batch: %v", err)
+	}
+	if _, err := cl.Queue.PushBatch(ctx, &pluginpb.PushBatchRequest{Handle: h, Writes: &pluginpb.Writes{Push: wire.AppendRecord(nil, []byte("x")), PushPriority: []int64{1, 2}}}); code(err) != codes.InvalidArgument {
+		t.Fatalf("priorities that do not match: %v", err)
 	}
 	if _, err := cl.Queue.Close(ctx, &pluginpb.CloseQueueRequest{Handle: h}); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"os"
+	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -29,6 +31,7 @@ func Serve(p Plugin) {
 		os.Exit(1)
 	}
 	s := newServer(p, log)
+	stopProfile := startProfile(log)
 	go watchParent(os.Getppid(), os.Getppid, parentPollInterval, func() {
 		s.mu.Lock()
 		l := s.log
@@ -37,6 +40,7 @@ func Serve(p Plugin) {
 		if err := s.closeAll("shutdown"); err != nil {
 			l.Error().Err(err).Msg("closing after the host disappeared")
 		}
+		stopProfile()
 		os.Exit(2)
 	})
 	plugin.Serve(&plugin.ServeConfig{
@@ -58,6 +62,7 @@ func Serve(p Plugin) {
 		s.log.Error().Err(err).Msg("closing open components")
 		code = 1
 	}
+	stopProfile()
 	os.Exit(code)
 }
 
@@ -72,5 +77,33 @@ func watchParent(ppid int, getppid func() int, every time.Duration, orphaned fun
 			orphaned()
 			return
 		}
+	}
+}
+
+// ProfileEnv names the environment variable that makes a plugin write a CPU
+// profile (runtime/pprof) of its whole life to the file it names. The host
+// passes its environment on, so FRONTIER_PLUGIN_CPUPROFILE=plugin.prof on
+// the frontier command line profiles its plugins (one file per plugin: the
+// process ID is appended).
+const ProfileEnv = "FRONTIER_PLUGIN_CPUPROFILE"
+
+func startProfile(log zerolog.Logger) func() {
+	path := os.Getenv(ProfileEnv)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path + "." + strconv.Itoa(os.Getpid()))
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot write the CPU profile")
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Warn().Err(err).Msg("cannot start the CPU profile")
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }

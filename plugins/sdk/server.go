@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,19 +204,46 @@ func (s *server) queue(h uint64) (*queueHandle, error) {
 	return qh, nil
 }
 
-func entries(pe []*pluginpb.Entry) []Entry {
-	if len(pe) == 0 {
-		return nil
+// entries parses the pushes of w.
+func entries(w *pluginpb.Writes) ([]Entry, error) {
+	if len(w.GetPush()) == 0 {
+		if len(w.GetPushPriority())+len(w.GetPushSlot())+len(w.GetPushStart()) > 0 {
+			return nil, status.Error(codes.InvalidArgument, "sdk: priorities, slots or start flags without records")
+		}
+		return nil, nil
 	}
-	out := make([]Entry, len(pe))
-	for i, e := range pe {
-		out[i] = Entry{Record: e.GetRecord(), Priority: e.GetPriority(), Slot: e.GetSlot(), Start: e.GetStart()}
+	recs, err := wire.SplitRecords(w.GetPush(), -1)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	return out
+	prio, slot, start := w.GetPushPriority(), w.GetPushSlot(), w.GetPushStart()
+	for _, n := range []int{len(prio), len(slot), len(start)} {
+		if n != 0 && n != len(recs) {
+			return nil, status.Errorf(codes.InvalidArgument, "sdk: %d records but %d priorities, %d slots and %d start flags", len(recs), len(prio), len(slot), len(start))
+		}
+	}
+	out := make([]Entry, len(recs))
+	for i, r := range recs {
+		out[i].Record = r
+		if len(prio) > 0 {
+			out[i].Priority = prio[i]
+		}
+		if len(slot) > 0 {
+			out[i].Slot = slot[i]
+		}
+		if len(start) > 0 {
+			out[i].Start = start[i]
+		}
+	}
+	return out, nil
 }
 
 func applyWrites(q Queue, w *pluginpb.Writes) error {
-	ack, rel, push := w.GetAck(), w.GetRelease(), entries(w.GetPush())
+	push, err := entries(w)
+	if err != nil {
+		return err
+	}
+	ack, rel := w.GetAck(), w.GetRelease()
 	kinds := 0
 	for _, n := range []int{len(ack), len(rel), len(push)} {
 		if n > 0 {
@@ -301,9 +329,17 @@ func (s *server) PopBatch(_ context.Context, req *pluginpb.PopBatchRequest) (*pl
 			}
 			ds = ds[:keep]
 		}
-		resp.Deliveries = make([]*pluginpb.Delivery, len(ds))
+		total := 0
+		for _, d := range ds {
+			total += len(d.Record) + binary.MaxVarintLen32
+		}
+		resp.Records = make([]byte, 0, total)
+		resp.Ids = make([]uint64, len(ds))
+		resp.Redelivered = make([]bool, len(ds))
 		for i, d := range ds {
-			resp.Deliveries[i] = &pluginpb.Delivery{Id: d.ID, Record: d.Record, Redelivered: d.Redelivered}
+			resp.Records = wire.AppendRecord(resp.Records, d.Record)
+			resp.Ids[i] = d.ID
+			resp.Redelivered[i] = d.Redelivered
 		}
 	}
 	resp.State = stateToProto(qh.q.Len())

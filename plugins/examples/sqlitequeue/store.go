@@ -106,10 +106,16 @@ CREATE TABLE IF NOT EXISTS inflight (
 	redelivered INTEGER NOT NULL
 );`
 
-// dsn builds a modernc.org/sqlite data source name for path.
+// dsn builds a modernc.org/sqlite data source name for path: the WAL
+// journal, the configured synchronous level, and an exclusive lock held
+// while the file is open, which spares a lock and unlock per transaction
+// and keeps a second process off the file. Pages keep SQLite's default size:
+// a scheduler may open thousands of small queues (one per priority and
+// download slot), and an empty file is a few pages.
 func dsn(path, synchronous string) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return "file:" + esc + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + synchronous + ")&_pragma=busy_timeout(5000)&_txlock=immediate"
+	return "file:" + esc + "?_pragma=journal_mode(WAL)&_pragma=locking_mode(EXCLUSIVE)" +
+		"&_pragma=synchronous(" + synchronous + ")&_pragma=busy_timeout(5000)&_txlock=immediate"
 }
 
 // openQueue opens or creates the queue file in the directory key. What was

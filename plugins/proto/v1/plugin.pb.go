@@ -418,7 +418,7 @@ type PriorityQueueOptions struct {
 	// persistent is true for the scheduler's disk priority queue: everything
 	// must be recoverable from what is stored under the key.
 	Persistent bool `protobuf:"varint,1,opt,name=persistent,proto3" json:"persistent,omitempty"`
-	// separate_start is true when start requests (Entry.start) have their own
+	// separate_start is true when start requests (Writes.push_start) have their own
 	// buckets: at equal priority regular requests pop before start requests.
 	SeparateStart bool `protobuf:"varint,2,opt,name=separate_start,json=separateStart,proto3" json:"separate_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -594,144 +594,8 @@ func (x *OpenQueueResponse) GetState() *QueueState {
 	return nil
 }
 
-// Entry is one request pushed to a queue.
-type Entry struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// record is the request record (version byte + frontier.record.v1.Request).
-	Record []byte `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
-	// priority, slot and start are copies of the request's priority, download
-	// slot and meta["is_start_request"], set for priority queues only.
-	Priority      int64  `protobuf:"zigzag64,2,opt,name=priority,proto3" json:"priority,omitempty"`
-	Slot          string `protobuf:"bytes,3,opt,name=slot,proto3" json:"slot,omitempty"`
-	Start         bool   `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Entry) Reset() {
-	*x = Entry{}
-	mi := &file_plugin_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Entry) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Entry) ProtoMessage() {}
-
-func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Entry.ProtoReflect.Descriptor instead.
-func (*Entry) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *Entry) GetRecord() []byte {
-	if x != nil {
-		return x.Record
-	}
-	return nil
-}
-
-func (x *Entry) GetPriority() int64 {
-	if x != nil {
-		return x.Priority
-	}
-	return 0
-}
-
-func (x *Entry) GetSlot() string {
-	if x != nil {
-		return x.Slot
-	}
-	return ""
-}
-
-func (x *Entry) GetStart() bool {
-	if x != nil {
-		return x.Start
-	}
-	return false
-}
-
-// Delivery is one entry handed out by PopBatch.
-type Delivery struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// id identifies the entry in flight within its handle, for Writes.ack and
-	// Writes.release.
-	Id     uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Record []byte `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
-	// redelivered is true when the entry was in flight when the queue was
-	// last closed or its process died, and is handed out again.
-	Redelivered   bool `protobuf:"varint,3,opt,name=redelivered,proto3" json:"redelivered,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Delivery) Reset() {
-	*x = Delivery{}
-	mi := &file_plugin_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Delivery) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Delivery) ProtoMessage() {}
-
-func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
-func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *Delivery) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *Delivery) GetRecord() []byte {
-	if x != nil {
-		return x.Record
-	}
-	return nil
-}
-
-func (x *Delivery) GetRedelivered() bool {
-	if x != nil {
-		return x.Redelivered
-	}
-	return false
-}
-
-// Writes are applied before the call that carries them, in field order.
+// Writes are applied before the call that carries them, in field order:
+// acknowledgements, releases, then pushes.
 type Writes struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ack lists in-flight entries that are finished: removed for good.
@@ -739,15 +603,21 @@ type Writes struct {
 	// release lists in-flight entries returned to the queue at the place they
 	// were popped from, not marked redelivered.
 	Release []uint64 `protobuf:"varint,2,rep,packed,name=release,proto3" json:"release,omitempty"`
-	// push lists entries to add, in order.
-	Push          []*Entry `protobuf:"bytes,3,rep,name=push,proto3" json:"push,omitempty"`
+	// push holds the records to add, in order (a batch, see above).
+	Push []byte `protobuf:"bytes,3,opt,name=push,proto3" json:"push,omitempty"`
+	// push_priority, push_slot and push_start hold, for priority queues only,
+	// each pushed request's priority, download slot and
+	// meta["is_start_request"]; empty for plain queues.
+	PushPriority  []int64  `protobuf:"zigzag64,4,rep,packed,name=push_priority,json=pushPriority,proto3" json:"push_priority,omitempty"`
+	PushSlot      []string `protobuf:"bytes,5,rep,name=push_slot,json=pushSlot,proto3" json:"push_slot,omitempty"`
+	PushStart     []bool   `protobuf:"varint,6,rep,packed,name=push_start,json=pushStart,proto3" json:"push_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Writes) Reset() {
 	*x = Writes{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +629,7 @@ func (x *Writes) String() string {
 func (*Writes) ProtoMessage() {}
 
 func (x *Writes) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +642,7 @@ func (x *Writes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Writes.ProtoReflect.Descriptor instead.
 func (*Writes) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Writes) GetAck() []uint64 {
@@ -789,9 +659,30 @@ func (x *Writes) GetRelease() []uint64 {
 	return nil
 }
 
-func (x *Writes) GetPush() []*Entry {
+func (x *Writes) GetPush() []byte {
 	if x != nil {
 		return x.Push
+	}
+	return nil
+}
+
+func (x *Writes) GetPushPriority() []int64 {
+	if x != nil {
+		return x.PushPriority
+	}
+	return nil
+}
+
+func (x *Writes) GetPushSlot() []string {
+	if x != nil {
+		return x.PushSlot
+	}
+	return nil
+}
+
+func (x *Writes) GetPushStart() []bool {
+	if x != nil {
+		return x.PushStart
 	}
 	return nil
 }
@@ -809,7 +700,7 @@ type QueueState struct {
 
 func (x *QueueState) Reset() {
 	*x = QueueState{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +712,7 @@ func (x *QueueState) String() string {
 func (*QueueState) ProtoMessage() {}
 
 func (x *QueueState) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +725,7 @@ func (x *QueueState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueState.ProtoReflect.Descriptor instead.
 func (*QueueState) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *QueueState) GetPending() uint64 {
@@ -861,7 +752,7 @@ type PushBatchRequest struct {
 
 func (x *PushBatchRequest) Reset() {
 	*x = PushBatchRequest{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +764,7 @@ func (x *PushBatchRequest) String() string {
 func (*PushBatchRequest) ProtoMessage() {}
 
 func (x *PushBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +777,7 @@ func (x *PushBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushBatchRequest.ProtoReflect.Descriptor instead.
 func (*PushBatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PushBatchRequest) GetHandle() uint64 {
@@ -918,7 +809,7 @@ type PopBatchRequest struct {
 
 func (x *PopBatchRequest) Reset() {
 	*x = PopBatchRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +821,7 @@ func (x *PopBatchRequest) String() string {
 func (*PopBatchRequest) ProtoMessage() {}
 
 func (x *PopBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +834,7 @@ func (x *PopBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PopBatchRequest.ProtoReflect.Descriptor instead.
 func (*PopBatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PopBatchRequest) GetHandle() uint64 {
@@ -975,16 +866,24 @@ func (x *PopBatchRequest) GetMaxBytes() uint64 {
 }
 
 type PopBatchResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
-	State         *QueueState            `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// records holds the popped records in pop order (a batch, see above).
+	Records []byte `protobuf:"bytes,1,opt,name=records,proto3" json:"records,omitempty"`
+	// ids identify the popped entries in flight within their handle, for
+	// Writes.ack and Writes.release; one per record.
+	Ids []uint64 `protobuf:"varint,2,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	// redelivered is true for an entry that was in flight when the queue was
+	// last closed or its process died, and is handed out again; one per
+	// record.
+	Redelivered   []bool      `protobuf:"varint,3,rep,packed,name=redelivered,proto3" json:"redelivered,omitempty"`
+	State         *QueueState `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PopBatchResponse) Reset() {
 	*x = PopBatchResponse{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +895,7 @@ func (x *PopBatchResponse) String() string {
 func (*PopBatchResponse) ProtoMessage() {}
 
 func (x *PopBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,12 +908,26 @@ func (x *PopBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PopBatchResponse.ProtoReflect.Descriptor instead.
 func (*PopBatchResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *PopBatchResponse) GetDeliveries() []*Delivery {
+func (x *PopBatchResponse) GetRecords() []byte {
 	if x != nil {
-		return x.Deliveries
+		return x.Records
+	}
+	return nil
+}
+
+func (x *PopBatchResponse) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *PopBatchResponse) GetRedelivered() []bool {
+	if x != nil {
+		return x.Redelivered
 	}
 	return nil
 }
@@ -1035,7 +948,7 @@ type LenRequest struct {
 
 func (x *LenRequest) Reset() {
 	*x = LenRequest{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +960,7 @@ func (x *LenRequest) String() string {
 func (*LenRequest) ProtoMessage() {}
 
 func (x *LenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +973,7 @@ func (x *LenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LenRequest.ProtoReflect.Descriptor instead.
 func (*LenRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LenRequest) GetHandle() uint64 {
@@ -1080,7 +993,7 @@ type FlushRequest struct {
 
 func (x *FlushRequest) Reset() {
 	*x = FlushRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1005,7 @@ func (x *FlushRequest) String() string {
 func (*FlushRequest) ProtoMessage() {}
 
 func (x *FlushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1018,7 @@ func (x *FlushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushRequest.ProtoReflect.Descriptor instead.
 func (*FlushRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FlushRequest) GetHandle() uint64 {
@@ -1132,7 +1045,7 @@ type CloseQueueRequest struct {
 
 func (x *CloseQueueRequest) Reset() {
 	*x = CloseQueueRequest{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1057,7 @@ func (x *CloseQueueRequest) String() string {
 func (*CloseQueueRequest) ProtoMessage() {}
 
 func (x *CloseQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1070,7 @@ func (x *CloseQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseQueueRequest.ProtoReflect.Descriptor instead.
 func (*CloseQueueRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CloseQueueRequest) GetHandle() uint64 {
@@ -1182,7 +1095,7 @@ type CloseQueueResponse struct {
 
 func (x *CloseQueueResponse) Reset() {
 	*x = CloseQueueResponse{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1107,7 @@ func (x *CloseQueueResponse) String() string {
 func (*CloseQueueResponse) ProtoMessage() {}
 
 func (x *CloseQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1120,7 @@ func (x *CloseQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseQueueResponse.ProtoReflect.Descriptor instead.
 func (*CloseQueueResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 type OpenDupeFilterRequest struct {
@@ -1223,7 +1136,7 @@ type OpenDupeFilterRequest struct {
 
 func (x *OpenDupeFilterRequest) Reset() {
 	*x = OpenDupeFilterRequest{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1148,7 @@ func (x *OpenDupeFilterRequest) String() string {
 func (*OpenDupeFilterRequest) ProtoMessage() {}
 
 func (x *OpenDupeFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1161,7 @@ func (x *OpenDupeFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDupeFilterRequest.ProtoReflect.Descriptor instead.
 func (*OpenDupeFilterRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OpenDupeFilterRequest) GetName() string {
@@ -1281,7 +1194,7 @@ type OpenDupeFilterResponse struct {
 
 func (x *OpenDupeFilterResponse) Reset() {
 	*x = OpenDupeFilterResponse{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1206,7 @@ func (x *OpenDupeFilterResponse) String() string {
 func (*OpenDupeFilterResponse) ProtoMessage() {}
 
 func (x *OpenDupeFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1219,7 @@ func (x *OpenDupeFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDupeFilterResponse.ProtoReflect.Descriptor instead.
 func (*OpenDupeFilterResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OpenDupeFilterResponse) GetHandle() uint64 {
@@ -1330,7 +1243,7 @@ type SeenRequest struct {
 
 func (x *SeenRequest) Reset() {
 	*x = SeenRequest{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1255,7 @@ func (x *SeenRequest) String() string {
 func (*SeenRequest) ProtoMessage() {}
 
 func (x *SeenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1268,7 @@ func (x *SeenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeenRequest.ProtoReflect.Descriptor instead.
 func (*SeenRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SeenRequest) GetHandle() uint64 {
@@ -1395,7 +1308,7 @@ type SeenResponse struct {
 
 func (x *SeenResponse) Reset() {
 	*x = SeenResponse{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1320,7 @@ func (x *SeenResponse) String() string {
 func (*SeenResponse) ProtoMessage() {}
 
 func (x *SeenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1333,7 @@ func (x *SeenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeenResponse.ProtoReflect.Descriptor instead.
 func (*SeenResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SeenResponse) GetSeen() bool {
@@ -1441,7 +1354,7 @@ type CloseDupeFilterRequest struct {
 
 func (x *CloseDupeFilterRequest) Reset() {
 	*x = CloseDupeFilterRequest{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1366,7 @@ func (x *CloseDupeFilterRequest) String() string {
 func (*CloseDupeFilterRequest) ProtoMessage() {}
 
 func (x *CloseDupeFilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1379,7 @@ func (x *CloseDupeFilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDupeFilterRequest.ProtoReflect.Descriptor instead.
 func (*CloseDupeFilterRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CloseDupeFilterRequest) GetHandle() uint64 {
@@ -1491,7 +1404,7 @@ type CloseDupeFilterResponse struct {
 
 func (x *CloseDupeFilterResponse) Reset() {
 	*x = CloseDupeFilterResponse{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1416,7 @@ func (x *CloseDupeFilterResponse) String() string {
 func (*CloseDupeFilterResponse) ProtoMessage() {}
 
 func (x *CloseDupeFilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1429,7 @@ func (x *CloseDupeFilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseDupeFilterResponse.ProtoReflect.Descriptor instead.
 func (*CloseDupeFilterResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -1554,20 +1467,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\x11OpenQueueResponse\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x120\n" +
 	"\x05order\x18\x02 \x01(\x0e2\x1a.frontier.plugins.v1.OrderR\x05order\x125\n" +
-	"\x05state\x18\x03 \x01(\v2\x1f.frontier.plugins.v1.QueueStateR\x05state\"e\n" +
-	"\x05Entry\x12\x16\n" +
-	"\x06record\x18\x01 \x01(\fR\x06record\x12\x1a\n" +
-	"\bpriority\x18\x02 \x01(\x12R\bpriority\x12\x12\n" +
-	"\x04slot\x18\x03 \x01(\tR\x04slot\x12\x14\n" +
-	"\x05start\x18\x04 \x01(\bR\x05start\"T\n" +
-	"\bDelivery\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
-	"\x06record\x18\x02 \x01(\fR\x06record\x12 \n" +
-	"\vredelivered\x18\x03 \x01(\bR\vredelivered\"d\n" +
+	"\x05state\x18\x03 \x01(\v2\x1f.frontier.plugins.v1.QueueStateR\x05state\"\xa9\x01\n" +
 	"\x06Writes\x12\x10\n" +
 	"\x03ack\x18\x01 \x03(\x04R\x03ack\x12\x18\n" +
-	"\arelease\x18\x02 \x03(\x04R\arelease\x12.\n" +
-	"\x04push\x18\x03 \x03(\v2\x1a.frontier.plugins.v1.EntryR\x04push\"C\n" +
+	"\arelease\x18\x02 \x03(\x04R\arelease\x12\x12\n" +
+	"\x04push\x18\x03 \x01(\fR\x04push\x12#\n" +
+	"\rpush_priority\x18\x04 \x03(\x12R\fpushPriority\x12\x1b\n" +
+	"\tpush_slot\x18\x05 \x03(\tR\bpushSlot\x12\x1d\n" +
+	"\n" +
+	"push_start\x18\x06 \x03(\bR\tpushStart\"C\n" +
 	"\n" +
 	"QueueState\x12\x18\n" +
 	"\apending\x18\x01 \x01(\x04R\apending\x12\x1b\n" +
@@ -1579,12 +1487,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\x123\n" +
 	"\x06writes\x18\x02 \x01(\v2\x1b.frontier.plugins.v1.WritesR\x06writes\x12\x10\n" +
 	"\x03max\x18\x03 \x01(\rR\x03max\x12\x1b\n" +
-	"\tmax_bytes\x18\x04 \x01(\x04R\bmaxBytes\"\x88\x01\n" +
-	"\x10PopBatchResponse\x12=\n" +
-	"\n" +
-	"deliveries\x18\x01 \x03(\v2\x1d.frontier.plugins.v1.DeliveryR\n" +
-	"deliveries\x125\n" +
-	"\x05state\x18\x02 \x01(\v2\x1f.frontier.plugins.v1.QueueStateR\x05state\"$\n" +
+	"\tmax_bytes\x18\x04 \x01(\x04R\bmaxBytes\"\x97\x01\n" +
+	"\x10PopBatchResponse\x12\x18\n" +
+	"\arecords\x18\x01 \x01(\fR\arecords\x12\x10\n" +
+	"\x03ids\x18\x02 \x03(\x04R\x03ids\x12 \n" +
+	"\vredelivered\x18\x03 \x03(\bR\vredelivered\x125\n" +
+	"\x05state\x18\x04 \x01(\v2\x1f.frontier.plugins.v1.QueueStateR\x05state\"$\n" +
 	"\n" +
 	"LenRequest\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\x04R\x06handle\"[\n" +
@@ -1652,7 +1560,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_plugin_proto_goTypes = []any{
 	(Kind)(0),                       // 0: frontier.plugins.v1.Kind
 	(Order)(0),                      // 1: frontier.plugins.v1.Order
@@ -1664,23 +1572,21 @@ var file_plugin_proto_goTypes = []any{
 	(*PriorityQueueOptions)(nil),    // 7: frontier.plugins.v1.PriorityQueueOptions
 	(*OpenQueueRequest)(nil),        // 8: frontier.plugins.v1.OpenQueueRequest
 	(*OpenQueueResponse)(nil),       // 9: frontier.plugins.v1.OpenQueueResponse
-	(*Entry)(nil),                   // 10: frontier.plugins.v1.Entry
-	(*Delivery)(nil),                // 11: frontier.plugins.v1.Delivery
-	(*Writes)(nil),                  // 12: frontier.plugins.v1.Writes
-	(*QueueState)(nil),              // 13: frontier.plugins.v1.QueueState
-	(*PushBatchRequest)(nil),        // 14: frontier.plugins.v1.PushBatchRequest
-	(*PopBatchRequest)(nil),         // 15: frontier.plugins.v1.PopBatchRequest
-	(*PopBatchResponse)(nil),        // 16: frontier.plugins.v1.PopBatchResponse
-	(*LenRequest)(nil),              // 17: frontier.plugins.v1.LenRequest
-	(*FlushRequest)(nil),            // 18: frontier.plugins.v1.FlushRequest
-	(*CloseQueueRequest)(nil),       // 19: frontier.plugins.v1.CloseQueueRequest
-	(*CloseQueueResponse)(nil),      // 20: frontier.plugins.v1.CloseQueueResponse
-	(*OpenDupeFilterRequest)(nil),   // 21: frontier.plugins.v1.OpenDupeFilterRequest
-	(*OpenDupeFilterResponse)(nil),  // 22: frontier.plugins.v1.OpenDupeFilterResponse
-	(*SeenRequest)(nil),             // 23: frontier.plugins.v1.SeenRequest
-	(*SeenResponse)(nil),            // 24: frontier.plugins.v1.SeenResponse
-	(*CloseDupeFilterRequest)(nil),  // 25: frontier.plugins.v1.CloseDupeFilterRequest
-	(*CloseDupeFilterResponse)(nil), // 26: frontier.plugins.v1.CloseDupeFilterResponse
+	(*Writes)(nil),                  // 10: frontier.plugins.v1.Writes
+	(*QueueState)(nil),              // 11: frontier.plugins.v1.QueueState
+	(*PushBatchRequest)(nil),        // 12: frontier.plugins.v1.PushBatchRequest
+	(*PopBatchRequest)(nil),         // 13: frontier.plugins.v1.PopBatchRequest
+	(*PopBatchResponse)(nil),        // 14: frontier.plugins.v1.PopBatchResponse
+	(*LenRequest)(nil),              // 15: frontier.plugins.v1.LenRequest
+	(*FlushRequest)(nil),            // 16: frontier.plugins.v1.FlushRequest
+	(*CloseQueueRequest)(nil),       // 17: frontier.plugins.v1.CloseQueueRequest
+	(*CloseQueueResponse)(nil),      // 18: frontier.plugins.v1.CloseQueueResponse
+	(*OpenDupeFilterRequest)(nil),   // 19: frontier.plugins.v1.OpenDupeFilterRequest
+	(*OpenDupeFilterResponse)(nil),  // 20: frontier.plugins.v1.OpenDupeFilterResponse
+	(*SeenRequest)(nil),             // 21: frontier.plugins.v1.SeenRequest
+	(*SeenResponse)(nil),            // 22: frontier.plugins.v1.SeenResponse
+	(*CloseDupeFilterRequest)(nil),  // 23: frontier.plugins.v1.CloseDupeFilterRequest
+	(*CloseDupeFilterResponse)(nil), // 24: frontier.plugins.v1.CloseDupeFilterResponse
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: frontier.plugins.v1.Component.kind:type_name -> frontier.plugins.v1.Kind
@@ -1688,41 +1594,39 @@ var file_plugin_proto_depIdxs = []int32{
 	2,  // 2: frontier.plugins.v1.DescribeResponse.components:type_name -> frontier.plugins.v1.Component
 	7,  // 3: frontier.plugins.v1.OpenQueueRequest.priority:type_name -> frontier.plugins.v1.PriorityQueueOptions
 	1,  // 4: frontier.plugins.v1.OpenQueueResponse.order:type_name -> frontier.plugins.v1.Order
-	13, // 5: frontier.plugins.v1.OpenQueueResponse.state:type_name -> frontier.plugins.v1.QueueState
-	10, // 6: frontier.plugins.v1.Writes.push:type_name -> frontier.plugins.v1.Entry
-	12, // 7: frontier.plugins.v1.PushBatchRequest.writes:type_name -> frontier.plugins.v1.Writes
-	12, // 8: frontier.plugins.v1.PopBatchRequest.writes:type_name -> frontier.plugins.v1.Writes
-	11, // 9: frontier.plugins.v1.PopBatchResponse.deliveries:type_name -> frontier.plugins.v1.Delivery
-	13, // 10: frontier.plugins.v1.PopBatchResponse.state:type_name -> frontier.plugins.v1.QueueState
-	12, // 11: frontier.plugins.v1.FlushRequest.writes:type_name -> frontier.plugins.v1.Writes
-	12, // 12: frontier.plugins.v1.CloseQueueRequest.writes:type_name -> frontier.plugins.v1.Writes
-	3,  // 13: frontier.plugins.v1.PluginService.Describe:input_type -> frontier.plugins.v1.DescribeRequest
-	5,  // 14: frontier.plugins.v1.PluginService.Configure:input_type -> frontier.plugins.v1.ConfigureRequest
-	8,  // 15: frontier.plugins.v1.QueueService.Open:input_type -> frontier.plugins.v1.OpenQueueRequest
-	14, // 16: frontier.plugins.v1.QueueService.PushBatch:input_type -> frontier.plugins.v1.PushBatchRequest
-	15, // 17: frontier.plugins.v1.QueueService.PopBatch:input_type -> frontier.plugins.v1.PopBatchRequest
-	17, // 18: frontier.plugins.v1.QueueService.Len:input_type -> frontier.plugins.v1.LenRequest
-	18, // 19: frontier.plugins.v1.QueueService.Flush:input_type -> frontier.plugins.v1.FlushRequest
-	19, // 20: frontier.plugins.v1.QueueService.Close:input_type -> frontier.plugins.v1.CloseQueueRequest
-	21, // 21: frontier.plugins.v1.DupeFilterService.Open:input_type -> frontier.plugins.v1.OpenDupeFilterRequest
-	23, // 22: frontier.plugins.v1.DupeFilterService.Seen:input_type -> frontier.plugins.v1.SeenRequest
-	25, // 23: frontier.plugins.v1.DupeFilterService.Close:input_type -> frontier.plugins.v1.CloseDupeFilterRequest
-	4,  // 24: frontier.plugins.v1.PluginService.Describe:output_type -> frontier.plugins.v1.DescribeResponse
-	6,  // 25: frontier.plugins.v1.PluginService.Configure:output_type -> frontier.plugins.v1.ConfigureResponse
-	9,  // 26: frontier.plugins.v1.QueueService.Open:output_type -> frontier.plugins.v1.OpenQueueResponse
-	13, // 27: frontier.plugins.v1.QueueService.PushBatch:output_type -> frontier.plugins.v1.QueueState
-	16, // 28: frontier.plugins.v1.QueueService.PopBatch:output_type -> frontier.plugins.v1.PopBatchResponse
-	13, // 29: frontier.plugins.v1.QueueService.Len:output_type -> frontier.plugins.v1.QueueState
-	13, // 30: frontier.plugins.v1.QueueService.Flush:output_type -> frontier.plugins.v1.QueueState
-	20, // 31: frontier.plugins.v1.QueueService.Close:output_type -> frontier.plugins.v1.CloseQueueResponse
-	22, // 32: frontier.plugins.v1.DupeFilterService.Open:output_type -> frontier.plugins.v1.OpenDupeFilterResponse
-	24, // 33: frontier.plugins.v1.DupeFilterService.Seen:output_type -> frontier.plugins.v1.SeenResponse
-	26, // 34: frontier.plugins.v1.DupeFilterService.Close:output_type -> frontier.plugins.v1.CloseDupeFilterResponse
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	11, // 5: frontier.plugins.v1.OpenQueueResponse.state:type_name -> frontier.plugins.v1.QueueState
+	10, // 6: frontier.plugins.v1.PushBatchRequest.writes:type_name -> frontier.plugins.v1.Writes
+	10, // 7: frontier.plugins.v1.PopBatchRequest.writes:type_name -> frontier.plugins.v1.Writes
+	11, // 8: frontier.plugins.v1.PopBatchResponse.state:type_name -> frontier.plugins.v1.QueueState
+	10, // 9: frontier.plugins.v1.FlushRequest.writes:type_name -> frontier.plugins.v1.Writes
+	10, // 10: frontier.plugins.v1.CloseQueueRequest.writes:type_name -> frontier.plugins.v1.Writes
+	3,  // 11: frontier.plugins.v1.PluginService.Describe:input_type -> frontier.plugins.v1.DescribeRequest
+	5,  // 12: frontier.plugins.v1.PluginService.Configure:input_type -> frontier.plugins.v1.ConfigureRequest
+	8,  // 13: frontier.plugins.v1.QueueService.Open:input_type -> frontier.plugins.v1.OpenQueueRequest
+	12, // 14: frontier.plugins.v1.QueueService.PushBatch:input_type -> frontier.plugins.v1.PushBatchRequest
+	13, // 15: frontier.plugins.v1.QueueService.PopBatch:input_type -> frontier.plugins.v1.PopBatchRequest
+	15, // 16: frontier.plugins.v1.QueueService.Len:input_type -> frontier.plugins.v1.LenRequest
+	16, // 17: frontier.plugins.v1.QueueService.Flush:input_type -> frontier.plugins.v1.FlushRequest
+	17, // 18: frontier.plugins.v1.QueueService.Close:input_type -> frontier.plugins.v1.CloseQueueRequest
+	19, // 19: frontier.plugins.v1.DupeFilterService.Open:input_type -> frontier.plugins.v1.OpenDupeFilterRequest
+	21, // 20: frontier.plugins.v1.DupeFilterService.Seen:input_type -> frontier.plugins.v1.SeenRequest
+	23, // 21: frontier.plugins.v1.DupeFilterService.Close:input_type -> frontier.plugins.v1.CloseDupeFilterRequest
+	4,  // 22: frontier.plugins.v1.PluginService.Describe:output_type -> frontier.plugins.v1.DescribeResponse
+	6,  // 23: frontier.plugins.v1.PluginService.Configure:output_type -> frontier.plugins.v1.ConfigureResponse
+	9,  // 24: frontier.plugins.v1.QueueService.Open:output_type -> frontier.plugins.v1.OpenQueueResponse
+	11, // 25: frontier.plugins.v1.QueueService.PushBatch:output_type -> frontier.plugins.v1.QueueState
+	14, // 26: frontier.plugins.v1.QueueService.PopBatch:output_type -> frontier.plugins.v1.PopBatchResponse
+	11, // 27: frontier.plugins.v1.QueueService.Len:output_type -> frontier.plugins.v1.QueueState
+	11, // 28: frontier.plugins.v1.QueueService.Flush:output_type -> frontier.plugins.v1.QueueState
+	18, // 29: frontier.plugins.v1.QueueService.Close:output_type -> frontier.plugins.v1.CloseQueueResponse
+	20, // 30: frontier.plugins.v1.DupeFilterService.Open:output_type -> frontier.plugins.v1.OpenDupeFilterResponse
+	22, // 31: frontier.plugins.v1.DupeFilterService.Seen:output_type -> frontier.plugins.v1.SeenResponse
+	24, // 32: frontier.plugins.v1.DupeFilterService.Close:output_type -> frontier.plugins.v1.CloseDupeFilterResponse
+	22, // [22:33] is the sub-list for method output_type
+	11, // [11:22] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1736,7 +1640,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -1,0 +1,148 @@
+package queues
+
+import "sync"
+
+// readBuf caches bytes [off, off+len(b)) of one of its queue's files. Its
+// storage comes from a process-wide pool and counts against the queue pool's
+// read budget, so that thousands of queues popped in turn do not each keep
+// a buffer.
+type readBuf struct {
+	q    *DiskQueue
+	file *diskFile
+	off  int64
+	b    []byte
+	p    *[]byte // pooled storage of b
+}
+
+// Read buffers are pooled by power-of-two size, from 1 KiB to 64 KiB; a
+// larger one (a huge record) is not kept.
+var readBufs [7]sync.Pool
+
+func readBufClass(n int) int {
+	c := 0
+	for size := minReadAhead; size < n; size *= 2 {
+		c++
+	}
+	return c
+}
+
+func getReadBuf(n int) *[]byte {
+	c := readBufClass(n)
+	if c < len(readBufs) {
+		if p, ok := readBufs[c].Get().(*[]byte); ok {
+			return p
+		}
+		b := make([]byte, minReadAhead<<c)
+		return &b
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func putReadBuf(p *[]byte) {
+	if c := readBufClass(cap(*p)); c < len(readBufs) && cap(*p) == minReadAhead<<c {
+		readBufs[c].Put(p)
+	}
+}
+
+// at returns the cached bytes from off, if the buffer holds file at off.
+func (rb *readBuf) at(file *diskFile, off int64) ([]byte, bool) {
+	if rb.file != file || off < rb.off || off >= rb.off+int64(len(rb.b)) {
+		return nil, false
+	}
+	return rb.b[off-rb.off:], true
+}
+
+// take returns a buffer of n bytes for file's bytes from off.
+func (rb *readBuf) take(file *diskFile, off int64, n int) []byte {
+	if rb.p != nil && (cap(*rb.p) < n || cap(*rb.p) > 2*n && cap(*rb.p) > minReadAhead) {
+		putReadBuf(rb.p)
+		rb.p = nil
+	}
+	if rb.p == nil {
+		rb.p = getReadBuf(n)
+	}
+	rb.file, rb.off, rb.b = file, off, (*rb.p)[:n]
+	rb.q.pool.holdRead(rb.q, cap(*rb.p))
+	return rb.b
+}
+
+// consumed drops the buffer once the head has passed its end.
+func (rb *readBuf) consumed(head int64) {
+	if rb.b != nil && head >= rb.off+int64(len(rb.b)) {
+		rb.drop()
+	}
+}
+
+func (rb *readBuf) drop() {
+	if rb.p != nil {
+		rb.q.pool.holdRead(rb.q, 0)
+		putReadBuf(rb.p)
+	}
+	rb.file, rb.b, rb.p = nil, nil, nil
+}
+
+// holdRead records that q holds n bytes of read buffer (0: none), and when
+// the pool is over its read budget makes the queues that read least
+// recently give theirs back (those in use are skipped).
+func (p *DiskPool) holdRead(q *DiskQueue, n int) {
+	p.mu.Lock()
+	p.reading += int64(n - q.readHeld)
+	q.readHeld = n
+	switch {
+	case n == 0 && q.readElem != nil:
+		p.readers.Remove(q.readElem)
+		q.readElem = nil
+	case n == 0:
+	case q.readElem == nil:
+		q.readElem = p.readers.PushFront(q)
+	default:
+		p.readers.MoveToFront(q.readElem)
+	}
+	p.readerCount.Store(int64(p.readers.Len()))
+	over := n > 0 && p.reading > p.readBudget
+	tries := p.readers.Len()
+	p.mu.Unlock()
+	for ; over && tries > 0; tries-- {
+		p.mu.Lock()
+		e := p.readers.Back()
+		victim := e.Value.(*DiskQueue)
+		if victim == q {
+			p.mu.Unlock()
+			return
+		}
+		p.readers.MoveToFront(e)
+		p.mu.Unlock()
+		if victim.mu.TryLock() {
+			victim.lay.dropReadBuffer()
+			victim.mu.Unlock()
+		}
+		p.mu.Lock()
+		over = p.reading > p.readBudget
+		p.mu.Unlock()
+	}
+}
+
+// ReadBuffered returns the bytes of read buffer the pool's queues hold.
+func (p *DiskPool) ReadBuffered() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reading
+}
+
+// readAhead is how much q reads at a time: ReadAhead, or less when many
+// queues hold read buffers, so that they share the pool's read budget
+// instead of taking turns at it (at least minReadAhead).
+func (q *DiskQueue) readAhead() int {
+	ra := q.cfg.ReadAhead
+	if n := q.pool.readerCount.Load(); n > 0 {
+		share := minReadAhead
+		for int64(share)*2*(n+1) <= q.pool.readBudget {
+			share *= 2 // a power of two, as the buffers are
+		}
+		ra = min(ra, share)
+	}
+	return ra
+}
+
+const minReadAhead = 1 << 10
