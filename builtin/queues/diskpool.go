@@ -37,9 +37,10 @@ type DiskPoolConfig struct {
 }
 
 // DiskPool holds what disk queues share, so that their cost does not grow
-// with their number: a least-recently-used set of open files (at most
-// MaxOpenFiles descriptors, whatever the number of queues and segments), a
-// budget of buffered bytes, and when each file system was last synced.
+// with their number: a bounded set of open files (at most MaxOpenFiles
+// descriptors, whatever the number of queues and segments; an idle one is
+// closed when another must open), budgets of buffered and read-ahead bytes,
+// and when each file system was last synced.
 //
 // A DiskPool is safe for concurrent use. Queues built by the registry
 // factories share [DefaultDiskPool].
@@ -50,8 +51,9 @@ type DiskPool struct {
 
 	mu       sync.Mutex
 	open     int
-	idle     list.List // *diskFile: open, not in use; most recently used first
-	dirty    list.List // *DiskQueue holding buffered writes; oldest first
+	idle     []*diskFile // open, not in use; in no order
+	rng      uint64      // xorshift state for picking a file to close
+	dirty    list.List   // *DiskQueue holding buffered writes; oldest first
 	synced   map[uint64]mono
 	unsynced map[string]unsyncedPath
 	readers  list.List // *DiskQueue holding a read buffer; most recent first
@@ -122,7 +124,7 @@ type diskFile struct {
 	path string
 	f    fileHandle
 	pins int
-	elem *list.Element
+	idx  int // index in the pool's idle files, -1 when not idle
 }
 
 // acquire returns f's handle, opening the file if needed (creating it when
@@ -130,18 +132,17 @@ type diskFile struct {
 func (p *DiskPool) acquire(df *diskFile, create bool) (fileHandle, error) {
 	p.mu.Lock()
 	if df.f != nil {
-		if df.elem != nil {
-			p.idle.Remove(df.elem)
-			df.elem = nil
+		if df.pins == 0 {
+			p.unidle(df)
 		}
 		df.pins++
 		p.mu.Unlock()
 		return df.f, nil
 	}
 	var victims []fileHandle
-	for p.open >= p.maxFiles && p.idle.Len() > 0 {
-		v := p.idle.Remove(p.idle.Back()).(*diskFile)
-		v.elem = nil
+	for p.open >= p.maxFiles && len(p.idle) > 0 {
+		v := p.idle[p.random(len(p.idle))]
+		p.unidle(v)
 		victims = append(victims, v.f)
 		v.f = nil
 		p.open--
@@ -171,12 +172,35 @@ func (p *DiskPool) acquire(df *diskFile, create bool) (fileHandle, error) {
 	return df.f, nil
 }
 
+// unidle takes df out of the idle files.
+func (p *DiskPool) unidle(df *diskFile) {
+	last := p.idle[len(p.idle)-1]
+	p.idle[df.idx], last.idx = last, df.idx
+	p.idle = p.idle[:len(p.idle)-1]
+	df.idx = -1
+}
+
+// random returns a pseudo-random number below n. Files to close are picked
+// at random rather than least recently used: a scheduler visits its queues
+// in turn, and for a cycle longer than the pool LRU would close every file
+// just before its next use, while random choice keeps a share of them.
+func (p *DiskPool) random(n int) int {
+	if p.rng == 0 {
+		p.rng = 0x9e3779b97f4a7c15
+	}
+	p.rng ^= p.rng << 13
+	p.rng ^= p.rng >> 7
+	p.rng ^= p.rng << 17
+	return int(p.rng % uint64(n))
+}
+
 // release unpins df; it stays open until the pool needs the descriptor.
 func (p *DiskPool) release(df *diskFile) {
 	p.mu.Lock()
 	df.pins--
 	if df.pins == 0 && df.f != nil {
-		df.elem = p.idle.PushFront(df)
+		df.idx = len(p.idle)
+		p.idle = append(p.idle, df)
 	}
 	p.mu.Unlock()
 }
@@ -185,9 +209,8 @@ func (p *DiskPool) release(df *diskFile) {
 func (p *DiskPool) forget(df *diskFile) error {
 	p.mu.Lock()
 	f := df.f
-	if df.elem != nil {
-		p.idle.Remove(df.elem)
-		df.elem = nil
+	if df.f != nil && df.pins == 0 {
+		p.unidle(df)
 	}
 	if f != nil {
 		df.f = nil

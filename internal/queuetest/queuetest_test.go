@@ -17,3 +17,22 @@ func TestMemoryQueues(t *testing.T) {
 		queuetest.Run(t, func(*testing.T, string) framework.Queue { return queues.NewLifoMemoryQueue() }, queuetest.LIFO)
 	})
 }
+
+// And against the built-in disk queues, which persist.
+func TestDiskQueues(t *testing.T) {
+	open := func(lifo bool) queuetest.New {
+		return func(t *testing.T, key string) framework.Queue {
+			newQ := queues.NewFifoDiskQueue
+			if lifo {
+				newQ = queues.NewLifoDiskQueue
+			}
+			q, err := newQ(key, queues.DiskConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q
+		}
+	}
+	t.Run("FifoDiskQueue", func(t *testing.T) { queuetest.Run(t, open(false), queuetest.FIFO, queuetest.Persistent) })
+	t.Run("LifoDiskQueue", func(t *testing.T) { queuetest.Run(t, open(true), queuetest.LIFO, queuetest.Persistent) })
+}

@@ -76,7 +76,7 @@ type queue struct {
 	prefetch  []delivery          // head first; in flight in the plugin
 	head      *framework.Request  // prefetch[0] decoded, for Peek
 	handed    map[uint64]struct{} // handed out, not yet acknowledged
-	fetch     int                 // prefetch size for unordered queues
+	fetch     int                 // size of the next prefetch (slow start, see initialFetch)
 	since     int                 // entries pushed to the plugin after the prefetch was taken
 
 	// The background round trip, if any: its reply arrives on out.

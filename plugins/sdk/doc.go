@@ -22,7 +22,8 @@
 //
 // A plugin process exits when the host closes it, and also when the host
 // disappears without closing it (the parent process changes), so a host
-// killed with SIGKILL leaves no plugin behind.
+// killed with SIGKILL leaves no plugin behind. With FRONTIER_PLUGIN_CPUPROFILE
+// set in its environment ([ProfileEnv]), it writes a CPU profile.
 //
 // Concurrency: Serve calls the methods of one Queue or DupeFilter from one
 // goroutine at a time; different instances may be called concurrently.

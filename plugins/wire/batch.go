@@ -2,12 +2,8 @@ package wire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
-
-// ErrBadBatch marks a batch of records that does not parse.
-var ErrBadBatch = errors.New("wire: bad record batch")
 
 // AppendRecord appends rec to a batch of records: its length as a protobuf
 // varint, then its bytes.

@@ -22,13 +22,6 @@ const formatVersion = "1"
 // fileName is the queue file inside a queue's key directory.
 const fileName = "queue.sqlite3"
 
-// Errors of the queue store.
-var (
-	errEmptyKey      = errors.New("sqlitequeue: empty key (a disk queue needs a directory)")
-	errKindMismatch  = errors.New("sqlitequeue: queue file holds another kind of queue")
-	errFormatVersion = errors.New("sqlitequeue: unknown queue file format version")
-)
-
 // kind is what a queue file holds; it fixes the pop order.
 type kind int
 
