@@ -225,6 +225,9 @@ type layout interface {
 	footprint() (files int, bytes int64)
 	// dropReadBuffer gives the read buffer back (the pool's read budget).
 	dropReadBuffer()
+	// settle gives back a read buffer the last frame emptied, once that
+	// frame is no longer used.
+	settle()
 }
 
 // NewFifoDiskQueue returns a FIFO disk queue kept in the directory path,
@@ -476,6 +479,7 @@ func (q *DiskQueue) take(pop bool) (*framework.Request, error) {
 	}
 	defer q.pool.account(q, len(q.wbuf))
 	fr, file, off, ok, err := q.lay.next(pop)
+	defer q.lay.settle() // fr.Payload may point into the read buffer
 	if pop && q.popsSince == 0 && q.lay.pendingPops() {
 		q.popsSince = now
 	}

@@ -738,6 +738,7 @@ func allZero(b []byte) bool {
 }
 
 func (f *fifoLayout) dropReadBuffer() { f.rb.drop() }
+func (f *fifoLayout) settle()         { f.rb.settle() }
 
 func (f *fifoLayout) footprint() (int, int64) {
 	entries, err := os.ReadDir(f.dir)
