@@ -315,6 +315,7 @@ func (q *DiskQueue) ready() error {
 		return fmt.Errorf("queues: disk queue %s: %w", q.path, framework.ErrClosed)
 	}
 	if err := q.lay.load(); err != nil {
+		_ = q.lay.release()
 		return fmt.Errorf("queues: open disk queue %s: %w", q.path, err)
 	}
 	q.state = stateReady
@@ -697,6 +698,8 @@ var deliveryIDs struct {
 	next atomic.Uint64
 }
 
+const maxDeliveryID = 1 << 62
+
 func initDeliveryIDs() {
 	deliveryIDs.once.Do(func() { deliveryIDs.next.Store(uint64(time.Now().UnixNano())) })
 }
@@ -706,8 +709,14 @@ func nextDeliveryID() uint64 {
 	return deliveryIDs.next.Add(1)
 }
 
-// sawDeliveryID moves the identifiers past id, found on disk.
+// sawDeliveryID moves the identifiers past id, found on disk. An id
+// beyond any clock reading (nanoseconds since 1970 stay under 2^62 until
+// 2116) did not come from a frontier process and is ignored, so that a
+// crafted file cannot make the identifiers wrap around.
 func sawDeliveryID(id uint64) {
+	if id >= maxDeliveryID {
+		return
+	}
 	initDeliveryIDs()
 	for {
 		cur := deliveryIDs.next.Load()

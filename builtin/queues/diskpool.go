@@ -205,7 +205,8 @@ func (p *DiskPool) release(df *diskFile) {
 	p.mu.Unlock()
 }
 
-// forget closes df if open. It must not be pinned.
+// forget closes df if open. If df is pinned, the pin's release finds it
+// closed.
 func (p *DiskPool) forget(df *diskFile) error {
 	p.mu.Lock()
 	f := df.f

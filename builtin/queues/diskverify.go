@@ -129,6 +129,7 @@ func openReadOnly(path string, isDir bool, rep *DiskQueueReport) (*DiskQueue, er
 		rep.Kind = "fifo"
 	}
 	if err := q.lay.load(); err != nil {
+		_ = q.lay.release()
 		return nil, fmt.Errorf("queues: verify %s: %w", path, err)
 	}
 	rep.Files, rep.Bytes = q.lay.footprint()
