@@ -225,6 +225,9 @@ type layout interface {
 	footprint() (files int, bytes int64)
 	// dropReadBuffer gives the read buffer back (the pool's read budget).
 	dropReadBuffer()
+	// settle gives back a read buffer the last frame emptied, once that
+	// frame is no longer used.
+	settle()
 }
 
 // NewFifoDiskQueue returns a FIFO disk queue kept in the directory path,
@@ -312,6 +315,7 @@ func (q *DiskQueue) ready() error {
 		return fmt.Errorf("queues: disk queue %s: %w", q.path, framework.ErrClosed)
 	}
 	if err := q.lay.load(); err != nil {
+		_ = q.lay.release()
 		return fmt.Errorf("queues: open disk queue %s: %w", q.path, err)
 	}
 	q.state = stateReady
@@ -476,6 +480,7 @@ func (q *DiskQueue) take(pop bool) (*framework.Request, error) {
 	}
 	defer q.pool.account(q, len(q.wbuf))
 	fr, file, off, ok, err := q.lay.next(pop)
+	defer q.lay.settle() // fr.Payload may point into the read buffer
 	if pop && q.popsSince == 0 && q.lay.pendingPops() {
 		q.popsSince = now
 	}
@@ -693,6 +698,8 @@ var deliveryIDs struct {
 	next atomic.Uint64
 }
 
+const maxDeliveryID = 1 << 62
+
 func initDeliveryIDs() {
 	deliveryIDs.once.Do(func() { deliveryIDs.next.Store(uint64(time.Now().UnixNano())) })
 }
@@ -702,8 +709,14 @@ func nextDeliveryID() uint64 {
 	return deliveryIDs.next.Add(1)
 }
 
-// sawDeliveryID moves the identifiers past id, found on disk.
+// sawDeliveryID moves the identifiers past id, found on disk. An id
+// beyond any clock reading (nanoseconds since 1970 stay under 2^62 until
+// 2116) did not come from a frontier process and is ignored, so that a
+// crafted file cannot make the identifiers wrap around.
 func sawDeliveryID(id uint64) {
+	if id >= maxDeliveryID {
+		return
+	}
 	initDeliveryIDs()
 	for {
 		cur := deliveryIDs.next.Load()

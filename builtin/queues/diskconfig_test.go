@@ -295,3 +295,79 @@ func TestDiskPoolBudget(t *testing.T) {
 		t.Fatalf("%d bytes still buffered after closing every queue", pool.Buffered())
 	}
 }
+
+// Queues used from different goroutines share a pool safely: its small
+// descriptor, write and read budgets make each queue flush and evict the
+// others' buffers (run with -race).
+func TestDiskPoolConcurrentQueues(t *testing.T) {
+	dir := t.TempDir()
+	pool := NewDiskPool(DiskPoolConfig{MaxOpenFiles: 4, BufferBytes: 2 << 10, ReadBufferBytes: 8 << 10})
+	const workers, perWorker = 6, 4
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var qs []*DiskQueue
+			for i := range perWorker {
+				q, err := newDiskQueue(filepath.Join(dir, fmt.Sprintf("w%d", w), fmt.Sprint(i)), i%2 == 0,
+					DiskConfig{Pool: pool, FlushBytes: 512, PopCommitDelay: time.Millisecond})
+				if err != nil {
+					errs <- err
+					return
+				}
+				qs = append(qs, q)
+			}
+			want := map[string]bool{}
+			for n := range 300 {
+				q := qs[n%perWorker]
+				u := fmt.Sprintf("http://w%d/%d", w, n)
+				if err := q.Push(framework.MustRequest(u)); err != nil {
+					errs <- err
+					return
+				}
+				want[u] = true
+				if n%3 == 0 {
+					r, err := q.Pop()
+					if err != nil || r == nil || !want[r.URL] {
+						errs <- fmt.Errorf("pop: %v, %v", r, err)
+						return
+					}
+					delete(want, r.URL)
+				}
+			}
+			for _, q := range qs {
+				for {
+					r, err := q.Pop()
+					if err != nil {
+						errs <- err
+						return
+					}
+					if r == nil {
+						break
+					}
+					if !want[r.URL] {
+						errs <- fmt.Errorf("%s popped twice or never pushed", r.URL)
+						return
+					}
+					delete(want, r.URL)
+				}
+				if err := q.Close(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			if len(want) != 0 {
+				errs <- fmt.Errorf("%d requests lost", len(want))
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pool.OpenFiles() != 0 || pool.Buffered() != 0 || pool.ReadBuffered() != 0 {
+		t.Fatalf("after closing: %d files, %d bytes buffered, %d read", pool.OpenFiles(), pool.Buffered(), pool.ReadBuffered())
+	}
+}

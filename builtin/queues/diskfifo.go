@@ -176,10 +176,12 @@ func (f *fifoLayout) loadTail() (ok bool, err error) {
 		// are one write): it never held an acknowledged record.
 		f.rb.drop()
 		f.q.report(seg.file.path, 0, size, 0, "dropped a segment torn while being created")
-		if !f.q.readOnly {
-			if err := f.removeSeg(seg); err != nil {
+		if f.q.readOnly {
+			if err := f.q.pool.forget(&seg.file); err != nil {
 				return false, err
 			}
+		} else if err := f.removeSeg(seg); err != nil {
+			return false, err
 		}
 		f.segs = f.segs[:len(f.segs)-1]
 		return false, nil
@@ -738,6 +740,7 @@ func allZero(b []byte) bool {
 }
 
 func (f *fifoLayout) dropReadBuffer() { f.rb.drop() }
+func (f *fifoLayout) settle()         { f.rb.settle() }
 
 func (f *fifoLayout) footprint() (int, int64) {
 	entries, err := os.ReadDir(f.dir)

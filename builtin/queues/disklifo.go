@@ -191,7 +191,7 @@ func (l *lifoLayout) next(pop bool) (recordio.Frame, string, int64, bool, error)
 		l.top = off
 		l.nfile--
 		if l.top <= l.rb.off {
-			l.rb.drop()
+			l.rb.spent = true
 		}
 	}
 	return fr, l.file.path, off, true, nil
@@ -410,6 +410,7 @@ func (l *lifoLayout) release() error {
 }
 
 func (l *lifoLayout) dropReadBuffer() { l.rb.drop() }
+func (l *lifoLayout) settle()         { l.rb.settle() }
 
 func (l *lifoLayout) footprint() (int, int64) {
 	if !l.onDisk {

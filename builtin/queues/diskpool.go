@@ -205,7 +205,8 @@ func (p *DiskPool) release(df *diskFile) {
 	p.mu.Unlock()
 }
 
-// forget closes df if open. It must not be pinned.
+// forget closes df if open. If df is pinned, the pin's release finds it
+// closed.
 func (p *DiskPool) forget(df *diskFile) error {
 	p.mu.Lock()
 	f := df.f
@@ -246,14 +247,14 @@ func (p *DiskPool) account(q *DiskQueue, n int) {
 func (p *DiskPool) overBudget() bool { return p.buffered.Load() > p.budget }
 
 // relieve flushes the queues that buffered first until the pool is back
-// under three quarters of its budget, or every dirty queue was tried once.
+// under three quarters of its budget, or maxRelieve queues were tried.
 // self, whose lock the caller holds, is flushed directly; other queues are
 // skipped while in use. Errors of other queues stay with them (they retry at
 // their next flush); self's error is returned.
 func (p *DiskPool) relieve(self *DiskQueue, now mono) error {
 	target := p.budget / 4 * 3
 	p.mu.Lock()
-	n := p.dirty.Len()
+	n := min(p.dirty.Len(), maxRelieve)
 	p.mu.Unlock()
 	for i := 0; i < n && p.buffered.Load() > target; i++ {
 		p.mu.Lock()
@@ -365,6 +366,11 @@ func syncPath(path string) error {
 	}
 	return f.Sync()
 }
+
+// maxRelieve bounds the queues one call tries to flush for the budget, so
+// that queues that cannot write yet (a LIFO queue whose pops are not yet
+// durable) do not make every push scan them all.
+const maxRelieve = 64
 
 // syncedAfter reports whether file system dev was synced after t began.
 func (p *DiskPool) syncedAfter(dev uint64, t mono) bool {

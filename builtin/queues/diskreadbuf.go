@@ -12,6 +12,9 @@ type readBuf struct {
 	off  int64
 	b    []byte
 	p    *[]byte // pooled storage of b
+	// spent marks a buffer read to its end; it is given back by settle,
+	// once the caller is done with the last frame read from it.
+	spent bool
 }
 
 // Read buffers are pooled by power-of-two size, from 1 KiB to 64 KiB; a
@@ -55,6 +58,7 @@ func (rb *readBuf) at(file *diskFile, off int64) ([]byte, bool) {
 
 // take returns a buffer of n bytes for file's bytes from off.
 func (rb *readBuf) take(file *diskFile, off int64, n int) []byte {
+	rb.spent = false
 	if rb.p != nil && (cap(*rb.p) < n || cap(*rb.p) > 2*n && cap(*rb.p) > minReadAhead) {
 		putReadBuf(rb.p)
 		rb.p = nil
@@ -67,14 +71,24 @@ func (rb *readBuf) take(file *diskFile, off int64, n int) []byte {
 	return rb.b
 }
 
-// consumed drops the buffer once the head has passed its end.
+// consumed marks the buffer spent once the head has passed its end.
 func (rb *readBuf) consumed(head int64) {
 	if rb.b != nil && head >= rb.off+int64(len(rb.b)) {
+		rb.spent = true
+	}
+}
+
+// settle gives a spent buffer back. A frame returned by a pop aliases the
+// buffer, so the buffer may go back to the pool (and to another queue) only
+// after the frame was decoded.
+func (rb *readBuf) settle() {
+	if rb.spent {
 		rb.drop()
 	}
 }
 
 func (rb *readBuf) drop() {
+	rb.spent = false
 	if rb.p != nil {
 		rb.q.pool.holdRead(rb.q, 0)
 		putReadBuf(rb.p)

@@ -557,3 +557,35 @@ func snapshot(t *testing.T, path string) string {
 	})
 	return sb.String()
 }
+
+// A queue or a verify that fails to open closes what it opened: crafted
+// files do not leak descriptors.
+func TestDiskQueueFailedOpenLeaksNothing(t *testing.T) {
+	dir := t.TempDir()
+	lifo := filepath.Join(dir, "lifo")
+	_ = os.WriteFile(lifo, bytes80("not a queue"), 0o644)
+	fifo := filepath.Join(dir, "fifo")
+	_ = os.MkdirAll(fifo, 0o755)
+	_ = os.WriteFile(filepath.Join(fifo, segName(1)), bytes80("\x00\x00\x00\x00\x00\x00\x00\x00"), 0o644)
+	_ = os.WriteFile(filepath.Join(fifo, segName(2)), bytes80("not a segment"), 0o644)
+	before := openFDs(t)
+	for range 50 {
+		for _, k := range diskKinds {
+			path := fifo
+			if k.lifo {
+				path = lifo
+			}
+			q := openDisk(t, path, k.lifo, testDiskConfig())
+			if _, err := q.Pop(); !errors.Is(err, ErrNotDiskQueue) {
+				t.Fatalf("%s: %v", k.name, err)
+			}
+			mustClose(t, q)
+			if _, err := VerifyDiskQueue(path, nil); !errors.Is(err, ErrNotDiskQueue) {
+				t.Fatalf("verify %s: %v", k.name, err)
+			}
+		}
+	}
+	if after := openFDs(t); after > before {
+		t.Fatalf("%d descriptors leaked", after-before)
+	}
+}

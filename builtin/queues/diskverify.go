@@ -78,7 +78,9 @@ func VerifyDiskQueue(path string, fn func(DiskRecord) error) (DiskQueueReport, e
 		if fn == nil {
 			continue
 		}
-		if err := fn(DiskRecord{File: file, Offset: off, ID: fr.ID, Payload: fr.Payload}); err != nil {
+		err = fn(DiskRecord{File: file, Offset: off, ID: fr.ID, Payload: fr.Payload})
+		q.lay.settle()
+		if err != nil {
 			rep.Undecodable++
 			rep.Problems = append(rep.Problems, fmt.Sprintf("%s offset %d: %v", file, off, err))
 		}
@@ -127,6 +129,7 @@ func openReadOnly(path string, isDir bool, rep *DiskQueueReport) (*DiskQueue, er
 		rep.Kind = "fifo"
 	}
 	if err := q.lay.load(); err != nil {
+		_ = q.lay.release()
 		return nil, fmt.Errorf("queues: verify %s: %w", path, err)
 	}
 	rep.Files, rep.Bytes = q.lay.footprint()

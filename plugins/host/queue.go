@@ -72,12 +72,20 @@ type queue struct {
 	pushSlot  []string
 	pushStart []bool
 	scratch   []byte // encoding buffer
-	acks      []uint64
-	prefetch  []delivery          // head first; in flight in the plugin
-	head      *framework.Request  // prefetch[0] decoded, for Peek
-	handed    map[uint64]struct{} // handed out, not yet acknowledged
-	fetch     int                 // size of the next prefetch (slow start, see initialFetch)
-	since     int                 // entries pushed to the plugin after the prefetch was taken
+	// The buffers of the last writes sent, reused for the next ones: a
+	// Writes message is not referenced once its round trip is over, and a
+	// round trip is always over before the next writes are taken.
+	spareRecs  []byte
+	spareAcks  []uint64
+	sparePrio  []int64
+	spareSlot  []string
+	spareStart []bool
+	acks       []uint64
+	prefetch   []delivery          // head first; in flight in the plugin
+	head       *framework.Request  // prefetch[0] decoded, for Peek
+	handed     map[uint64]struct{} // handed out, not yet acknowledged
+	fetch      int                 // size of the next prefetch (slow start, see initialFetch)
+	since      int                 // entries pushed to the plugin after the prefetch was taken
 
 	// The background round trip, if any: its reply arrives on out.
 	out      chan rpcReply
@@ -262,7 +270,13 @@ func (q *queue) takeWrites(release []uint64) *pluginpb.Writes {
 	w := &pluginpb.Writes{Ack: q.acks, Release: release, Push: q.pushRecs,
 		PushPriority: q.pushPrio, PushSlot: q.pushSlot, PushStart: q.pushStart}
 	n := q.pushN
-	q.acks, q.pushRecs, q.pushN, q.pushPrio, q.pushSlot, q.pushStart = nil, nil, 0, nil, nil, nil
+	clear(q.spareSlot) // drop the strings of the writes before last
+	q.acks, q.spareAcks = q.spareAcks[:0], q.acks
+	q.pushRecs, q.spareRecs = q.spareRecs[:0], q.pushRecs
+	q.pushPrio, q.sparePrio = q.sparePrio[:0], q.pushPrio
+	q.pushSlot, q.spareSlot = q.spareSlot[:0], q.pushSlot
+	q.pushStart, q.spareStart = q.spareStart[:0], q.pushStart
+	q.pushN = 0
 	if len(q.prefetch) > 0 {
 		q.since += n
 	}
@@ -347,7 +361,7 @@ func (q *queue) prefetchAhead() {
 			return
 		}
 		w = &pluginpb.Writes{Ack: q.acks}
-		q.acks = nil
+		q.acks, q.spareAcks = q.spareAcks[:0], q.acks
 	default:
 		return
 	}
