@@ -7,12 +7,15 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// codec is gRPC's protobuf codec without its buffer pool: gRPC's default
-// codec copies each received message into a pooled buffer that it zeroes
-// first (1 MiB for any message between 32 KiB and 1 MiB, the size of most
-// batches), where this one parses the received bytes in place; protobuf
-// copies the bytes fields it keeps, so nothing refers to gRPC's buffers
-// afterwards. On the wire it is the standard "proto" codec.
+// codec is gRPC's protobuf codec with this package's buffer pool (a tier
+// for every power of two, see bufferPool) in place of gRPC's default one,
+// which jumps from 32 KiB to 1 MiB and would clear 1 MiB for any message
+// between them (most batches). A large message is marshalled into a pooled
+// buffer that gRPC gives back once written; a received message is parsed in
+// place when it arrives in one piece, else joined in a pooled buffer given
+// back after parsing. Protobuf copies the bytes fields it keeps, so nothing
+// refers to gRPC's buffers afterwards. On the wire it is the standard
+// "proto" codec.
 type codec struct{}
 
 func (codec) Name() string { return "proto" }
@@ -22,11 +25,25 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	if !ok {
 		return nil, fmt.Errorf("wire: cannot marshal %T", v)
 	}
-	b, err := proto.Marshal(m)
+	// A large message (a batch) is written into a pooled buffer, which gRPC
+	// frees once it is written to the connection.
+	opts := proto.MarshalOptions{UseCachedSize: true}
+	size := opts.Size(m)
+	if mem.IsBelowBufferPoolingThreshold(size) {
+		b, err := opts.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	}
+	buf := bufferPool.Get(size)
+	b, err := opts.MarshalAppend((*buf)[:0], m)
 	if err != nil {
+		bufferPool.Put(buf)
 		return nil, err
 	}
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	*buf = b
+	return mem.BufferSlice{mem.NewBuffer(buf, bufferPool)}, nil
 }
 
 func (codec) Unmarshal(data mem.BufferSlice, v any) error {
@@ -37,5 +54,9 @@ func (codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if len(data) == 1 {
 		return proto.Unmarshal(data[0].ReadOnlyData(), m)
 	}
-	return proto.Unmarshal(data.Materialize(), m)
+	// A message received in pieces is joined in a pooled buffer, given back
+	// right after parsing (the message keeps copies of its bytes fields).
+	buf := data.MaterializeToBuffer(bufferPool)
+	defer buf.Free()
+	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }
