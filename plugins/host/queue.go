@@ -28,9 +28,9 @@ import (
 //     same round trip, so whatever is handed out is in flight in the plugin
 //     and comes back after a crash.
 //   - Round trips overlap with the caller: a full push batch, and for a FIFO
-//     or LIFO queue the next pop batch once the prefetch runs low, are sent in
-//     the background, at most one at a time per queue, and waited for
-//     (joined) before any call that depends on them. An error of a background
+//     or LIFO queue the next pop batch once the prefetch is down to one
+//     batch, are sent in the background, at most one at a time per queue,
+//     and waited for (joined) before any call that depends on them. An error of a background
 //     round trip is returned by the next call that joins it.
 //   - A prefetched request that was not handed out is in flight in the
 //     plugin. Close releases it (back to its place, not marked redelivered);
@@ -342,12 +342,14 @@ func (q *queue) join() error {
 	return nil
 }
 
-// prefetchAhead starts fetching the next pop batch in the background when
-// the prefetch runs low, for FIFO and LIFO queues (for which entries popped
-// later come after the prefetch as long as nothing newer is pushed to a LIFO
-// queue, which ensureHead handles).
+// prefetchAhead starts fetching the next pop batch in the background as
+// soon as the prefetch holds no more than that batch's size, so that the
+// caller has a whole batch to work through while the plugin answers; for
+// FIFO and LIFO queues only (for which entries popped later come after the
+// prefetch as long as nothing newer is pushed to a LIFO queue, which
+// ensureHead handles).
 func (q *queue) prefetchAhead() {
-	if !q.pipeline || q.out != nil || q.err != nil || q.closed || len(q.prefetch) > q.fetch/2 || q.pending == 0 {
+	if !q.pipeline || q.out != nil || q.err != nil || q.closed || len(q.prefetch) > q.fetch || q.pending == 0 {
 		return
 	}
 	var w *pluginpb.Writes
