@@ -19,7 +19,7 @@ import (
 const (
 	DefaultStartTimeout = time.Minute
 	DefaultCallTimeout  = time.Minute
-	DefaultBatchSize    = 1024
+	DefaultBatchSize    = 4096
 	// DefaultBatchBytes bounds the records one batch carries.
 	DefaultBatchBytes = 4 << 20
 )
@@ -42,7 +42,7 @@ type Decl struct {
 	// CallTimeout bounds each call to the plugin (default 1m).
 	CallTimeout time.Duration
 	// BatchSize is how many requests the host buffers before pushing, and
-	// prefetches at most when popping (default 1024).
+	// prefetches at most when popping (default 4096).
 	BatchSize int
 	// Provides are the components the binary must describe.
 	Provides []Provide
