@@ -184,13 +184,17 @@ func (q *queue) parseDeliveries(resp *pluginpb.PopBatchResponse, max int) ([]del
 	if len(red) != 0 && len(red) != len(ids) {
 		return nil, fail("%d ids but %d redelivered flags", len(ids), len(red))
 	}
-	recs, err := wire.SplitRecords(resp.GetRecords(), len(ids))
-	if err != nil {
-		return nil, fail("%v", err)
-	}
 	ds := make([]delivery, len(ids))
+	batch := resp.GetRecords()
 	for i := range ds {
-		ds[i] = delivery{id: ids[i], rec: recs[i], redelivered: len(red) > 0 && red[i]}
+		rec, rest, err := wire.NextRecord(batch)
+		if err != nil {
+			return nil, fail("record %d: %v", i, err)
+		}
+		ds[i], batch = delivery{id: ids[i], rec: rec, redelivered: len(red) > 0 && red[i]}, rest
+	}
+	if len(batch) > 0 {
+		return nil, fail("%v: more than %d records", wire.ErrBadBatch, len(ids))
 	}
 	return ds, nil
 }
@@ -334,10 +338,7 @@ func (q *queue) join() error {
 	}
 	q.pending = int(r.state.GetPending())
 	if pops {
-		if len(q.prefetch) == 0 {
-			q.head = nil
-		}
-		q.prefetch = append(q.prefetch, r.deliveries...)
+		q.addPrefetch(r.deliveries)
 	}
 	return nil
 }
@@ -474,11 +475,19 @@ func (q *queue) refill(release []uint64, max int) error {
 	if err != nil {
 		return err
 	}
-	if len(q.prefetch) == 0 {
-		q.head = nil
-	}
-	q.prefetch, q.since = append(q.prefetch, ds...), 0
+	q.addPrefetch(ds)
+	q.since = 0
 	return nil
+}
+
+// addPrefetch appends ds to the prefetch (taking ds itself when the
+// prefetch is empty, the usual case, rather than copying it).
+func (q *queue) addPrefetch(ds []delivery) {
+	if len(q.prefetch) == 0 {
+		q.prefetch, q.head = ds, nil
+		return
+	}
+	q.prefetch = append(q.prefetch, ds...)
 }
 
 func deliveryIDs(ds []delivery) []uint64 {

@@ -12,6 +12,17 @@ func AppendRecord(batch, rec []byte) []byte {
 	return append(batch, rec...)
 }
 
+// NextRecord returns the first record of a batch, as a slice of it, and the
+// rest of the batch.
+func NextRecord(batch []byte) (rec, rest []byte, err error) {
+	size, k := binary.Uvarint(batch)
+	if k <= 0 || uint64(len(batch)-k) < size {
+		return nil, nil, fmt.Errorf("%w: length runs past the end", ErrBadBatch)
+	}
+	end := k + int(size)
+	return batch[k:end:end], batch[end:], nil
+}
+
 // SplitRecords returns the records of a batch, as slices of it, checking
 // that there are want of them (want < 0 accepts any number).
 func SplitRecords(batch []byte, want int) ([][]byte, error) {

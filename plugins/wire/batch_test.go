@@ -27,6 +27,25 @@ func TestRecords(t *testing.T) {
 	if _, err := SplitRecords(b[:len(b)-1], -1); !errors.Is(err, ErrBadBatch) {
 		t.Fatalf("truncated: %v", err)
 	}
+	// NextRecord walks the same batch one record at a time.
+	rest := b
+	for i := range recs {
+		var rec []byte
+		rec, rest, err = NextRecord(rest)
+		if err != nil || !bytes.Equal(rec, recs[i]) {
+			t.Fatalf("NextRecord %d = %q, %v", i, rec, err)
+		}
+	}
+	if len(rest) != 0 {
+		t.Fatalf("%d bytes left after the last record", len(rest))
+	}
+	last := b[len(b)-302:] // the 300-byte record and its 2-byte length
+	if _, _, err := NextRecord(last[:len(last)-1]); !errors.Is(err, ErrBadBatch) {
+		t.Fatalf("NextRecord of a truncated record: %v", err)
+	}
+	if _, _, err := NextRecord(nil); !errors.Is(err, ErrBadBatch) {
+		t.Fatalf("NextRecord of an empty batch: %v", err)
+	}
 	// A record may not be extended into the next one through append.
 	got, _ = SplitRecords(b, 3)
 	_ = append(got[0], 'z')
