@@ -19,7 +19,7 @@ import (
 const (
 	DefaultStartTimeout = time.Minute
 	DefaultCallTimeout  = time.Minute
-	DefaultBatchSize    = 4096
+	DefaultBatchSize    = 8192
 	// DefaultBatchBytes bounds the records one batch carries.
 	DefaultBatchBytes = 4 << 20
 )
@@ -42,7 +42,7 @@ type Decl struct {
 	// CallTimeout bounds each call to the plugin (default 1m).
 	CallTimeout time.Duration
 	// BatchSize is how many requests the host buffers before pushing, and
-	// prefetches at most when popping (default 4096).
+	// prefetches at most when popping (default 8192).
 	BatchSize int
 	// Provides are the components the binary must describe.
 	Provides []Provide
