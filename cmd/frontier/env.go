@@ -107,7 +107,7 @@ func (e *env) logger(s *framework.Settings) (zerolog.Logger, error) {
 
 // registry returns a registry holding the built-ins and the plugins the
 // settings declare.
-func (e *env) registry(s *framework.Settings, log zerolog.Logger) (*registry.Registry, error) {
+func (e *env) registry(s *framework.Settings) (*registry.Registry, error) {
 	r := registry.New()
 	if err := builtin.Register(r); err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func (e *env) crawler(spider *framework.Spider) (*framework.Crawler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := e.registry(s, log)
+	r, err := e.registry(s)
 	if err != nil {
 		return nil, err
 	}

@@ -16,11 +16,11 @@ func runList(_ context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	s, log, err := e.settings()
+	s, _, err := e.settings()
 	if err != nil {
 		return err
 	}
-	r, err := e.registry(s, log)
+	r, err := e.registry(s)
 	if err != nil {
 		return err
 	}
