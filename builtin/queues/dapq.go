@@ -33,13 +33,13 @@ type DownloaderAwarePriorityQueue struct {
 
 	// Standalone counting (view == nil): active downloads per slot, the
 	// slots with queued requests in name order, and how many of those sit at
-	// each active count.
-	active   map[string]int
-	order    []string
-	levels   map[int]int
+	// each active count (levels[a]).
+	counts   map[string]*slotCount
+	order    []*slotCount
+	levels   []int
 	minLevel int
 	lastIdx  int // index of last in order when it was chosen
-	inflight map[*framework.Request]string
+	inflight map[*framework.Request]*slotCount
 
 	// draining holds emptied slot queues that wait for acknowledgements.
 	draining map[string]*ScrapyPriorityQueue
@@ -48,6 +48,14 @@ type DownloaderAwarePriorityQueue struct {
 	hasLast bool
 
 	disk *dapqDisk // nil in memory
+}
+
+// slotCount is one slot's active downloads, as the queue counts them itself;
+// it exists while the slot has queued requests or active downloads.
+type slotCount struct {
+	name   string
+	active int
+	queued bool
 }
 
 var (
@@ -77,9 +85,8 @@ func NewDownloaderAwarePriorityQueue(ctx context.Context, c *framework.Crawler, 
 		cfg:      cfg,
 		view:     c.Downloader,
 		slots:    map[string]*ScrapyPriorityQueue{},
-		active:   map[string]int{},
-		levels:   map[int]int{},
-		inflight: map[*framework.Request]string{},
+		counts:   map[string]*slotCount{},
+		inflight: map[*framework.Request]*slotCount{},
 	}
 	if cfg.Persistent && cfg.Key != "" {
 		if err := q.openJournal(); err != nil {
@@ -154,7 +161,7 @@ func (q *DownloaderAwarePriorityQueue) dropSlot(slot string, pq *ScrapyPriorityQ
 // going to the smallest slot name after the last one chosen, wrapping around.
 func (q *DownloaderAwarePriorityQueue) next() string {
 	if q.view == nil {
-		return q.order[q.nextIndex()]
+		return q.order[q.nextIndex()].name
 	}
 	// An engine's view changes outside this queue: look at every slot.
 	least, first, after := -1, "", ""
@@ -188,67 +195,83 @@ func (q *DownloaderAwarePriorityQueue) next() string {
 // the counts are even, as when every slot has as many downloads in flight,
 // that is the very next slot.
 func (q *DownloaderAwarePriorityQueue) nextIndex() int {
-	for q.levels[q.minLevel] == 0 {
+	for q.minLevel < len(q.levels) && q.levels[q.minLevel] == 0 {
 		q.minLevel++
 	}
 	n := len(q.order)
 	start := 0
 	if q.hasLast {
-		if q.lastIdx < n && q.order[q.lastIdx] == q.last {
+		if q.lastIdx < n && q.order[q.lastIdx].name == q.last {
 			start = q.lastIdx + 1
 		} else {
-			start, _ = slices.BinarySearch(q.order, q.last)
-			if start < n && q.order[start] == q.last {
+			start = q.orderIndex(q.last)
+			if start < n && q.order[start].name == q.last {
 				start++
 			}
 		}
 	}
 	for k := 0; k < n; k++ {
 		i := (start + k) % n
-		if q.active[q.order[i]] == q.minLevel {
+		if q.order[i].active == q.minLevel {
 			return i
 		}
 	}
 	panic("queues: no slot at the lowest active count") // levels and order disagree: a bug
 }
 
+// orderIndex returns where slot is, or would be, in order.
+func (q *DownloaderAwarePriorityQueue) orderIndex(slot string) int {
+	i, _ := slices.BinarySearchFunc(q.order, slot, func(c *slotCount, s string) int { return strings.Compare(c.name, s) })
+	return i
+}
+
 // addQueued records that slot has queued requests.
 func (q *DownloaderAwarePriorityQueue) addQueued(slot string) {
-	i, _ := slices.BinarySearch(q.order, slot)
-	q.order = slices.Insert(q.order, i, slot)
-	a := q.active[slot]
-	q.levels[a]++
-	q.minLevel = min(q.minLevel, a)
+	c, ok := q.counts[slot]
+	if !ok {
+		c = &slotCount{name: slot}
+		q.counts[slot] = c
+	}
+	c.queued = true
+	q.order = slices.Insert(q.order, q.orderIndex(slot), c)
+	q.level(c.active, 1)
 }
 
-// removeQueued records that slot has no queued requests left.
-func (q *DownloaderAwarePriorityQueue) removeQueued(slot string) {
-	if i, ok := slices.BinarySearch(q.order, slot); ok {
+// removeQueued records that c's slot has no queued requests left.
+func (q *DownloaderAwarePriorityQueue) removeQueued(c *slotCount) {
+	if i := q.orderIndex(c.name); i < len(q.order) && q.order[i] == c {
 		q.order = slices.Delete(q.order, i, i+1)
 	}
-	q.unlevel(q.active[slot])
-}
-
-func (q *DownloaderAwarePriorityQueue) unlevel(a int) {
-	if q.levels[a]--; q.levels[a] == 0 {
-		delete(q.levels, a)
-		if len(q.levels) == 0 {
-			q.minLevel = 0
-		}
+	q.level(c.active, -1)
+	c.queued = false
+	if len(q.order) == 0 {
+		q.minLevel = 0
+	}
+	if c.active == 0 {
+		delete(q.counts, c.name)
 	}
 }
 
-// setActive changes slot's active count, keeping the levels of queued slots.
-func (q *DownloaderAwarePriorityQueue) setActive(slot string, a int) {
-	if _, queued := q.slots[slot]; queued {
-		q.unlevel(q.active[slot])
-		q.levels[a]++
+// level adds d to the number of queued slots at active count a.
+func (q *DownloaderAwarePriorityQueue) level(a, d int) {
+	for len(q.levels) <= a {
+		q.levels = append(q.levels, 0)
+	}
+	q.levels[a] += d
+	if d > 0 {
 		q.minLevel = min(q.minLevel, a)
 	}
-	if a == 0 {
-		delete(q.active, slot)
-	} else {
-		q.active[slot] = a
+}
+
+// setActive changes c's active count, keeping the levels of queued slots.
+func (q *DownloaderAwarePriorityQueue) setActive(c *slotCount, a int) {
+	if c.queued {
+		q.level(c.active, -1)
+		q.level(a, 1)
+	}
+	c.active = a
+	if a == 0 && !c.queued {
+		delete(q.counts, c.name)
 	}
 }
 
@@ -257,10 +280,14 @@ func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 	if len(q.slots) == 0 {
 		return nil, nil
 	}
-	var slot string
+	var (
+		slot string
+		c    *slotCount
+	)
 	if q.view == nil {
 		q.lastIdx = q.nextIndex()
-		slot = q.order[q.lastIdx]
+		c = q.order[q.lastIdx]
+		slot = c.name
 	} else {
 		slot = q.next()
 	}
@@ -273,10 +300,10 @@ func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 	q.touch(pq)
 	q.last, q.hasLast = slot, true
 	if q.view == nil {
-		q.setActive(slot, q.active[slot]+1)
-		q.inflight[r] = slot
+		q.setActive(c, c.active+1)
+		q.inflight[r] = c
 		if pq.Len() == 0 {
-			q.removeQueued(slot)
+			q.removeQueued(c)
 		}
 	}
 	if pq.Len() == 0 && pq.InFlight() == 0 {
@@ -311,12 +338,13 @@ func (q *DownloaderAwarePriorityQueue) Peek() (*framework.Request, error) {
 // Ack reports r finished: its slot has one active download less, and the
 // slot's queue passes the acknowledgement on.
 func (q *DownloaderAwarePriorityQueue) Ack(r *framework.Request) error {
-	slot, ok := q.inflight[r]
-	if !ok {
-		slot = r.Slot()
-	} else {
+	var slot string
+	if c, ok := q.inflight[r]; ok {
 		delete(q.inflight, r)
-		q.setActive(slot, max(q.active[slot]-1, 0))
+		slot = c.name
+		q.setActive(c, max(c.active-1, 0))
+	} else {
+		slot = r.Slot()
 	}
 	pq, ok := q.slots[slot]
 	if !ok {
@@ -412,7 +440,8 @@ func (q *DownloaderAwarePriorityQueue) closeSlots() error {
 		errs = append(errs, pq.Close())
 		delete(q.draining, s)
 	}
-	q.order, q.levels, q.minLevel = nil, map[int]int{}, 0
+	q.order, q.levels, q.minLevel = nil, nil, 0
+	q.counts = map[string]*slotCount{}
 	return errors.Join(errs...)
 }
 

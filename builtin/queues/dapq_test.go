@@ -186,8 +186,8 @@ func TestDAPQLogic(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if q.InFlight() != 0 || len(q.active) != 0 {
-			t.Fatalf("in flight %d, active %v", q.InFlight(), q.active)
+		if q.InFlight() != 0 || len(q.counts) != 0 {
+			t.Fatalf("in flight %d, active %v", q.InFlight(), q.counts)
 		}
 	})
 }
