@@ -660,24 +660,12 @@ func (f *fifoLayout) syncFiles() error {
 		if !seg.dirty || !seg.onDisk {
 			continue
 		}
-		fh, err := f.q.pool.acquire(&seg.file, false)
-		if err != nil {
-			return err
-		}
-		err = fh.Sync()
-		f.q.pool.release(&seg.file)
-		if err != nil {
+		if err := f.q.pool.syncFile(&seg.file); err != nil {
 			return err
 		}
 		seg.dirty = false
 	}
-	for len(f.syncDir) > 0 {
-		if err := recordio.SyncDir(f.syncDir[0]); err != nil {
-			return err
-		}
-		f.syncDir = f.syncDir[1:]
-	}
-	return nil
+	return syncDirs(&f.syncDir)
 }
 
 func (f *fifoLayout) anyFile() *diskFile {

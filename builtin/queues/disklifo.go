@@ -377,24 +377,12 @@ func (l *lifoLayout) remove() error {
 
 func (l *lifoLayout) syncFiles() error {
 	if l.dirty && l.onDisk {
-		fh, err := l.q.pool.acquire(&l.file, false)
-		if err != nil {
-			return err
-		}
-		err = fh.Sync()
-		l.q.pool.release(&l.file)
-		if err != nil {
+		if err := l.q.pool.syncFile(&l.file); err != nil {
 			return err
 		}
 		l.dirty = false
 	}
-	for len(l.syncDir) > 0 {
-		if err := recordio.SyncDir(l.syncDir[0]); err != nil {
-			return err
-		}
-		l.syncDir = l.syncDir[1:]
-	}
-	return nil
+	return syncDirs(&l.syncDir)
 }
 
 func (l *lifoLayout) anyFile() *diskFile {

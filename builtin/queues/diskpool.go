@@ -452,3 +452,26 @@ func syncFS(f fileHandle) error {
 	}
 	return f.Sync()
 }
+
+// syncFile fsyncs f, opening it if the pool had closed it.
+func (p *DiskPool) syncFile(f *diskFile) error {
+	fh, err := p.acquire(f, false)
+	if err != nil {
+		return err
+	}
+	err = fh.Sync()
+	p.release(f)
+	return err
+}
+
+// syncDirs fsyncs the directories in *dirs in order, dropping each once it
+// is synced, so that a failure leaves the rest for the next attempt.
+func syncDirs(dirs *[]string) error {
+	for len(*dirs) > 0 {
+		if err := recordio.SyncDir((*dirs)[0]); err != nil {
+			return err
+		}
+		*dirs = (*dirs)[1:]
+	}
+	return nil
+}
