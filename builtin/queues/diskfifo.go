@@ -605,15 +605,7 @@ func (f *fifoLayout) commit() error {
 		return nil
 	}
 	c := recordio.Cursor{Gen: seg.cur.Gen + 1, Off: uint64(f.hoff), Seq: f.hseq}
-	var slot [recordio.CursorSize]byte
-	c.AppendTo(slot[:0])
-	fh, err := f.q.pool.acquire(&seg.file, false)
-	if err != nil {
-		return err
-	}
-	_, err = fh.WriteAt(slot[:], int64(slotOffset(c)))
-	f.q.pool.release(&seg.file)
-	if err != nil {
+	if err := f.q.pool.writeCursor(&seg.file, c); err != nil {
 		return fmt.Errorf("queues: write head cursor of %s: %w", seg.file.path, err)
 	}
 	seg.cur, seg.dirty = c, true

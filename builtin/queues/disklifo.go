@@ -348,15 +348,7 @@ const (
 // writeCursor makes the cursor say that the stack ends at top.
 func (l *lifoLayout) writeCursor() error {
 	c := recordio.Cursor{Gen: l.cur.Gen + 1, Off: uint64(l.top), ID: l.lastID, Seq: uint32(l.nfile)}
-	var slot [recordio.CursorSize]byte
-	c.AppendTo(slot[:0])
-	fh, err := l.q.pool.acquire(&l.file, false)
-	if err != nil {
-		return err
-	}
-	_, err = fh.WriteAt(slot[:], int64(slotOffset(c)))
-	l.q.pool.release(&l.file)
-	if err != nil {
+	if err := l.q.pool.writeCursor(&l.file, c); err != nil {
 		return fmt.Errorf("queues: write cursor of %s: %w", l.file.path, err)
 	}
 	l.cur, l.dirty = c, true

@@ -453,6 +453,20 @@ func syncFS(f fileHandle) error {
 	return f.Sync()
 }
 
+// writeCursor writes c into its slot of f's header (the slot alternates with
+// the cursor's generation), opening f if the pool had closed it.
+func (p *DiskPool) writeCursor(f *diskFile, c recordio.Cursor) error {
+	var slot [recordio.CursorSize]byte
+	c.AppendTo(slot[:0])
+	fh, err := p.acquire(f, false)
+	if err != nil {
+		return err
+	}
+	_, err = fh.WriteAt(slot[:], int64(slotOffset(c)))
+	p.release(f)
+	return err
+}
+
 // syncFile fsyncs f, opening it if the pool had closed it.
 func (p *DiskPool) syncFile(f *diskFile) error {
 	fh, err := p.acquire(f, false)
