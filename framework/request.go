@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/frontier-go/frontier/framework/urlnorm"
@@ -181,7 +182,9 @@ func cloneValue(v any) any {
 	}
 }
 
-// truthy follows Python's truth rules for the plain values meta holds.
+// truthy follows Python's truth rules for the plain values meta and settings
+// hold: nil, zero numbers, false and empty strings, slices and maps are false.
+// The common types are switched on directly; others go through reflection.
 func truthy(v any) bool {
 	switch t := v.(type) {
 	case nil:
@@ -202,9 +205,17 @@ func truthy(v any) bool {
 		return len(t) > 0
 	case []byte:
 		return len(t) > 0
-	default:
-		return true
 	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
+		return rv.Len() > 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return !rv.IsZero()
+	}
+	return true
 }
 
 // Fingerprint is a request fingerprint: 20 bytes, a SHA-1 digest for Scrapy's

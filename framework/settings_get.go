@@ -287,7 +287,7 @@ func parsePyFloat(s string) (float64, error) {
 }
 
 func toList(v any) ([]any, error) {
-	if isFalsy(v) {
+	if !truthy(v) {
 		return []any{}, nil
 	}
 	rv := reflect.ValueOf(v)
@@ -307,24 +307,6 @@ func toList(v any) ([]any, error) {
 		return out, nil
 	}
 	return nil, errWantList
-}
-
-// isFalsy reports Python's "not value": null, false, zero, and empty strings,
-// lists and maps.
-func isFalsy(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
-		return rv.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return rv.IsZero()
-	}
-	return false
 }
 
 func toDict(v any) (map[string]any, error) {
