@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/frontier-go/frontier/builtin/schedulers"
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir/inspect"
 )
 
 func runBench(ctx context.Context, e *env, args []string) error {
@@ -278,14 +278,14 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	res.Filtered = c.Stats.Get(framework.StatDupeFilterFiltered)
 
 	if res.JobDir {
-		queueBytes := dirBytes(filepath.Join(jobdir, "requests.queue"))
+		queueBytes := diskBytes(filepath.Join(jobdir, "requests.queue"))
 		res.DiskBytesPerPending = float64(queueBytes) / float64(max(pending, 1))
 		start = time.Now()
 		if err := s.Close("shutdown"); err != nil {
 			return res, err
 		}
 		res.CloseSeconds = time.Since(start).Seconds()
-		res.DiskBytesPerFingerprint = float64(dirBytes(jobdir)-dirBytes(filepath.Join(jobdir, "requests.queue"))) / float64(max(res.Enqueued, 1))
+		res.DiskBytesPerFingerprint = float64(diskBytes(jobdir)-diskBytes(filepath.Join(jobdir, "requests.queue"))) / float64(max(res.Enqueued, 1))
 		debug.FreeOSMemory()
 		start = time.Now()
 		if s, err = schedulers.New(ctx, c); err != nil {
@@ -332,20 +332,6 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	return res, nil
 }
 
-// dirBytes returns the size of the files under dir.
-func dirBytes(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
-}
-
 // maxLevel keeps per-request debug logging out of the measurement.
 func maxLevel(l zerolog.Level) zerolog.Level {
 	return max(l, zerolog.InfoLevel)
@@ -373,4 +359,10 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// diskBytes returns the size of the files under dir.
+func diskBytes(dir string) int64 {
+	n, _ := inspect.DiskUsage(dir)
+	return n
 }

@@ -145,16 +145,24 @@ func (rep *Report) readCommon(dir string) error {
 	default:
 		return err
 	}
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	rep.Bytes, rep.Files = DiskUsage(dir)
+	return nil
+}
+
+// DiskUsage returns the bytes and the number of the files under dir;
+// entries that cannot be read are left out.
+func DiskUsage(dir string) (bytes int64, files int) {
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
 		if info, err := d.Info(); err == nil {
-			rep.Bytes += info.Size()
-			rep.Files++
+			bytes += info.Size()
+			files++
 		}
 		return nil
 	})
+	return bytes, files
 }
 
 // queueView is a job's disk priority queue as its bucket journal lists it,
