@@ -44,7 +44,19 @@ func DecodeRequest(b []byte, sp *Spider) (*Request, error) {
 	if err := findHandlers(r, sp); err != nil {
 		return nil, err
 	}
+	r.record = d.rec
 	return r, nil
+}
+
+// TakeRecord returns the record DecodeRequest read r from, and forgets it:
+// a scheduler that journals a request it just popped from a disk queue uses
+// it instead of encoding the request again. ok is false when there is none
+// (r was not decoded, its record was larger than a few hundred bytes, or it
+// was taken already). The record does not follow changes made to r after
+// decoding: only the holder of a freshly decoded request may use it.
+func TakeRecord(r *Request) (rec string, ok bool) {
+	rec, r.record = r.record, ""
+	return rec, rec != ""
 }
 
 // findHandlers reports a callback or errback name sp has not registered.

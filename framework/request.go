@@ -50,6 +50,9 @@ type Request struct {
 	// Redelivered is true when the request is handed out again after a crash
 	// left it in flight.
 	Redelivered bool
+
+	// record is the record DecodeRequest read r from, kept for TakeRecord.
+	record string
 }
 
 // NewRequest returns a GET request for rawURL, made safe the way Scrapy's
@@ -142,6 +145,7 @@ func Hostname(rawURL string) string {
 // when they are maps or slices of plain data).
 func (r *Request) Clone() *Request {
 	c := *r
+	c.record = ""
 	c.Headers = r.Headers.Clone()
 	c.Body = append([]byte(nil), r.Body...)
 	if r.Body == nil {

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // InFlightFile is the name of the in-flight journal in a job directory.
@@ -280,8 +282,27 @@ func (j *InFlightJournal) NewID() uint64 {
 // handed out. rec is copied.
 func (j *InFlightJournal) Deliver(id uint64, rec []byte) {
 	j.inflight[id] = append([]byte(nil), rec...)
-	p := binary.AppendUvarint([]byte{ifDeliver}, id)
-	j.pre = appendFrame(j.pre, append(p, rec...))
+	j.appendDelivery(id, rec)
+}
+
+// DeliverString is Deliver for a record held in a string.
+func (j *InFlightJournal) DeliverString(id uint64, rec string) {
+	j.inflight[id] = []byte(rec)
+	j.appendDelivery(id, j.inflight[id])
+}
+
+// appendDelivery appends a delivery frame to the buffered records.
+func (j *InFlightJournal) appendDelivery(id uint64, rec []byte) {
+	b, start := recordio.Begin(j.pre)
+	b = append(b, ifDeliver)
+	b = binary.AppendUvarint(b, id)
+	b = append(b, rec...)
+	b, err := recordio.End(b, start, recordio.Meta{})
+	if err != nil {
+		// Only an oversized payload fails, and the record codec bounds records.
+		panic("jobdir: " + err.Error())
+	}
+	j.pre = b
 }
 
 // IsGhost reports whether id was handed out before a crash and may still be

@@ -397,7 +397,12 @@ func (q *DownloaderAwarePriorityQueue) Slots() []string {
 // Tracks reports whether r, popped and not yet acknowledged, is kept in
 // flight by its bucket's queue (an Acker).
 func (q *DownloaderAwarePriorityQueue) Tracks(r *framework.Request) bool {
-	slot := r.Slot()
+	var slot string
+	if c, ok := q.inflight[r]; ok {
+		slot = c.name
+	} else {
+		slot = r.Slot()
+	}
 	if pq, ok := q.slots[slot]; ok && pq.Tracks(r) {
 		return true
 	}

@@ -264,7 +264,8 @@ func newDiskQueueShared(path string, lifo bool, cfg *DiskConfig) (*DiskQueue, er
 }
 
 // DiskQueueFactory returns the registry factory of LIFO (lifo true) or FIFO
-// disk queues: the key is the queue's path. The configuration comes from
+// disk queues: the key is the queue's path. Inside a persistent priority
+// queue, the queues are buckets of the priority queue's [Store] instead. The configuration comes from
 // the crawler's settings ([DiskConfigFromCrawler]), read once per crawler.
 func DiskQueueFactory(lifo bool) framework.QueueFactory {
 	type entry struct {
@@ -272,7 +273,10 @@ func DiskQueueFactory(lifo bool) framework.QueueFactory {
 		cfg *DiskConfig
 	}
 	var last atomic.Pointer[entry]
-	return func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+	return func(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+		if st := storeFrom(ctx); st != nil {
+			return st.Bucket(key, lifo)
+		}
 		e := last.Load()
 		if e == nil || e.c != c {
 			cfg, err := DiskConfigFromCrawler(c)

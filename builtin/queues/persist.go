@@ -32,7 +32,8 @@ import (
 // pqDisk is the persistent side of a ScrapyPriorityQueue.
 type pqDisk struct {
 	journal *jobdir.BucketJournal
-	owner   bool   // the queue owns the journal (false inside a downloader-aware queue)
+	store   *Store // the built-in disk queues' store; nil for a job whose buckets are files
+	owner   bool   // the queue owns the journal and the store (false inside a downloader-aware queue)
 	slot    string // inside a downloader-aware queue: the slot named in bucket names
 	dirty   map[*bucket]struct{}
 	drained []*bucket // emptied buckets to close (and delete) at the next Flush
@@ -98,23 +99,60 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 
 // openBucketJournal opens the bucket journal of a persistent priority queue
 // at key, with the crawler's fsync policy; cleanup deletes the files of a
-// bucket the journal says was drained.
-func openBucketJournal(c *framework.Crawler, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, error) {
+// bucket the journal says was drained. It opens the queue store too, unless
+// the journal lists buckets and there is no store: a job written before the
+// store existed (format 1), whose buckets stay files.
+func openBucketJournal(c *framework.Crawler, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, *Store, error) {
 	if err := os.MkdirAll(key, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("queues: %w", err)
+		return nil, nil, nil, fmt.Errorf("queues: %w", err)
 	}
 	policy, err := jobdir.FsyncFromSettings(c.Settings)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return jobdir.OpenBuckets(filepath.Join(key, jobdir.BucketJournalFile), policy,
+	j, live, err := jobdir.OpenBuckets(filepath.Join(key, jobdir.BucketJournalFile), policy,
 		c.Logger.With().Str("component", "priority queue").Logger(), cleanup)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(live) > 0 && !hasStore(key) {
+		return j, live, nil, nil
+	}
+	cfg, err := DiskConfigFromCrawler(c)
+	if err == nil {
+		var st *Store
+		if st, err = OpenStore(key, cfg); err == nil {
+			return j, live, st, nil
+		}
+	}
+	j.Close()
+	return nil, nil, nil, err
+}
+
+// abandon closes what a failed resume opened and returns err.
+func abandon(j *jobdir.BucketJournal, st *Store, err error) error {
+	j.Close()
+	if st != nil {
+		st.Close()
+	}
+	return err
+}
+
+// claimed ends a resume: the store drops the buckets no live journal entry
+// claimed (drained ones whose drop a crash interrupted).
+func claimed(st *Store, c *framework.Crawler) {
+	if st == nil {
+		return
+	}
+	if gone := st.DropUnclaimed(); len(gone) > 0 {
+		c.Logger.Info().Strs("buckets", gone).Msg("Dropped drained buckets left in the queue store")
+	}
 }
 
 // openJournal makes a standalone queue persistent: it opens the bucket
 // journal and restores the buckets it lists.
 func (pq *ScrapyPriorityQueue) openJournal() error {
-	j, live, err := openBucketJournal(pq.c, pq.cfg.Key, func(name string) error {
+	j, live, st, err := openBucketJournal(pq.c, pq.cfg.Key, func(name string) error {
 		p, isStart, _, err := parseBucketName(name, false)
 		if err != nil {
 			return err
@@ -124,7 +162,11 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 	if err != nil {
 		return err
 	}
-	pq.disk = &pqDisk{journal: j, owner: true, dirty: map[*bucket]struct{}{}}
+	pq.disk = &pqDisk{journal: j, store: st, owner: true, dirty: map[*bucket]struct{}{}}
+	if st != nil {
+		pq.ctx = withStore(pq.ctx, st)
+	}
+	fail := func(err error) error { return abandon(j, st, err) }
 	var bs []restoring
 	for _, name := range live {
 		p, isStart, _, err := parseBucketName(name, false)
@@ -133,21 +175,19 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 			r, err = pq.opening(p, isStart)
 		}
 		if err != nil {
-			j.Close()
-			return fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err)
+			return fail(fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err))
 		}
 		bs = append(bs, r)
 	}
 	loadLens(bs)
 	for _, r := range bs {
 		if err := r.pq.restored(r); err != nil {
-			j.Close()
-			return fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err)
+			return fail(fmt.Errorf("queues: resume %s: %w", pq.cfg.Key, err))
 		}
 	}
+	claimed(st, pq.c)
 	if err := j.Flush(false); err != nil {
-		j.Close()
-		return err
+		return fail(err)
 	}
 	return nil
 }
@@ -214,7 +254,8 @@ func loadLens(rs []restoring) {
 
 // touch marks b as written to or popped from since the last Flush.
 func (pq *ScrapyPriorityQueue) touch(b *bucket) {
-	if pq.disk != nil {
+	if pq.disk != nil && !b.dirty {
+		b.dirty = true
 		pq.disk.dirty[b] = struct{}{}
 	}
 }
@@ -223,6 +264,7 @@ func (pq *ScrapyPriorityQueue) touch(b *bucket) {
 func (d *pqDisk) drain(b *bucket) {
 	d.journal.Remove(d.name(b))
 	delete(d.dirty, b)
+	b.dirty = false
 	d.drained = append(d.drained, b)
 }
 
@@ -249,6 +291,11 @@ func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
 	if err := d.flushBuckets(pq); err != nil {
 		return err
 	}
+	if d.owner && d.store != nil {
+		if err := d.store.Flush(); err != nil {
+			return err
+		}
+	}
 	if d.owner && len(d.drained) == 0 {
 		return d.journal.MaybeCompact()
 	}
@@ -261,6 +308,11 @@ func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
 func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 	var errs []error
 	for b := range d.dirty {
+		if _, ok := b.q.(*StoreQueue); ok {
+			delete(d.dirty, b) // the store's own flush writes every bucket at once
+			b.dirty = false
+			continue
+		}
 		if f, ok := b.q.(framework.Flusher); ok {
 			if err := f.Flush(); err != nil {
 				errs = append(errs, err)
@@ -268,6 +320,7 @@ func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 			}
 		}
 		delete(d.dirty, b)
+		b.dirty = false
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -306,6 +359,9 @@ func (d *pqDisk) close(pq *ScrapyPriorityQueue) error {
 	}
 	err = errors.Join(err, pq.closeBuckets())
 	if d.owner {
+		if d.store != nil {
+			err = errors.Join(err, d.store.Close())
+		}
 		err = errors.Join(err, d.journal.Flush(true), d.journal.Close())
 	}
 	return err
@@ -315,6 +371,7 @@ func (d *pqDisk) close(pq *ScrapyPriorityQueue) error {
 // bucket journal for all its slots.
 type dapqDisk struct {
 	journal *jobdir.BucketJournal
+	store   *Store // nil for a job whose buckets are files
 	// dirty are slot queues used since the last Flush, or holding drained
 	// buckets not yet closed.
 	dirty map[*ScrapyPriorityQueue]struct{}
@@ -325,7 +382,8 @@ type dapqDisk struct {
 
 // touch marks a slot queue as used since the last Flush.
 func (q *DownloaderAwarePriorityQueue) touch(pq *ScrapyPriorityQueue) {
-	if q.disk != nil {
+	if q.disk != nil && !pq.touched {
+		pq.touched = true
 		q.disk.dirty[pq] = struct{}{}
 	}
 }
@@ -337,7 +395,7 @@ func (q *DownloaderAwarePriorityQueue) slotDir(slot string) string {
 // openJournal makes the queue persistent: it opens the bucket journal and
 // restores the slots and buckets it lists.
 func (q *DownloaderAwarePriorityQueue) openJournal() error {
-	j, live, err := openBucketJournal(q.c, q.cfg.Key, func(name string) error {
+	j, live, st, err := openBucketJournal(q.c, q.cfg.Key, func(name string) error {
 		p, isStart, slot, err := parseBucketName(name, true)
 		if err != nil {
 			return err
@@ -349,38 +407,38 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 	if err != nil {
 		return err
 	}
-	d := &dapqDisk{journal: j, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
+	d := &dapqDisk{journal: j, store: st, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
 	q.disk = d
+	if st != nil {
+		q.ctx = withStore(q.ctx, st)
+	}
+	fail := func(err error) error { return abandon(j, st, err) }
 	bySlot := map[string]*ScrapyPriorityQueue{}
 	var order []string
 	var bs []restoring
 	for _, name := range live {
 		p, isStart, slot, err := parseBucketName(name, true)
 		if err != nil {
-			j.Close()
-			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
+			return fail(fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err))
 		}
 		pq, ok := bySlot[slot]
 		if !ok {
 			if pq, err = d.resumeSlot(q, slot); err != nil {
-				j.Close()
-				return err
+				return fail(err)
 			}
 			bySlot[slot] = pq
 			order = append(order, slot)
 		}
 		r, err := pq.opening(p, isStart)
 		if err != nil {
-			j.Close()
-			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
+			return fail(fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err))
 		}
 		bs = append(bs, r)
 	}
 	loadLens(bs)
 	for _, r := range bs {
 		if err := r.pq.restored(r); err != nil {
-			j.Close()
-			return fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err)
+			return fail(fmt.Errorf("queues: resume %s: %w", q.cfg.Key, err))
 		}
 	}
 	for _, slot := range order {
@@ -395,9 +453,9 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 			q.addQueued(slot)
 		}
 	}
+	claimed(st, q.c)
 	if err := j.Flush(false); err != nil {
-		j.Close()
-		return err
+		return fail(err)
 	}
 	return nil
 }
@@ -409,9 +467,12 @@ func (d *dapqDisk) openSlot(q *DownloaderAwarePriorityQueue, slot string) (*Scra
 		delete(d.dropped, slot)
 		return pq, nil
 	}
-	// The slot's buckets are files or directories inside its directory.
-	if err := os.MkdirAll(q.slotDir(slot), 0o755); err != nil {
-		return nil, fmt.Errorf("queues: %w", err)
+	// Without a store, the slot's buckets are files or directories inside
+	// its directory.
+	if d.store == nil {
+		if err := os.MkdirAll(q.slotDir(slot), 0o755); err != nil {
+			return nil, fmt.Errorf("queues: %w", err)
+		}
 	}
 	return d.resumeSlot(q, slot)
 }
@@ -430,6 +491,7 @@ func (d *dapqDisk) resumeSlot(q *DownloaderAwarePriorityQueue, slot string) (*Sc
 
 func (d *dapqDisk) dropSlot(slot string, pq *ScrapyPriorityQueue) {
 	delete(d.dirty, pq)
+	pq.touched = false
 	d.dropped[slot] = pq
 }
 
@@ -446,6 +508,7 @@ func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
 		errs = append(errs, err)
 		if err == nil && len(pq.disk.drained) == 0 {
 			delete(d.dirty, pq)
+			pq.touched = false
 		}
 	}
 	for slot, pq := range d.dropped {
@@ -460,6 +523,11 @@ func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	if d.store != nil {
+		if err := d.store.Flush(); err != nil {
+			return err
+		}
 	}
 	if len(d.dirty) == 0 && len(d.dropped) == 0 {
 		return d.journal.MaybeCompact()
@@ -476,6 +544,9 @@ func (d *dapqDisk) close(q *DownloaderAwarePriorityQueue) error {
 		err = errors.Join(err, pq.Close())
 		_ = os.Remove(q.slotDir(slot))
 		delete(d.dropped, slot)
+	}
+	if d.store != nil {
+		err = errors.Join(err, d.store.Close())
 	}
 	return errors.Join(err, d.journal.Flush(true), d.journal.Close())
 }

@@ -35,6 +35,14 @@ func openPDAPQ(t *testing.T, key string, down framework.QueueFactory) *Downloade
 	return q
 }
 
+// fileQueues hides the priority queue's store from f, so that its buckets
+// are files, as a third-party disk queue's are.
+func fileQueues(f framework.QueueFactory) framework.QueueFactory {
+	return func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+		return f(context.Background(), c, key)
+	}
+}
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -44,10 +52,14 @@ func exists(path string) bool {
 // slot removed by the Flush after the pop (the pop is not durable before).
 func TestPersistentDAPQSlotDirectoryRemovedWhenSlotDrains(t *testing.T) {
 	key := filepath.Join(t.TempDir(), "requests.queue")
-	q := openPDAPQ(t, key, FifoDiskFactory)
+	q := openPDAPQ(t, key, fileQueues(FifoDiskFactory))
 	defer q.Close()
 	slotDir := filepath.Join(key, PathSafe("example.org"))
+	// A third-party disk queue makes its directory when it first writes.
 	if err := q.Push(req("https://example.org/a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if !exists(slotDir) {
@@ -66,6 +78,9 @@ func TestPersistentDAPQSlotDirectoryRemovedWhenSlotDrains(t *testing.T) {
 		t.Fatal("slot directory left after the slot drained")
 	}
 	if err := q.Push(req("https://example.org/b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if !exists(slotDir) {
@@ -142,7 +157,7 @@ func TestPersistentSPQReopenWithPrio(t *testing.T) {
 			}
 			entries, _ := os.ReadDir(key)
 			for _, e := range entries {
-				if e.Name() != jobdir.BucketJournalFile {
+				if e.Name() != jobdir.BucketJournalFile && e.Name() != storeIndexFile {
 					t.Errorf("%s left in the queue directory", e.Name())
 				}
 			}
@@ -207,7 +222,7 @@ func TestPersistentQueuesSurviveCrash(t *testing.T) {
 // the scheduler has recorded the request in flight.
 func TestPersistentDrainedBucketDeletedAtFlush(t *testing.T) {
 	key := filepath.Join(t.TempDir(), "requests.queue")
-	pq := openPSPQ(t, key, LifoDiskFactory, nil)
+	pq := openPSPQ(t, key, fileQueues(LifoDiskFactory), nil)
 	defer pq.Close()
 	pq.Push(prioReq("https://example.org/a", 0, false))
 	pq.Flush()

@@ -37,7 +37,8 @@ type ScrapyPriorityQueue struct {
 
 	inflight map[*framework.Request]*bucket // only for Acker downstream queues
 
-	disk *pqDisk // nil in memory
+	disk    *pqDisk // nil in memory
+	touched bool    // in the downloader-aware queue's dirty slots
 }
 
 type bucket struct {
@@ -45,6 +46,7 @@ type bucket struct {
 	prio     int
 	isStart  bool
 	inflight int
+	dirty    bool // in pqDisk.dirty
 }
 
 var _ framework.InFlightTracker = (*ScrapyPriorityQueue)(nil)

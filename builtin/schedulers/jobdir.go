@@ -27,7 +27,8 @@ type jobState struct {
 	job       *jobdir.Job
 	journal   *jobdir.InFlightJournal
 	redeliver []*framework.Request
-	journaled map[*framework.Request]uint64
+	// journaled is the request delivered() last recorded in the journal.
+	journaled *framework.Request
 
 	flushEvery time.Duration
 	lastFlush  time.Time
@@ -67,7 +68,7 @@ func (s *Scheduler) openJob(dir string) error {
 		job.Close()
 		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
 	}
-	js := &jobState{job: job, journal: journal, journaled: map[*framework.Request]uint64{}, flushEvery: every, lastFlush: time.Now()}
+	js := &jobState{job: job, journal: journal, flushEvery: every, lastFlush: time.Now()}
 	for _, d := range st.InFlight {
 		r, err := framework.DecodeRequest(d.Record, s.c.Spider)
 		if err != nil {
@@ -135,7 +136,6 @@ func (s *Scheduler) nextRedelivered() *framework.Request {
 	r := js.redeliver[0]
 	js.redeliver[0] = nil
 	js.redeliver = js.redeliver[1:]
-	js.journaled[r] = r.Delivery
 	s.c.Stats.Inc(framework.StatRedelivered, 1)
 	return r
 }
@@ -168,24 +168,27 @@ func (s *Scheduler) delivered(r *framework.Request) (bool, error) {
 	if r.Delivery == 0 {
 		r.Delivery = js.journal.NewID()
 	}
-	rec, err := framework.EncodeRequest(r, s.c.Spider)
-	if err != nil {
-		return false, fmt.Errorf("scheduler: record request %s in flight: %w", r, err)
+	if rec, ok := framework.TakeRecord(r); ok {
+		js.journal.DeliverString(r.Delivery, rec)
+	} else {
+		rec, err := framework.EncodeRequest(r, s.c.Spider)
+		if err != nil {
+			return false, fmt.Errorf("scheduler: record request %s in flight: %w", r, err)
+		}
+		js.journal.Deliver(r.Delivery, rec)
 	}
-	js.journal.Deliver(r.Delivery, rec)
-	js.journaled[r] = r.Delivery
+	js.journaled = r
 	return true, nil
 }
 
-// finished acknowledges r in the in-flight journal when it was recorded there.
-func (s *Scheduler) finished(r *framework.Request) {
-	if s.jd == nil {
-		return
+// journaledID returns r's delivery ID when delivered() just recorded it in
+// the in-flight journal, and 0 otherwise.
+func (s *Scheduler) journaledID(r *framework.Request) uint64 {
+	if s.jd == nil || r == nil || s.jd.journaled != r {
+		return 0
 	}
-	if id, ok := s.jd.journaled[r]; ok {
-		delete(s.jd.journaled, r)
-		s.jd.journal.Ack(id)
-	}
+	s.jd.journaled = nil
+	return r.Delivery
 }
 
 // flushJob flushes in the order the invariants need: delivery records,

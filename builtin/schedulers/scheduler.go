@@ -42,7 +42,7 @@ type Scheduler struct {
 
 	ctx      context.Context
 	mqs, dqs framework.PriorityQueue
-	inflight map[*framework.Request]framework.PriorityQueue
+	inflight map[*framework.Request]handed
 
 	jd        *jobState // nil without JOBDIR
 	jobClosed bool      // Close has closed the job directory
@@ -87,7 +87,7 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 	s := &Scheduler{
 		c:        c,
 		log:      c.Logger.With().Str("component", "scheduler").Logger(),
-		inflight: map[*framework.Request]framework.PriorityQueue{},
+		inflight: map[*framework.Request]handed{},
 		count:    bindCounters(c.Stats),
 	}
 	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS", registry.KindDupeFilter)
@@ -269,11 +269,12 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 		return nil, err
 	}
 	if r := s.nextRedelivered(); r != nil {
-		return s.handOut(r, s.dqs), nil
+		return s.handOut(r, s.dqs, r.Delivery), nil
 	}
 	var (
-		q framework.PriorityQueue
-		r *framework.Request
+		q  framework.PriorityQueue
+		r  *framework.Request
+		id uint64
 	)
 	for r == nil {
 		var err error
@@ -294,20 +295,29 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 			if !ok {
 				r = nil // a ghost of a request handed out before a crash
 			}
+			id = s.journaledID(r)
 		}
 	}
-	return s.handOut(r, q), nil
+	return s.handOut(r, q, id), nil
 }
 
-// handOut counts r as dequeued from q and puts it in flight.
-func (s *Scheduler) handOut(r *framework.Request, q framework.PriorityQueue) *framework.Request {
+// handed is what the scheduler knows of a request in flight: the queue it
+// came from and, when the in-flight journal recorded it, its delivery ID there.
+type handed struct {
+	q       framework.PriorityQueue
+	journal uint64
+}
+
+// handOut counts r as dequeued from q and puts it in flight; journal is its
+// delivery ID in the in-flight journal, or 0 when not recorded there.
+func (s *Scheduler) handOut(r *framework.Request, q framework.PriorityQueue, journal uint64) *framework.Request {
 	if q == s.dqs {
 		s.count.dequeuedDisk(1)
 	} else {
 		s.count.dequeuedMemory(1)
 	}
 	s.count.dequeued(1)
-	s.inflight[r] = q
+	s.inflight[r] = handed{q: q, journal: journal}
 	s.count.inflight(1)
 	return r
 }
@@ -347,14 +357,16 @@ func (s *Scheduler) pick() (framework.PriorityQueue, error) {
 // Finish reports that r, returned by Next, is done, whatever the outcome; a
 // queue that keeps requests in flight is told to forget it.
 func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
-	q, ok := s.inflight[r]
+	h, ok := s.inflight[r]
 	if !ok {
 		return fmt.Errorf("%w: %s", framework.ErrNotInFlight, r)
 	}
 	delete(s.inflight, r)
 	s.count.inflight(-1)
-	s.finished(r)
-	if a, ok := q.(framework.Acker); ok {
+	if h.journal != 0 {
+		s.jd.journal.Ack(h.journal)
+	}
+	if a, ok := h.q.(framework.Acker); ok {
 		if err := a.Ack(r); err != nil {
 			return err
 		}
