@@ -90,6 +90,15 @@ func (j *Job) open() error {
 		if err := m.Check(j.dir, j.opts.PriorityQueue); err != nil {
 			return err
 		}
+		if m.Format < FormatVersion {
+			old := m.Format
+			m.Format = FormatVersion
+			if err := writeManifest(j.dir, m); err != nil {
+				return err
+			}
+			j.opts.Logger.Info().Str("jobdir", j.dir).Int("from", old).Int("to", m.Format).
+				Msg("Job directory format upgraded (its files are read as they are; builds that read only the old format will refuse it)")
+		}
 		j.manifest = m
 	} else {
 		if err := checkForeign(j.dir); err != nil {

@@ -14,8 +14,11 @@ import (
 const ManifestFile = "frontier-job.json"
 
 // FormatVersion is the job-directory format this build writes and the newest
-// it reads. docs/jobdir.md describes each version.
-const FormatVersion = 1
+// it reads. docs/jobdir.md describes each version: format 2 added the queue
+// store (requests.queue/queue.*); a format 1 job keeps its queue files, and
+// its manifest is rewritten as format 2 when it is opened, so that a build
+// that reads only format 1 refuses it from then on.
+const FormatVersion = 2
 
 // Manifest is a job directory's format manifest, written once when the job is
 // created.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/frontier-go/frontier/builtin/queues"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
@@ -392,5 +394,65 @@ func TestSchedulerCloseTwice(t *testing.T) {
 	defer closeJob(t, s)
 	if s.Len() != 1 {
 		t.Fatal(s.Len())
+	}
+}
+
+// A job written in format 1 (each bucket a file of its own, before the queue
+// store) resumes with its files, and its manifest is upgraded to the current
+// format so that older builds refuse it.
+func TestSchedulerResumesFormat1Job(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "job")
+	qdir := filepath.Join(dir, jobdir.QueueDir)
+	if err := os.MkdirAll(qdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `{"format": 1, "priority_queue": "frontier.pqueues.Priority", "created_by": "frontier v0.1.0", "created": "2026-11-01T00:00:00Z"}`
+	if err := os.WriteFile(filepath.Join(dir, jobdir.ManifestFile), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := jobdir.OpenBuckets(filepath.Join(qdir, jobdir.BucketJournalFile), jobdir.FsyncPolicy{Mode: jobdir.FsyncNever}, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"0", "-1"} {
+		if err := j.Add(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(j.Flush(true), j.Close()); err != nil {
+		t.Fatal(err)
+	}
+	for bucket, urls := range map[string][]string{"0": {"https://a.example/1", "https://a.example/2"}, "-1": {"https://a.example/hi"}} {
+		q, err := queues.NewLifoDiskQueue(filepath.Join(qdir, bucket), queues.DiskConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range urls {
+			r, _ := framework.NewRequest(u)
+			r.Priority = len(bucket) - 1 // "-1" holds priority 1
+			if err := q.Push(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s := openJob(t, dir, map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue"})
+	var got []string
+	for _, r := range drain(t, s) {
+		got = append(got, r.URL)
+	}
+	closeJob(t, s)
+	if want := []string{"https://a.example/hi", "https://a.example/2", "https://a.example/1"}; !slices.Equal(got, want) {
+		t.Fatalf("format 1 job resumed with %q, want %q", got, want)
+	}
+	m, _, err := jobdir.ReadManifest(dir)
+	if err != nil || m.Format != jobdir.FormatVersion || m.CreatedBy != "frontier v0.1.0" {
+		t.Fatalf("manifest after resume: %+v, %v", m, err)
+	}
+	if _, err := os.Stat(filepath.Join(qdir, "queue.index")); err == nil {
+		t.Fatal("a format 1 job with queue files got a queue store")
 	}
 }
