@@ -554,7 +554,7 @@ func (q *DiskQueue) Close() error {
 
 // autoFlush flushes what is due at now.
 func (q *DiskQueue) autoFlush(now mono) error {
-	data := len(q.wbuf) > 0 && (len(q.wbuf) >= q.cfg.FlushBytes || q.dirtySince.since(now) >= q.cfg.FlushInterval)
+	data := len(q.wbuf) > 0 && (len(q.wbuf) >= q.cfg.FlushBytes || q.dirtySince.Since(now) >= q.cfg.FlushInterval)
 	pops := q.popCommitDue(now)
 	sync := q.unsyncedSince != 0 && q.cfg.Fsync.Mode == recordio.FsyncInterval && q.fsyncDue(now)
 	if !data && !pops && !sync {
@@ -570,7 +570,7 @@ func (q *DiskQueue) popCommitDue(now mono) bool {
 	if len(q.wbuf) >= 4*q.cfg.FlushBytes {
 		return true
 	}
-	return q.cfg.PopCommitDelay >= 0 && q.popsSince != 0 && q.popsSince.since(now) >= q.cfg.PopCommitDelay
+	return q.cfg.PopCommitDelay >= 0 && q.popsSince != 0 && q.popsSince.Since(now) >= q.cfg.PopCommitDelay
 }
 
 // flushLocked writes the buffer and fsyncs as the policy says. explicit
@@ -611,7 +611,7 @@ func (q *DiskQueue) fsyncDue(now mono) bool {
 	case recordio.FsyncNever:
 		return false
 	}
-	return q.unsyncedSince.since(now) >= q.cfg.Fsync.Interval
+	return q.unsyncedSince.Since(now) >= q.cfg.Fsync.Interval
 }
 
 // sync makes everything written so far durable.

@@ -213,10 +213,10 @@ func (s *Store) Flush() error {
 // autoFlush flushes when the buffered records exceed the budget or the
 // oldest waited FlushInterval, and fsyncs when the interval policy says.
 func (s *Store) autoFlush(now mono) error {
-	if s.buffered >= 64*s.cfg.FlushBytes || (s.dirtySince != 0 && s.dirtySince.since(now) >= s.cfg.FlushInterval) {
+	if s.buffered >= 64*s.cfg.FlushBytes || (s.dirtySince != 0 && s.dirtySince.Since(now) >= s.cfg.FlushInterval) {
 		return s.flushLocked(now, false)
 	}
-	if s.unsyncedSince != 0 && s.cfg.Fsync.Mode == recordio.FsyncInterval && s.unsyncedSince.since(now) >= s.cfg.Fsync.Interval {
+	if s.unsyncedSince != 0 && s.cfg.Fsync.Mode == recordio.FsyncInterval && s.unsyncedSince.Since(now) >= s.cfg.Fsync.Interval {
 		return s.sync()
 	}
 	return nil
@@ -239,7 +239,7 @@ func (s *Store) flushLocked(now mono, final bool) error {
 			return err
 		}
 	}
-	if final || s.sinceCkpt >= storeCheckpointBytes || (s.deadSegs > 0 && s.ckptAt.since(now) >= storeCheckpointDead) {
+	if final || s.sinceCkpt >= storeCheckpointBytes || (s.deadSegs > 0 && s.ckptAt.Since(now) >= storeCheckpointDead) {
 		return s.checkpoint()
 	}
 	return nil
@@ -252,7 +252,7 @@ func (s *Store) syncDue(now mono) bool {
 	case recordio.FsyncNever:
 		return false
 	}
-	return s.unsyncedSince.since(now) >= s.cfg.Fsync.Interval
+	return s.unsyncedSince.Since(now) >= s.cfg.Fsync.Interval
 }
 
 // storePlan is what one frame of a flush changes once it is written.

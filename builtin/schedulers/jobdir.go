@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/clock"
 	"github.com/frontier-go/frontier/jobdir"
 )
 
@@ -31,7 +32,7 @@ type jobState struct {
 	journaled *framework.Request
 
 	flushEvery time.Duration
-	lastFlush  time.Time
+	lastFlush  clock.Mono
 	dirty      bool
 }
 
@@ -68,7 +69,7 @@ func (s *Scheduler) openJob(dir string) error {
 		job.Close()
 		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
 	}
-	js := &jobState{job: job, journal: journal, flushEvery: every, lastFlush: time.Now()}
+	js := &jobState{job: job, journal: journal, flushEvery: every, lastFlush: clock.Exact()}
 	for _, d := range st.InFlight {
 		r, err := framework.DecodeRequest(d.Record, s.c.Spider)
 		if err != nil {
@@ -111,7 +112,7 @@ func (s *Scheduler) tick() error {
 		return nil
 	}
 	js.dirty = true
-	if time.Since(js.lastFlush) < js.flushEvery {
+	if js.lastFlush.Since(clock.Coarse()) < js.flushEvery {
 		return nil
 	}
 	return s.Flush()
@@ -210,7 +211,7 @@ func (s *Scheduler) flushJob(force bool) error {
 			return err
 		}
 	}
-	js.lastFlush, js.dirty = time.Now(), false
+	js.lastFlush, js.dirty = clock.Exact(), false
 	return nil
 }
 
