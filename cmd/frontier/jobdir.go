@@ -168,6 +168,28 @@ func printInspect(w io.Writer, r *inspect.Report) {
 		fmt.Fprintf(w, "spider state   %d keys: %s\n", len(r.StateKeys), strings.Join(r.StateKeys, ", "))
 	}
 	fmt.Fprintf(w, "on disk        %d bytes in %d files\n", r.Bytes, r.Files)
+	switch {
+	case r.Store != nil && r.Store.Err != "":
+		fmt.Fprintf(w, "queue store    unreadable (a resume would refuse the job): %s\n", r.Store.Err)
+	case r.Store != nil:
+		segments := "segments"
+		if r.Store.Segments == 1 {
+			segments = "segment"
+		}
+		fmt.Fprintf(w, "queue store    %d %s\n", r.Store.Segments, segments)
+		if n := len(r.Store.Unclaimed); n > 0 {
+			pending := 0
+			for _, u := range r.Store.Unclaimed {
+				pending += u.Pending
+			}
+			fmt.Fprintf(w, "               %d buckets (%d requests) not in the bucket journal: a resume drops them\n", n, pending)
+		}
+		for _, d := range r.Store.Drops {
+			fmt.Fprintf(w, "               a resume drops %s\n", d)
+		}
+	case r.QueueLayout == inspect.LayoutFiles:
+		fmt.Fprintf(w, "queue layout   a file or directory per bucket\n")
+	}
 	if len(r.Buckets) == 0 {
 		return
 	}

@@ -17,20 +17,26 @@ import (
 	"github.com/frontier-go/frontier/registry"
 )
 
-// stoppedJob leaves a job directory with 10 pending requests and 2 in flight.
-func stoppedJob(t *testing.T) string {
+// stoppedJob leaves a job directory with 10 pending requests and 2 in
+// flight. With files, its buckets are files, as a job's written before the
+// queue store: its disk queue is kept from the store and the store's empty
+// checkpoint is removed.
+func stoppedJob(t *testing.T, files bool) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "job")
 	reg := registry.New()
 	if err := builtin.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.Lookup("scrapy.squeues.PickleLifoDiskQueue"); err != nil {
-		reg.MustRegister(registry.Entry{Name: "scrapy.squeues.PickleLifoDiskQueue", Kind: registry.KindQueue, Factory: framework.QueueFactory(queues.LifoDiskFactory)})
-		reg.MustRegister(registry.Entry{Name: "scrapy.squeues.PickleFifoDiskQueue", Kind: registry.KindQueue, Factory: framework.QueueFactory(queues.FifoDiskFactory)})
-	}
+	reg.MustRegister(registry.Entry{Name: "test.FileLifoDisk", Kind: registry.KindQueue, Factory: framework.QueueFactory(
+		func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+			return queues.LifoDiskFactory(context.Background(), c, key)
+		})})
 	s := framework.NewSettings()
 	s.Set("JOBDIR", dir, framework.Source{Kind: framework.SourceCode})
+	if files {
+		s.Set("SCHEDULER_DISK_QUEUE", "test.FileLifoDisk", framework.Source{Kind: framework.SourceCode})
+	}
 	c := framework.NewCrawler(s, reg, nil)
 	sch, err := schedulers.New(context.Background(), c)
 	if err != nil {
@@ -48,47 +54,107 @@ func stoppedJob(t *testing.T) string {
 	if err := sch.Close("shutdown"); err != nil {
 		t.Fatal(err)
 	}
+	if files {
+		if err := os.Remove(filepath.Join(dir, jobdir.QueueDir, "queue.index")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return dir
 }
 
 func TestJobdirCommand(t *testing.T) {
-	dir := stoppedJob(t)
-	tests := []struct {
-		args []string
-		code int
-		want []string
+	for _, layout := range []struct {
+		name  string
+		files bool
+		want  string // in inspect's output
 	}{
-		{[]string{"inspect", dir}, 0, []string{"pending        10 requests", "in flight      2", "fingerprints   12", "spider state   1 keys: k", "h0.example"}},
-		{[]string{"inspect", "--json", dir}, 0, []string{`"pending": 10`, `"in_flight": 2`}},
-		{[]string{"export", dir}, 0, []string{`"state":"in_flight"`, `"state":"pending"`, `"url":"https://h1.example/11"`}},
-		{[]string{"verify", dir}, 0, []string{"OK, a resume takes everything"}},
-		{[]string{"verify", filepath.Join(dir, "missing")}, 1, nil},
-		{[]string{"inspect"}, 2, nil},
-		{[]string{"frobnicate", dir}, 2, nil},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			if code := jobdirCommand(tt.args, &stdout, &stderr); code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+		{"store", false, "queue store    1 segment\n"},
+		{"files", true, "queue layout   a file or directory per bucket\n"},
+	} {
+		t.Run(layout.name, func(t *testing.T) {
+			dir := stoppedJob(t, layout.files)
+			tests := []struct {
+				args []string
+				code int
+				want []string
+			}{
+				{[]string{"inspect", dir}, 0, []string{"pending        10 requests", "in flight      2", "fingerprints   12", "spider state   1 keys: k", "h0.example", layout.want}},
+				{[]string{"inspect", "--json", dir}, 0, []string{`"pending": 10`, `"in_flight": 2`, `"queue_layout": "` + layout.name + `"`}},
+				{[]string{"export", dir}, 0, []string{`"state":"in_flight"`, `"state":"pending"`, `"url":"https://h1.example/11"`}},
+				{[]string{"verify", dir}, 0, []string{"OK, a resume takes everything"}},
+				{[]string{"verify", filepath.Join(dir, "missing")}, 1, nil},
+				{[]string{"inspect"}, 2, nil},
+				{[]string{"frobnicate", dir}, 2, nil},
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, stdout.String())
-				}
+			for _, tt := range tests {
+				t.Run(strings.ReplaceAll(strings.Join(tt.args, " "), dir, "DIR"), func(t *testing.T) {
+					var stdout, stderr bytes.Buffer
+					if code := jobdirCommand(tt.args, &stdout, &stderr); code != tt.code {
+						t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout.String(), stderr.String())
+					}
+					for _, w := range tt.want {
+						if !strings.Contains(stdout.String(), w) {
+							t.Errorf("output lacks %q:\n%s", w, stdout.String())
+						}
+					}
+				})
+			}
+			// export writes one line per request.
+			var stdout, stderr bytes.Buffer
+			jobdirCommand([]string{"export", dir}, &stdout, &stderr)
+			if n := strings.Count(stdout.String(), "\n"); n != 12 {
+				t.Fatalf("export wrote %d lines", n)
+			}
+			// Through the command table too.
+			stdout.Reset()
+			if code := run([]string{"jobdir", "verify", dir}, &stdout, &stderr); code != 0 {
+				t.Fatalf("frontier jobdir verify: exit %d: %s", code, stderr.String())
 			}
 		})
 	}
-	// export writes one line per request.
-	var stdout, stderr bytes.Buffer
-	jobdirCommand([]string{"export", dir}, &stdout, &stderr)
-	if n := strings.Count(stdout.String(), "\n"); n != 12 {
-		t.Fatalf("export wrote %d lines", n)
+}
+
+// TestJobdirVerifyDamagedStore checks what verify prints, and its exit
+// status, for a queue store with a torn tail and for one whose checkpoint
+// is corrupt.
+func TestJobdirVerifyDamagedStore(t *testing.T) {
+	dir := stoppedJob(t, false)
+	seg := filepath.Join(dir, jobdir.QueueDir, "queue.00000001.log")
+	f, err := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Through the command table too.
+	f.Write([]byte("torn"))
+	f.Close()
+	var stdout, stderr bytes.Buffer
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d: %s", code, stdout.String())
+	}
+	for _, w := range []string{"drop   " + seg + " at offset ", "torn tail dropped", "(4 bytes, 0 records)", "a resume would drop 4 bytes and 0 records"} {
+		if !strings.Contains(stdout.String(), w) {
+			t.Errorf("verify output lacks %q:\n%s", w, stdout.String())
+		}
+	}
 	stdout.Reset()
-	if code := run([]string{"jobdir", "verify", dir}, &stdout, &stderr); code != 0 {
-		t.Fatalf("frontier jobdir verify: exit %d: %s", code, stderr.String())
+	if code := jobdirCommand([]string{"inspect", dir}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "a resume drops queue.00000001.log at offset") {
+		t.Errorf("inspect: exit %d:\n%s", code, stdout.String())
+	}
+
+	index := filepath.Join(dir, jobdir.QueueDir, "queue.index")
+	b, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(index, b, 0o644)
+	stdout.Reset()
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 1 || !strings.Contains(stdout.String(), "REFUSE") ||
+		!strings.Contains(stdout.String(), "a resume would refuse this job") {
+		t.Fatalf("exit %d:\n%s", code, stdout.String())
+	}
+	stdout.Reset()
+	if code := jobdirCommand([]string{"inspect", dir}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "queue store    unreadable") {
+		t.Errorf("inspect: exit %d:\n%s", code, stdout.String())
 	}
 }
 

@@ -4,9 +4,16 @@
 // (Export); and a check of every file that reports what a resume would drop
 // (Verify). The frontier command's "jobdir" subcommands print them.
 //
-// The tools never write to the job directory: the disk queues are read with
-// their read-only functions (queues.DiskQueueLen, queues.VerifyDiskQueue),
-// which see what a resume would see without cutting torn tails. A job that is
-// running (its lock is held) can be inspected; the figures are then a
-// snapshot of a moving target.
+// The disk priority queue comes in two layouts. A job keeps the buckets of
+// the built-in disk queues in one queue store (requests.queue/queue.index
+// and its segments), which the tools open with queues.ReadStore; a job
+// written before the store, or with a disk queue that keeps its own files,
+// has a file or directory per bucket, which they read with
+// queues.DiskQueueLen and queues.VerifyDiskQueue. Either way the bucket
+// journal says which buckets are live.
+//
+// The tools never write to the job directory: the read-only functions see
+// what a resume would see without cutting torn tails. A job that is running
+// (its lock is held) can be inspected; the figures are then a snapshot of a
+// moving target.
 package inspect

@@ -20,10 +20,14 @@ var ErrNotJobDir = errors.New("inspect: not a job directory")
 // Bucket is one bucket of the disk priority queue and what it holds.
 type Bucket struct {
 	queues.Bucket
-	// Kind is "lifo" (a file), "fifo" (a directory) or "missing" (never
+	// Kind is "lifo" (a file, or a LIFO bucket of the queue store), "fifo"
+	// (a directory, or a FIFO bucket of the queue store) or "missing" (never
 	// written).
 	Kind    string `json:"kind"`
 	Pending int    `json:"pending"`
+	// StoreKey is the bucket's key in the queue store, when the store holds
+	// it; Path is then not a file.
+	StoreKey string `json:"store_key,omitempty"`
 	// Err says why the bucket could not be read, when it could not.
 	Err string `json:"error,omitempty"`
 }
@@ -43,6 +47,10 @@ type Report struct {
 	// Pending counts the requests in the disk queue; Buckets details them.
 	Pending int      `json:"pending"`
 	Buckets []Bucket `json:"buckets"`
+	// QueueLayout is LayoutStore, LayoutFiles, or "" when the job has no
+	// disk queue yet; Store describes the queue store, when there is one.
+	QueueLayout string      `json:"queue_layout,omitempty"`
+	Store       *QueueStore `json:"queue_store,omitempty"`
 	// InFlight counts the requests handed out and not finished at the last
 	// stop (handed out again first on resume); Ghosts counts copies of some
 	// of them still in the queues, which a resume drops.
@@ -57,6 +65,29 @@ type Report struct {
 	Files int   `json:"files"`
 }
 
+// QueueStore is what Inspect finds in a job's queue store.
+type QueueStore struct {
+	// Segments is the number of its segment files.
+	Segments int `json:"segments"`
+	// Unclaimed are its buckets that the bucket journal does not list: a
+	// resume drops them. They are normally buckets the journal removed once
+	// drained, whose drop from the store a stop or crash came before.
+	Unclaimed []StoreBucket `json:"unclaimed,omitempty"`
+	// Drops says what a resume would drop while reading the store (torn
+	// tails, corrupt frames, missing chunks); Verify details it.
+	Drops []string `json:"drops,omitempty"`
+	// Err says why the store could not be read, when it could not; a resume
+	// would refuse the job.
+	Err string `json:"error,omitempty"`
+}
+
+// StoreBucket is a bucket of the queue store.
+type StoreBucket struct {
+	Key     string `json:"key"`
+	Kind    string `json:"kind"`
+	Pending int    `json:"pending"`
+}
+
 // Inspect reads the job directory dir and reports what it holds.
 func Inspect(dir string) (*Report, error) {
 	rep := &Report{Dir: dir}
@@ -67,12 +98,36 @@ func Inspect(dir string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	rep.QueueLayout = view.layout()
+	if view.hasStore {
+		qs := &QueueStore{}
+		rep.Store = qs
+		st, err := view.openStore(func(file string, off, bytes int64, records int, what string) {
+			qs.Drops = append(qs.Drops, fmt.Sprintf("%s at offset %d: %s (%d bytes, %d records)", filepath.Base(file), off, what, bytes, records))
+		})
+		if err != nil {
+			qs.Err = err.Error()
+		} else {
+			qs.Segments = st.Segments()
+			for _, u := range view.unclaimed {
+				qs.Unclaimed = append(qs.Unclaimed, StoreBucket{Key: u.Key, Kind: kindName(u.LIFO), Pending: u.Len})
+			}
+			st.Close()
+		}
+	}
 	for _, b := range view.buckets {
 		ib := Bucket{Bucket: b.Bucket, Kind: b.kind}
-		if n, err := queues.DiskQueueLen(b.Path); err != nil {
-			ib.Err = err.Error()
-		} else {
-			ib.Pending = n
+		switch {
+		case b.stored:
+			ib.StoreKey, ib.Pending = b.rel, b.pending
+		case b.kind == "missing" && rep.Store != nil && rep.Store.Err != "":
+			ib.Err = "the queue store cannot be read"
+		default:
+			if n, err := queues.DiskQueueLen(b.Path); err != nil {
+				ib.Err = err.Error()
+			} else {
+				ib.Pending = n
+			}
 		}
 		rep.Pending += ib.Pending
 		rep.Buckets = append(rep.Buckets, ib)
@@ -163,69 +218,4 @@ func DiskUsage(dir string) (bytes int64, files int) {
 		return nil
 	})
 	return bytes, files
-}
-
-// queueView is a job's disk priority queue as its bucket journal lists it,
-// read in place with the disk queues' read-only functions.
-type queueView struct {
-	buckets []viewBucket
-	// orphans are entries of the queue directory no live bucket owns.
-	orphans []string
-	journal jobdir.BucketState
-}
-
-type viewBucket struct {
-	queues.Bucket
-	kind string
-}
-
-// openView reads dir's bucket journal and finds every live bucket's files.
-func openView(dir string) (*queueView, error) {
-	key := filepath.Join(dir, jobdir.QueueDir)
-	v := &queueView{}
-	b, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("inspect: %w", err)
-	}
-	if v.journal, err = jobdir.DecodeBuckets(b); err != nil {
-		return nil, fmt.Errorf("inspect: %s: %w", filepath.Join(key, jobdir.BucketJournalFile), err)
-	}
-	owned := map[string]bool{filepath.Join(key, jobdir.BucketJournalFile): true}
-	slotDirs := map[string]bool{}
-	for _, name := range v.journal.Live {
-		qb, err := queues.ParseBucket(key, name)
-		if err != nil {
-			return nil, fmt.Errorf("inspect: %w", err)
-		}
-		vb := viewBucket{Bucket: qb}
-		owned[qb.Path] = true
-		if parent := filepath.Dir(qb.Path); parent != key {
-			slotDirs[parent] = true
-		}
-		switch fi, err := os.Stat(qb.Path); {
-		case err != nil:
-			vb.kind = "missing"
-		case fi.IsDir():
-			vb.kind = "fifo"
-		default:
-			vb.kind = "lifo"
-		}
-		v.buckets = append(v.buckets, vb)
-	}
-	entries, _ := os.ReadDir(key)
-	for _, e := range entries {
-		p := filepath.Join(key, e.Name())
-		switch {
-		case slotDirs[p]:
-			sub, _ := os.ReadDir(p)
-			for _, se := range sub {
-				if sp := filepath.Join(p, se.Name()); !owned[sp] {
-					v.orphans = append(v.orphans, sp)
-				}
-			}
-		case !owned[p]:
-			v.orphans = append(v.orphans, p)
-		}
-	}
-	return v, nil
 }

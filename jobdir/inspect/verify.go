@@ -53,8 +53,9 @@ func (v *Verification) add(f Finding) {
 
 // Verify checks every file of the job directory dir, reading every record,
 // and reports what a resume would drop (torn tails, corrupt records, stale
-// files) or refuse (a newer format, a corrupt manifest or state). It changes
-// nothing.
+// files, buckets of the queue store the bucket journal does not list) or
+// refuse (a newer format, a corrupt manifest, state or queue store). It
+// changes nothing.
 func Verify(dir string) (*Verification, error) {
 	v := &Verification{Dir: dir}
 	st, err := os.Stat(dir)
@@ -177,7 +178,29 @@ func Verify(dir string) (*Verification, error) {
 	for _, o := range view.orphans {
 		v.add(Finding{File: o, Offset: -1, What: "not a bucket of the bucket journal: a resume ignores it"})
 	}
+	var store *queues.Store
+	if view.hasStore {
+		v.Files++ // the checkpoint
+		store, err = view.openStore(func(file string, off, bytes int64, records int, what string) {
+			v.add(Finding{File: file, Offset: off, DropBytes: bytes, DropRecords: records, What: "queue store: " + what})
+		})
+		if err != nil {
+			v.add(Finding{File: view.key, Offset: -1, Fatal: true, What: err.Error()})
+		} else {
+			defer store.Close()
+			v.Files += store.Segments()
+			for _, u := range view.unclaimed {
+				v.add(Finding{File: view.key, Offset: -1, DropRecords: u.Len, What: fmt.Sprintf(
+					"bucket %s of the queue store is not in the bucket journal: a resume drops it (requests: %d; normally a bucket the journal removed once drained, whose drop from the store a stop or crash came before)",
+					u.Key, u.Len)})
+			}
+		}
+	}
 	for _, b := range view.buckets {
+		if b.stored {
+			v.verifyStored(store, view.key, &b)
+			continue
+		}
 		if b.kind == "missing" {
 			continue
 		}
@@ -201,4 +224,31 @@ func Verify(dir string) (*Verification, error) {
 		}
 	}
 	return v, nil
+}
+
+// verifyStored reads every record of bucket b of the queue store st, in
+// the directory key, and reports the chunks that cannot be read and the
+// records that do not decode.
+func (v *Verification) verifyStored(st *queues.Store, key string, b *viewBucket) {
+	read, undecodable := 0, 0
+	var first error
+	err := st.Records(b.rel, func(delivery uint64, rec []byte) error {
+		read++
+		if _, err := framework.DecodeRequest(rec, nil); err != nil {
+			undecodable++
+			if first == nil {
+				first = fmt.Errorf("delivery %d: %w", delivery, err)
+			}
+		}
+		return nil
+	})
+	v.Records += read
+	if err != nil {
+		v.add(Finding{File: key, Offset: -1, DropRecords: b.pending - read,
+			What: fmt.Sprintf("bucket %s of the queue store: unreadable chunks, which a resume drops with their records: %v", b.rel, err)})
+	}
+	if undecodable > 0 {
+		v.add(Finding{File: key, Offset: -1, DropRecords: undecodable,
+			What: fmt.Sprintf("bucket %s of the queue store: %d records do not decode (a resume skips them); the first: %v", b.rel, undecodable, first)})
+	}
 }
