@@ -60,7 +60,8 @@ type Store struct {
 	ckpt      logPos // where the last checkpoint's replay starts
 	sinceCkpt int64  // bytes written since the last checkpoint
 	ckptAt    mono
-	deadSegs  int // segments holding no live chunk, other than the active one
+	deadSegs  int             // segments holding no live chunk, other than the active one
+	stuck     map[uint32]bool // segments whose compaction failed, left alone
 
 	wbuf    []byte      // frames of the flush being written
 	plans   []storePlan // what each frame of wbuf changes once written
@@ -73,11 +74,12 @@ type Store struct {
 
 // storeSeg is one segment file of the log.
 type storeSeg struct {
-	no       uint32
-	f        fileHandle
-	size     int64 // bytes of whole frames: the next write's offset
-	live     int   // chunks of live buckets in the segment
-	unsynced bool
+	no        uint32
+	f         fileHandle
+	size      int64 // bytes of whole frames: the next write's offset
+	live      int   // chunks of live buckets in the segment
+	liveBytes int64 // their frames' bytes
+	unsynced  bool
 }
 
 // readWindow is the last span of a segment read, serving neighbouring chunks.
@@ -232,6 +234,9 @@ func (s *Store) flushLocked(now mono, final bool) error {
 		return nil
 	}
 	if err := s.writeDirty(); err != nil {
+		return err
+	}
+	if err := s.compact(); err != nil {
 		return err
 	}
 	if s.unsyncedSince != 0 && (final || s.syncDue(now)) {
@@ -433,7 +438,10 @@ func (s *Store) apply(seg *storeSeg, off int64, p storePlan) {
 		b.live += int(ref.count)
 		b.takeBuffered(p.records)
 		seg.live++
+		seg.liveBytes += int64(ref.size)
 		s.maxID = max(s.maxID, ref.base+uint64(ref.count)-1)
+	case recRelocate:
+		s.applyRelocate(seg, off, p)
 	case recDrop:
 		s.drops = slices.DeleteFunc(s.drops, func(id uint64) bool { return id == p.drop })
 	}
@@ -494,13 +502,14 @@ func (s *Store) sync() error {
 	return nil
 }
 
-// chunkGone notes that a chunk of segment segNo died.
-func (s *Store) chunkGone(segNo uint32) {
-	seg := s.segs[segNo]
+// chunkGone notes that chunk c left its segment.
+func (s *Store) chunkGone(c chunkRef) {
+	seg := s.segs[c.seg]
 	if seg == nil {
 		return
 	}
 	seg.live--
+	seg.liveBytes -= int64(c.size)
 	if seg.live == 0 && seg != s.active {
 		s.deadSegs++
 	}
@@ -788,7 +797,7 @@ func (s *Store) DropUnclaimed() []string {
 // dropBucket forgets b and everything it holds.
 func (s *Store) dropBucket(b *storeBucket) {
 	for _, c := range b.chunks {
-		s.chunkGone(c.seg)
+		s.chunkGone(c)
 	}
 	b.chunks, b.live = nil, 0
 	s.buffered -= len(b.wbuf) - b.wstart(b.wpos)

@@ -334,7 +334,7 @@ func (b *storeBucket) load(c chunkRef) error {
 	if err != nil {
 		return err
 	}
-	if fr.Payload[0] != recChunk {
+	if t := fr.Payload[0]; t != recChunk && t != recRelocate {
 		return fmt.Errorf("not a chunk")
 	}
 	body, err := parseChunk(bytes.Clone(fr.Payload))
@@ -384,7 +384,7 @@ func (b *storeBucket) removeChunk(i int) {
 // marked 0.
 func (b *storeBucket) dropChunk(i int) {
 	c := b.chunks[i]
-	b.s.chunkGone(c.seg)
+	b.s.chunkGone(c)
 	if i == 0 {
 		b.chunks = b.chunks[1:]
 	} else {

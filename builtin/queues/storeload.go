@@ -95,6 +95,7 @@ func (s *Store) settleChunks() {
 				continue
 			}
 			seg.live++
+			seg.liveBytes += int64(c.size)
 			b.live += int(c.live)
 			kept = append(kept, c)
 		}
@@ -121,14 +122,20 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 	pos := 0
 	if start == 0 {
 		fr, k, err := recordio.Next(buf)
-		if err == nil {
+		switch {
+		case err == nil:
 			if err := checkSegHeader(fr.Payload, seg.no); err != nil {
 				return err
 			}
 			pos = k
-		} else if !last {
-			s.report(file, 0, int64(len(buf)), 0, "segment without a readable header dropped")
-			return nil
+		case last && int64(len(buf)) < segHeaderSize:
+			// Created at the crash, before its header was whole.
+			if len(buf) > 0 {
+				s.report(file, 0, int64(len(buf)), 0, "segment torn while being created dropped")
+			}
+			return s.cut(seg, 0)
+		default:
+			return fmt.Errorf("%w: no segment header (%v)", ErrNotDiskQueue, err)
 		}
 	}
 	for pos < len(buf) {
@@ -148,10 +155,6 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		}
 		s.report(file, at, n, 0, "torn tail dropped (writes a crash interrupted)")
 		return s.cut(seg, at)
-	}
-	if start == 0 && pos == 0 && last {
-		// A segment created at the crash, before its header was whole.
-		return s.cut(seg, 0)
 	}
 	return nil
 }
@@ -225,6 +228,8 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 				b.chunks = slices.Delete(b.chunks, i, i+1)
 			}
 		}
+	case recRelocate:
+		return s.replayRelocate(segNo, off, fr, size)
 	case recDrop:
 		id := r.uvarint()
 		b := s.buckets[id]
