@@ -438,6 +438,12 @@ func TestDecodeRequestVersion(t *testing.T) {
 	}
 	// The version byte alone is an empty request.
 	r, err := DecodeRequest([]byte{RecordVersion}, nil)
+	if rec, ok := TakeRecord(r); !ok || rec != string([]byte{RecordVersion}) {
+		t.Fatalf("TakeRecord after DecodeRequest = %q, %v", rec, ok)
+	}
+	if _, ok := TakeRecord(r); ok {
+		t.Fatal("TakeRecord gave the record twice")
+	}
 	if err != nil || !reflect.DeepEqual(r, &Request{}) {
 		t.Fatalf("DecodeRequest(version only) = %#v, %v", r, err)
 	}

@@ -97,7 +97,8 @@ func (c *DiskConfig) Validate() error {
 }
 
 // DiskConfigFromCrawler returns the disk queue configuration c's settings
-// give: JOBDIR_FSYNC, JOBDIR_FSYNC_INTERVAL and JOBDIR_FLUSH_INTERVAL, with
+// give: JOBDIR_FSYNC, JOBDIR_FSYNC_INTERVAL, JOBDIR_FLUSH_INTERVAL and
+// JOBDIR_SEGMENT_BYTES, with
 // c's spider, logger and stats, validated.
 func DiskConfigFromCrawler(c *framework.Crawler) (DiskConfig, error) {
 	cfg := DiskConfig{Spider: c.Spider, Logger: c.Logger, Stats: c.Stats}
@@ -115,6 +116,14 @@ func DiskConfigFromCrawler(c *framework.Crawler) (DiskConfig, error) {
 		if cfg.FlushInterval, err = s.GetDuration("JOBDIR_FLUSH_INTERVAL"); err != nil {
 			return cfg, err
 		}
+		seg, err := s.GetInt("JOBDIR_SEGMENT_BYTES")
+		if err != nil {
+			return cfg, err
+		}
+		if seg < 0 {
+			return cfg, fmt.Errorf("%w: JOBDIR_SEGMENT_BYTES=%d: a size in bytes, 0 for the default", framework.ErrSetting, seg)
+		}
+		cfg.SegmentBytes = int64(seg)
 	}
 	return cfg, cfg.Validate()
 }

@@ -96,7 +96,8 @@ const (
 	// storeChunkMax is the size past which a bucket's buffered records are
 	// written as several chunks.
 	storeChunkMax = 1 << 20
-	// storeCheckpointBytes is how much log is written between checkpoints.
+	// storeCheckpointBytes is how much log is written between checkpoints
+	// (or a segment's size, when smaller).
 	storeCheckpointBytes = 32 << 20
 	// storeCheckpointDead is how soon a checkpoint follows a segment
 	// emptied of live chunks, so that its file can go.
@@ -244,7 +245,7 @@ func (s *Store) flushLocked(now mono, final bool) error {
 			return err
 		}
 	}
-	if final || s.sinceCkpt >= storeCheckpointBytes || (s.deadSegs > 0 && s.ckptAt.Since(now) >= storeCheckpointDead) {
+	if final || s.sinceCkpt >= min(storeCheckpointBytes, s.cfg.SegmentBytes) || (s.deadSegs > 0 && s.ckptAt.Since(now) >= storeCheckpointDead) {
 		return s.checkpoint()
 	}
 	return nil
