@@ -279,14 +279,16 @@ func (s *Store) writeDirty() error {
 		return nil
 	}
 	s.wbuf, s.plans = s.wbuf[:0], s.plans[:0]
-	for _, b := range s.dirty {
-		if err := s.planBucket(b); err != nil {
-			return err
-		}
-	}
+	// Drops first: a bucket dropped and made again under the same key has a
+	// new ID, declared after the old one is gone.
 	for _, id := range s.drops {
 		p := binary.AppendUvarint([]byte{recDrop}, id)
 		if err := s.planFrame(storePlan{typ: recDrop, drop: id}, p, 0); err != nil {
+			return err
+		}
+	}
+	for _, b := range s.dirty {
+		if err := s.planBucket(b); err != nil {
 			return err
 		}
 	}
@@ -392,7 +394,7 @@ func (s *Store) writePlans() error {
 		}
 		if j == i {
 			if seg.size > segHeaderSize {
-				s.active = nil // full: the next writable() rolls
+				s.retire() // full: the next writable() rolls
 				continue
 			}
 			j = i + 1
@@ -457,10 +459,7 @@ func (s *Store) writable() (*storeSeg, error) {
 	if s.active != nil && s.active.size < s.cfg.SegmentBytes {
 		return s.active, nil
 	}
-	if old := s.active; old != nil && old.live == 0 {
-		s.deadSegs++
-	}
-	s.active = nil
+	s.retire()
 	n := s.nextSeg
 	path := s.segPath(n)
 	f, err := s.openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
@@ -480,6 +479,15 @@ func (s *Store) writable() (*storeSeg, error) {
 		s.unsyncedSince = exactNow()
 	}
 	return seg, nil
+}
+
+// retire stops writing to the active segment; a checkpoint deletes it once
+// no live chunk is left in it.
+func (s *Store) retire() {
+	if s.active != nil && s.active.live == 0 {
+		s.deadSegs++
+	}
+	s.active = nil
 }
 
 // sync fsyncs the segments written since the last sync, and the directory
@@ -659,9 +667,8 @@ func (s *Store) writeDirtyFirst() {
 	if err := s.writeDirty(); err != nil {
 		return // flushLocked reports it
 	}
-	if s.active.live == 0 {
-		s.deadSegs++
-		s.active = nil
+	if s.active != nil && s.active.live == 0 {
+		s.retire()
 	}
 }
 

@@ -49,12 +49,17 @@ const (
 )
 
 // crashKinds are the configurations the chains rotate through: priority
-// queue and disk queue.
-var crashKinds = []struct{ pq, disk string }{
-	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue"},
-	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleFifoDiskQueue"},
-	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleFifoDiskQueue"},
-	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleLifoDiskQueue"},
+// queue, disk queue, and the queue store's segment size (small ones make the
+// store roll segments, checkpoint, compact and delete segments as it runs).
+var crashKinds = []struct {
+	pq, disk string
+	segment  int
+}{
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 0},
+	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 0},
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 16 << 10},
+	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 8 << 10},
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 4 << 10},
 }
 
 // sha1Fingerprinter fingerprints the URL without its fragment: a request
@@ -93,6 +98,7 @@ func harnessCrawler(dir string, kind int) (*framework.Crawler, error) {
 		"SCHEDULER_PRIORITY_QUEUE":    k.pq,
 		"SCHEDULER_DISK_QUEUE":        k.disk,
 		"SCHEDULER_START_DISK_QUEUE":  "scrapy.squeues.PickleFifoDiskQueue",
+		"JOBDIR_SEGMENT_BYTES":        k.segment,
 	} {
 		s.Set(name, v, code)
 	}
