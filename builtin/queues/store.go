@@ -62,6 +62,9 @@ type Store struct {
 	ckptAt    mono
 	deadSegs  int             // segments holding no live chunk, other than the active one
 	stuck     map[uint32]bool // segments whose compaction failed, left alone
+	// compactQuiet is how long a sparse segment must lose no chunk before
+	// it is compacted (storeCompactQuiet; tests shorten it).
+	compactQuiet time.Duration
 
 	wbuf    []byte      // frames of the flush being written
 	plans   []storePlan // what each frame of wbuf changes once written
@@ -79,6 +82,7 @@ type storeSeg struct {
 	size      int64 // bytes of whole frames: the next write's offset
 	live      int   // chunks of live buckets in the segment
 	liveBytes int64 // their frames' bytes
+	lastDeath mono  // when a chunk of the segment last died
 	unsynced  bool
 }
 
@@ -168,6 +172,7 @@ func newStore(dir string, cfg *DiskConfig) *Store {
 		dir: dir, cfg: cfg, openFile: openRaw,
 		buckets: map[uint64]*storeBucket{}, byKey: map[string]*storeBucket{},
 		segs: map[uint32]*storeSeg{}, nextBucket: 1, nextSeg: 1,
+		compactQuiet: storeCompactQuiet,
 	}
 }
 
@@ -237,7 +242,7 @@ func (s *Store) flushLocked(now mono, final bool) error {
 	if err := s.writeDirty(); err != nil {
 		return err
 	}
-	if err := s.compact(); err != nil {
+	if err := s.compact(now); err != nil {
 		return err
 	}
 	if s.unsyncedSince != 0 && (final || s.syncDue(now)) {
@@ -519,6 +524,7 @@ func (s *Store) chunkGone(c chunkRef) {
 	}
 	seg.live--
 	seg.liveBytes -= int64(c.size)
+	seg.lastDeath = clockNow()
 	if seg.live == 0 && seg != s.active {
 		s.deadSegs++
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/frontier-go/frontier/internal/recordio"
 )
@@ -20,18 +21,25 @@ import (
 const recRelocate = 'R'
 
 // Compaction thresholds: a full segment other than the active one is
-// compacted when less than a quarter of its bytes are live chunks, at most
-// storeCompactBytes of chunks per flush.
+// compacted when less than a quarter of its bytes are live chunks and none of
+// its chunks died for storeCompactQuiet (a segment being drained empties on
+// its own; copying it would be wasted), at most storeCompactBytes of chunks
+// per flush.
 const (
 	storeCompactRatio = 4
 	storeCompactBytes = 8 << 20
+	storeCompactQuiet = 10 * time.Second
 )
 
 // compact relocates the live chunks of sparse segments.
-func (s *Store) compact() error {
-	sparse := map[uint32]bool{}
+func (s *Store) compact(now mono) error {
+	var sparse map[uint32]bool
 	for n, seg := range s.segs {
-		if seg != s.active && seg.live > 0 && !s.stuck[n] && seg.size >= s.cfg.SegmentBytes/2 && seg.liveBytes*storeCompactRatio < seg.size {
+		if seg != s.active && seg.live > 0 && !s.stuck[n] && seg.size >= s.cfg.SegmentBytes/2 &&
+			seg.liveBytes*storeCompactRatio < seg.size && seg.lastDeath.Since(now) >= s.compactQuiet {
+			if sparse == nil {
+				sparse = map[uint32]bool{}
+			}
 			sparse[n] = true
 		}
 	}

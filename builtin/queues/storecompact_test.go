@@ -24,6 +24,7 @@ func TestStoreCompaction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			st.compactQuiet = 0
 			slow, err := st.Bucket(filepath.Join(dir, "slow"), lifo)
 			if err != nil {
 				t.Fatal(err)
@@ -130,5 +131,39 @@ func TestStoreRefusesForeignSegment(t *testing.T) {
 	if err == nil {
 		st.Close()
 		t.Fatal("a foreign segment file was accepted")
+	}
+}
+
+// A segment whose chunks keep dying is being drained: it is not compacted
+// (its live chunks would be copied only to be popped soon after).
+func TestStoreNoCompactionWhileChunksDie(t *testing.T) {
+	dir := t.TempDir()
+	st, err := OpenStore(dir, DiskConfig{SegmentBytes: 8 << 10, Fsync: recordio.FsyncPolicy{Mode: recordio.FsyncNever}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	slow, _ := st.Bucket(filepath.Join(dir, "slow"), false)
+	fast, _ := st.Bucket(filepath.Join(dir, "fast"), false)
+	for i := range 40 {
+		slow.Push(req(fmt.Sprintf("https://slow.example/%d", i)))
+		for j := range 20 {
+			fast.Push(req(fmt.Sprintf("https://fast.example/%d/%d", i, j)))
+		}
+		if err := st.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := st.Segments()
+	for fast.Len() > 0 {
+		if _, err := fast.Pop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Segments(); got != segs {
+		t.Fatalf("%d segments before draining, %d after: compacted while its chunks were dying", segs, got)
 	}
 }
