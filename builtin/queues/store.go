@@ -340,6 +340,7 @@ func (s *Store) planBucket(b *storeBucket) error {
 			return err
 		}
 	}
+	initDeliveryIDs()
 	no := b.nextChunk
 	for i := b.wpos; i < len(b.wends); {
 		from := b.wstart(i)
@@ -364,7 +365,6 @@ func (s *Store) planBucket(b *storeBucket) error {
 
 // planFrame appends one frame of the parts as payload.
 func (s *Store) planFrame(p storePlan, head []byte, id uint64, rest ...[]byte) error {
-	initDeliveryIDs()
 	start := len(s.wbuf)
 	b, fs := recordio.Begin(s.wbuf)
 	b = append(b, head...)
