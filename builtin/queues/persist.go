@@ -115,7 +115,12 @@ func openBucketJournal(c *framework.Crawler, key string, cleanup func(name strin
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if len(live) > 0 && !hasStore(key) {
+	files, err := filesLayout(c, key, len(live) > 0)
+	if err != nil || files {
+		if err != nil {
+			j.Close()
+			return nil, nil, nil, err
+		}
 		return j, live, nil, nil
 	}
 	cfg, err := DiskConfigFromCrawler(c)
@@ -127,6 +132,37 @@ func openBucketJournal(c *framework.Crawler, key string, cleanup func(name strin
 	}
 	j.Close()
 	return nil, nil, nil, err
+}
+
+// filesLayout reports whether the persistent priority queue at key keeps its
+// buckets as files rather than in a store: a job that has a store keeps it;
+// one whose journal lists buckets (hasBuckets) and has no store was started
+// with files (JOBDIR_QUEUE_LAYOUT=files, or format 1); a new job follows
+// JOBDIR_QUEUE_LAYOUT.
+func filesLayout(c *framework.Crawler, key string, hasBuckets bool) (bool, error) {
+	if hasStore(key) {
+		return false, nil
+	}
+	if hasBuckets {
+		return true, nil
+	}
+	layout := "store"
+	if c.Settings != nil {
+		v, err := c.Settings.GetString("JOBDIR_QUEUE_LAYOUT")
+		if err != nil {
+			return false, err
+		}
+		if v != "" {
+			layout = v
+		}
+	}
+	switch layout {
+	case "store":
+		return false, nil
+	case "files":
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: JOBDIR_QUEUE_LAYOUT=%q: \"store\" or \"files\"", framework.ErrSetting, layout)
 }
 
 // abandon closes what a failed resume opened and returns err.

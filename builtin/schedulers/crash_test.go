@@ -49,17 +49,21 @@ const (
 )
 
 // crashKinds are the configurations the chains rotate through: priority
-// queue, disk queue, and the queue store's segment size (small ones make the
-// store roll segments, checkpoint, compact and delete segments as it runs).
+// queue, disk queue, the queue store's segment size (small ones make the
+// store roll segments, checkpoint, compact and delete segments as it runs)
+// and the queue layout.
 var crashKinds = []struct {
 	pq, disk string
 	segment  int
+	layout   string
 }{
-	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 0},
-	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 0},
-	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 16 << 10},
-	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 8 << 10},
-	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 4 << 10},
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 0, "store"},
+	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 0, "store"},
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 16 << 10, "store"},
+	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 8 << 10, "store"},
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 4 << 10, "store"},
+	{"scrapy.pqueues.DownloaderAwarePriorityQueue", "scrapy.squeues.PickleFifoDiskQueue", 0, "files"},
+	{"scrapy.pqueues.ScrapyPriorityQueue", "scrapy.squeues.PickleLifoDiskQueue", 0, "files"},
 }
 
 // sha1Fingerprinter fingerprints the URL without its fragment: a request
@@ -99,6 +103,7 @@ func harnessCrawler(dir string, kind int) (*framework.Crawler, error) {
 		"SCHEDULER_DISK_QUEUE":        k.disk,
 		"SCHEDULER_START_DISK_QUEUE":  "scrapy.squeues.PickleFifoDiskQueue",
 		"JOBDIR_SEGMENT_BYTES":        k.segment,
+		"JOBDIR_QUEUE_LAYOUT":         k.layout,
 	} {
 		s.Set(name, v, code)
 	}

@@ -107,9 +107,13 @@ func urls(rs []*framework.Request) []string {
 // TestSchedulerWithDownloaderAwareOnDisk): requests enqueued, the scheduler
 // closed and a new one opened on the same JOBDIR.
 func TestSchedulerOnDisk(t *testing.T) {
-	for _, pq := range priorityQueues {
-		t.Run(pq, func(t *testing.T) {
-			opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq}
+	for _, c := range []struct{ pq, layout string }{
+		{priorityQueues[0], "store"}, {priorityQueues[1], "store"},
+		{priorityQueues[0], "files"}, {priorityQueues[1], "files"},
+	} {
+		pq := c.pq
+		t.Run(pq+"/"+c.layout, func(t *testing.T) {
+			opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq, "JOBDIR_QUEUE_LAYOUT": c.layout}
 			t.Run("length", func(t *testing.T) {
 				dir := t.TempDir()
 				s := openJob(t, dir, opts)
@@ -454,5 +458,53 @@ func TestSchedulerResumesFormat1Job(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(qdir, "queue.index")); err == nil {
 		t.Fatal("a format 1 job with queue files got a queue store")
+	}
+}
+
+// JOBDIR_QUEUE_LAYOUT=files keeps Scrapy's layout: a folder per download
+// slot with a file per bucket, the slot's folder removed once emptied, and
+// no queue store; the job keeps that layout when resumed with the default.
+func TestSchedulerFilesLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "job")
+	s := openJob(t, dir, map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue", "JOBDIR_QUEUE_LAYOUT": "files"})
+	for _, u := range []string{"https://a.example/1", "https://a.example/2", "https://b.example/1"} {
+		if ok, err := s.Enqueue(framework.MustRequest(u)); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	closeJob(t, s)
+	qdir := filepath.Join(dir, jobdir.QueueDir)
+	for _, slot := range []string{"a.example", "b.example"} {
+		if _, err := os.Stat(filepath.Join(qdir, queues.PathSafe(slot), "0")); err != nil {
+			t.Fatalf("slot %s: %v", slot, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(qdir, "queue.index")); err == nil {
+		t.Fatal("a files-layout job has a queue store")
+	}
+
+	s = openJob(t, dir, map[string]any{"SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue"})
+	got := urls(drain(t, s))
+	slices.Sort(got)
+	if want := []string{"https://a.example/1", "https://a.example/2", "https://b.example/1"}; !slices.Equal(got, want) {
+		t.Fatalf("resumed with %q", got)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, slot := range []string{"a.example", "b.example"} {
+		if _, err := os.Stat(filepath.Join(qdir, queues.PathSafe(slot))); err == nil {
+			t.Fatalf("slot %s's folder left after it emptied", slot)
+		}
+	}
+	closeJob(t, s)
+
+	c := jobCrawler(t, filepath.Join(t.TempDir(), "job"), map[string]any{"JOBDIR_QUEUE_LAYOUT": "folders"})
+	s2, err := New(context.Background(), c)
+	if err == nil {
+		err = s2.Open(context.Background())
+	}
+	if !errors.Is(err, framework.ErrSetting) {
+		t.Fatalf("JOBDIR_QUEUE_LAYOUT=folders: %v", err)
 	}
 }
