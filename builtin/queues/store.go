@@ -73,6 +73,10 @@ type Store struct {
 	maxID   uint64
 	closed  bool
 	broken  error // a failed write that could not be cut back off its segment
+	// lossy is set while a resume replays the log after a stretch of it was
+	// lost: frames of buckets whose declaration was in that stretch are
+	// dropped and reported instead of refusing the store.
+	lossy bool
 }
 
 // storeSeg is one segment file of the log.
@@ -652,18 +656,16 @@ func (s *Store) Close() error {
 	}
 	var err error
 	if !s.readOnly {
-		if s.active != nil && s.active.live == 0 {
-			s.writeDirtyFirst()
-		}
+		s.writeDirtyFirst()
 		err = s.flushLocked(exactNow(), true)
 	}
 	s.closed = true
 	return errors.Join(err, s.release())
 }
 
-// writeDirtyFirst leaves the active segment for a new one when nothing
-// buffered will land in it, so that a close with nothing left deletes every
-// segment.
+// writeDirtyFirst writes the live counts left when no request is buffered,
+// then retires the active segment if it holds no live chunk, so that a close
+// with nothing left deletes every segment.
 func (s *Store) writeDirtyFirst() {
 	for _, b := range s.dirty {
 		if b.buffered() > 0 {

@@ -211,7 +211,9 @@ func (q *StoreQueue) buffer(rec []byte, now mono) {
 		s.dirtySince = now
 	}
 	s.markDirty(b)
-	b.gen++
+	if b.lifo || b.len() == 1 {
+		b.gen++ // the next record changed; a FIFO push leaves the head alone
+	}
 }
 
 // Pop removes and returns the next request, or (nil, nil) when the queue is

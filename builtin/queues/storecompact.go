@@ -130,8 +130,14 @@ func (s *Store) replayRelocate(segNo uint32, off int64, fr recordio.Frame, size 
 	r := reader{b: fr.Payload[1:]}
 	id, no, count := r.uvarint(), r.u32(), r.u32()
 	b := s.buckets[id]
-	if r.bad || count == 0 || b == nil {
+	switch {
+	case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
 		return fmt.Errorf("%w: bad relocated chunk at offset %d", ErrCorruptStore, off)
+	case b == nil && s.lossy:
+		s.report(s.segPath(segNo), off, int64(size), int(count), "chunk of a bucket whose declaration was lost dropped")
+		return nil
+	case b == nil:
+		return fmt.Errorf("%w: relocated chunk of unknown bucket %d at offset %d", ErrCorruptStore, id, off)
 	}
 	i, found := slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmpU32(c.no, no) })
 	if !found {

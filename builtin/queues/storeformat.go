@@ -189,11 +189,15 @@ func appendChunkRef(p []byte, c chunkRef) []byte {
 
 func (r *reader) chunkRef() chunkRef {
 	c := chunkRef{no: r.u32(), seg: r.u32(), off: r.u32(), size: r.u32(), count: r.u32(), live: r.u32(), base: r.uvarint()}
-	if c.live > c.count || c.count == 0 || c.seg == 0 {
+	if c.live > c.count || c.count == 0 || c.seg == 0 || c.count > maxChunkRecords(int(c.size)) {
 		r.bad = true
 	}
 	return c
 }
+
+// maxChunkRecords is the most records n bytes of chunk hold: each takes at
+// least its length byte and one byte.
+func maxChunkRecords(n int) uint32 { return uint32(min(n/2, 1<<32-1)) }
 
 // chunkRecords parses a chunk's payload (after its type byte has been
 // checked): its bucket, number and the offsets of its count records in
@@ -209,7 +213,7 @@ type chunkBody struct {
 func parseChunk(p []byte) (chunkBody, error) {
 	r := reader{b: p[1:]}
 	c := chunkBody{bucket: r.uvarint(), no: r.u32(), count: r.u32()}
-	if r.bad || c.count == 0 {
+	if r.bad || c.count == 0 || c.count > maxChunkRecords(len(r.b)) {
 		return c, fmt.Errorf("bad chunk header")
 	}
 	c.data = r.b

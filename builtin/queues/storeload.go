@@ -151,6 +151,7 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		if !last {
 			s.report(file, at, n, 0, "corrupt frame: the rest of the segment is dropped")
 			seg.size = at
+			s.lossy = true
 			return nil
 		}
 		s.report(file, at, n, 0, "torn tail dropped (writes a crash interrupted)")
@@ -196,8 +197,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		id, no, count := r.uvarint(), r.u32(), r.u32()
 		b := s.buckets[id]
 		switch {
-		case r.bad || count == 0:
+		case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
 			return bad("bad chunk header")
+		case b == nil && s.lossy:
+			s.report(s.segPath(segNo), off, int64(size), int(count), "chunk of a bucket whose declaration was lost dropped")
+			return nil
 		case b == nil:
 			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
 		case no < b.nextChunk:
@@ -209,8 +213,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 	case recLive:
 		id := r.uvarint()
 		b := s.buckets[id]
-		if r.bad || b == nil {
+		if r.bad || (b == nil && !s.lossy) {
 			return bad(fmt.Sprintf("live counts of unknown bucket %d", id))
+		}
+		if b == nil {
+			return nil // its declaration was lost with a corrupt stretch of the log
 		}
 		for len(r.b) > 0 {
 			no, live := r.u32(), r.u32()
@@ -233,8 +240,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 	case recDrop:
 		id := r.uvarint()
 		b := s.buckets[id]
-		if r.bad || b == nil {
+		if r.bad || (b == nil && !s.lossy) {
 			return bad(fmt.Sprintf("drop of unknown bucket %d", id))
+		}
+		if b == nil {
+			return nil
 		}
 		delete(s.buckets, id)
 		delete(s.byKey, b.rel)
@@ -355,6 +365,9 @@ func (s *Store) Records(rel string, fn func(delivery uint64, rec []byte) error) 
 			return fmt.Errorf("%s at %d: %w", storeSegName(c.seg), c.off, err)
 		}
 		body, err := parseChunk(fr.Payload)
+		if err == nil && (body.bucket != b.id || body.no != c.no || body.count != c.count || fr.ID != c.base) {
+			err = fmt.Errorf("chunk %d of bucket %d found where chunk %d of bucket %d was expected", body.no, body.bucket, c.no, b.id)
+		}
 		if err != nil {
 			return fmt.Errorf("%s at %d: %w", storeSegName(c.seg), c.off, err)
 		}
