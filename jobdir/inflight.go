@@ -171,7 +171,7 @@ type InFlightJournal struct {
 	log      *appendLog
 	epoch    uint64
 	seq      uint64
-	inflight map[uint64][]byte
+	inflight map[uint64]string // records in flight, for compaction
 	ghosts   map[uint64]struct{}
 	pre      []byte   // delivery and skip frames, written before the queues flush
 	acks     []uint64 // written after
@@ -199,7 +199,7 @@ func OpenInFlight(path string, policy FsyncPolicy, logger zerolog.Logger) (*InFl
 	}
 	j := &InFlightJournal{
 		epoch:    st.Epoch + 1,
-		inflight: make(map[uint64][]byte, len(st.InFlight)),
+		inflight: make(map[uint64]string, len(st.InFlight)),
 		ghosts:   make(map[uint64]struct{}, len(st.Ghosts)),
 		logger:   logger,
 	}
@@ -207,7 +207,7 @@ func OpenInFlight(path string, policy FsyncPolicy, logger zerolog.Logger) (*InFl
 		return nil, st, fmt.Errorf("%w: %s: epoch %d exhausted", ErrCorruptJournal, path, st.Epoch)
 	}
 	for _, d := range st.InFlight {
-		j.inflight[d.ID] = d.Record
+		j.inflight[d.ID] = string(d.Record)
 	}
 	for _, id := range st.Ghosts {
 		j.ghosts[id] = struct{}{}
@@ -281,18 +281,19 @@ func (j *InFlightJournal) NewID() uint64 {
 // Deliver records that the request with delivery ID id and record rec was
 // handed out. rec is copied.
 func (j *InFlightJournal) Deliver(id uint64, rec []byte) {
-	j.inflight[id] = append([]byte(nil), rec...)
-	j.appendDelivery(id, rec)
+	j.inflight[id] = string(rec)
+	appendDelivery(j, id, rec)
 }
 
-// DeliverString is Deliver for a record held in a string.
+// DeliverString is Deliver for a record held in a string, which is kept as
+// it is (not copied).
 func (j *InFlightJournal) DeliverString(id uint64, rec string) {
-	j.inflight[id] = []byte(rec)
-	j.appendDelivery(id, j.inflight[id])
+	j.inflight[id] = rec
+	appendDelivery(j, id, rec)
 }
 
 // appendDelivery appends a delivery frame to the buffered records.
-func (j *InFlightJournal) appendDelivery(id uint64, rec []byte) {
+func appendDelivery[R []byte | string](j *InFlightJournal, id uint64, rec R) {
 	b, start := recordio.Begin(j.pre)
 	b = append(b, ifDeliver)
 	b = binary.AppendUvarint(b, id)
@@ -408,7 +409,7 @@ func (j *InFlightJournal) Compact() error {
 	}
 	order := make([]Delivery, 0, len(j.inflight))
 	for id, rec := range j.inflight {
-		order = append(order, Delivery{ID: id, Record: rec})
+		order = append(order, Delivery{ID: id, Record: []byte(rec)})
 	}
 	slices.SortFunc(order, func(a, b Delivery) int { return compareUint64(a.ID, b.ID) })
 	return j.rewrite(j.log.path, j.log.sync.policy, order)
