@@ -52,6 +52,7 @@ type Store struct {
 	dirty      []*storeBucket // buckets with buffered records or changed live counts
 	drops      []uint64       // declared buckets gone since the last flush
 	buffered   int            // bytes in the buckets' write buffers
+	bigBucket  bool           // a bucket buffers FlushBytes or more
 	dirtySince mono           // first push not yet written
 
 	unsyncedSince mono // first write not yet fsynced
@@ -104,6 +105,9 @@ const (
 	// storeChunkMax is the size past which a bucket's buffered records are
 	// written as several chunks.
 	storeChunkMax = 1 << 20
+	// storeWriteMax is the size past which a flush writes what it has
+	// framed before it goes on.
+	storeWriteMax = 4 << 20
 	// storeCheckpointBytes is how much log is written between checkpoints
 	// (or a segment's size, when smaller).
 	storeCheckpointBytes = 32 << 20
@@ -225,7 +229,7 @@ func (s *Store) Flush() error {
 // autoFlush flushes when the buffered records exceed the budget or the
 // oldest waited FlushInterval, and fsyncs when the interval policy says.
 func (s *Store) autoFlush(now mono) error {
-	if s.buffered >= 64*s.cfg.FlushBytes || (s.dirtySince != 0 && s.dirtySince.Since(now) >= s.cfg.FlushInterval) {
+	if s.buffered >= 64*s.cfg.FlushBytes || s.bigBucket || (s.dirtySince != 0 && s.dirtySince.Since(now) >= s.cfg.FlushInterval) {
 		return s.flushLocked(now, false)
 	}
 	if s.unsyncedSince != 0 && s.cfg.Fsync.Mode == recordio.FsyncInterval && s.unsyncedSince.Since(now) >= s.cfg.Fsync.Interval {
@@ -296,13 +300,24 @@ func (s *Store) writeDirty() error {
 			return err
 		}
 	}
+	var err error
 	for _, b := range s.dirty {
-		if err := s.planBucket(b); err != nil {
-			return err
+		if err = s.planBucket(b); err != nil {
+			break
+		}
+		if len(s.wbuf) >= storeWriteMax {
+			// Written in pieces, so that the frames never take as much
+			// memory again as the buffers they come from.
+			if err = s.writePlans(); err != nil {
+				break
+			}
+			s.wbuf, s.plans = s.wbuf[:0], s.plans[:0]
 		}
 	}
-	err := s.writePlans()
-	if cap(s.wbuf) > 32*storeChunkMax {
+	if err == nil {
+		err = s.writePlans()
+	}
+	if cap(s.wbuf) > 2*storeWriteMax {
 		s.wbuf = nil
 	}
 	if err != nil {
@@ -312,7 +327,7 @@ func (s *Store) writeDirty() error {
 		b.dirty = false
 	}
 	s.dirty, s.drops = s.dirty[:0], s.drops[:0]
-	s.buffered, s.dirtySince = 0, 0
+	s.buffered, s.dirtySince, s.bigBucket = 0, 0, false
 	return nil
 }
 
@@ -720,6 +735,9 @@ func (s *Store) readChunk(c chunkRef) ([]byte, error) {
 // relKey returns the name of the bucket whose key is key: its path relative
 // to the store's directory, with forward slashes.
 func (s *Store) relKey(key string) (string, error) {
+	if rel, ok := strings.CutPrefix(key, s.dir+string(filepath.Separator)); ok && filepath.Clean(rel) == rel && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel), nil // the common case, without filepath.Rel's work
+	}
 	rel, err := filepath.Rel(s.dir, key)
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return "", fmt.Errorf("queues: key %q is not inside the queue store %s", key, s.dir)

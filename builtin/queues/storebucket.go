@@ -207,6 +207,9 @@ func (q *StoreQueue) buffer(rec []byte, now mono) {
 	b.wbuf = append(b.wbuf, rec...)
 	b.wends = append(b.wends, uint32(len(b.wbuf)))
 	s.buffered += len(b.wbuf) - n
+	if len(b.wbuf) >= s.cfg.FlushBytes {
+		s.bigBucket = true // written at the next push
+	}
 	if s.dirtySince == 0 {
 		s.dirtySince = now
 	}
