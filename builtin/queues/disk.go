@@ -469,17 +469,8 @@ func (q *DiskQueue) Pop() (*framework.Request, error) { return q.take(true) }
 func (q *DiskQueue) Peek() (*framework.Request, error) { return q.take(false) }
 
 // PopBatch pops up to max requests, in Pop order.
-func (q *DiskQueue) PopBatch(max int) ([]*framework.Request, error) {
-	var out []*framework.Request
-	for len(out) < max {
-		r, err := q.Pop()
-		if err != nil || r == nil {
-			return out, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
+func (q *DiskQueue) PopBatch(max int) ([]*framework.Request, error) { return popBatch(q, max) }
+
 
 func (q *DiskQueue) take(pop bool) (*framework.Request, error) {
 	q.mu.Lock()
@@ -690,9 +681,16 @@ func (q *DiskQueue) report(file string, off, bytes int64, records int, what stri
 		q.onReport(file, off, bytes, records, what)
 		return
 	}
-	q.cfg.Logger.Warn().Str("queue", q.path).Str("file", file).Int64("offset", off).
-		Int64("dropped_bytes", bytes).Int("dropped_records", records).Msg("disk queue: " + what)
-	if st := q.cfg.Stats; st != nil {
+	reportDropped(q.cfg, "queue", q.path, file, off, bytes, records, "disk queue: "+what)
+}
+
+// reportDropped logs bytes and records a queue dropped from file, named by
+// key (the queue's path, or the store's directory), and counts them in
+// cfg's stats.
+func reportDropped(cfg *DiskConfig, key, name, file string, off, bytes int64, records int, msg string) {
+	cfg.Logger.Warn().Str(key, name).Str("file", file).Int64("offset", off).
+		Int64("dropped_bytes", bytes).Int("dropped_records", records).Msg(msg)
+	if st := cfg.Stats; st != nil {
 		if bytes > 0 {
 			st.Inc(StatDiskDroppedBytes, bytes)
 		}

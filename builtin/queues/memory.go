@@ -149,6 +149,8 @@ func (q *LifoMemoryQueue) Close() error {
 	return nil
 }
 
+// popBatch pops up to max requests from q, in Pop order, stopping at the
+// first error or when q is empty.
 func popBatch(q framework.Queue, max int) ([]*framework.Request, error) {
 	out := make([]*framework.Request, 0, min(max, q.Len()))
 	for len(out) < max {

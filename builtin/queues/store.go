@@ -195,16 +195,7 @@ func (s *Store) report(file string, off, bytes int64, records int, what string) 
 		s.onReport(file, off, bytes, records, what)
 		return
 	}
-	s.cfg.Logger.Warn().Str("store", s.dir).Str("file", file).Int64("offset", off).
-		Int64("dropped_bytes", bytes).Int("dropped_records", records).Msg("queue store: " + what)
-	if st := s.cfg.Stats; st != nil {
-		if bytes > 0 {
-			st.Inc(StatDiskDroppedBytes, bytes)
-		}
-		if records > 0 {
-			st.Inc(StatDiskDroppedRecords, int64(records))
-		}
-	}
+	reportDropped(s.cfg, "store", s.dir, file, off, bytes, records, "queue store: "+what)
 }
 
 // markDirty queues b for the next flush.

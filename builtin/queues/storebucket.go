@@ -143,11 +143,8 @@ func (q *StoreQueue) Push(r *framework.Request) error {
 	s := q.b.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := q.usable(); err != nil {
-		return err
-	}
-	now := clockNow()
-	if err := s.autoFlush(now); err != nil {
+	now, err := q.beforePush()
+	if err != nil {
 		return err
 	}
 	rec, err := q.encode(r)
@@ -164,11 +161,8 @@ func (q *StoreQueue) PushBatch(rs []*framework.Request) error {
 	s := q.b.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := q.usable(); err != nil {
-		return err
-	}
-	now := clockNow()
-	if err := s.autoFlush(now); err != nil {
+	now, err := q.beforePush()
+	if err != nil {
 		return err
 	}
 	recs := make([][]byte, len(rs))
@@ -183,6 +177,16 @@ func (q *StoreQueue) PushBatch(rs []*framework.Request) error {
 		q.buffer(rec, now)
 	}
 	return nil
+}
+
+// beforePush checks that the queue takes pushes and runs the store's
+// automatic flush; it returns the time. The store's lock is held.
+func (q *StoreQueue) beforePush() (mono, error) {
+	if err := q.usable(); err != nil {
+		return 0, err
+	}
+	now := clockNow()
+	return now, q.b.s.autoFlush(now)
 }
 
 // encode returns r's record, in the store's scratch buffer.
@@ -228,17 +232,7 @@ func (q *StoreQueue) Pop() (*framework.Request, error) { return q.take(true) }
 func (q *StoreQueue) Peek() (*framework.Request, error) { return q.take(false) }
 
 // PopBatch pops up to max requests, in Pop order.
-func (q *StoreQueue) PopBatch(max int) ([]*framework.Request, error) {
-	var out []*framework.Request
-	for len(out) < max {
-		r, err := q.Pop()
-		if err != nil || r == nil {
-			return out, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
+func (q *StoreQueue) PopBatch(max int) ([]*framework.Request, error) { return popBatch(q, max) }
 
 // source is where the next record comes from.
 type source struct {

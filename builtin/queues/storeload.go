@@ -1,6 +1,7 @@
 package queues
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -224,7 +225,7 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			if r.bad {
 				return bad("bad live count record")
 			}
-			i, found := slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmpU32(c.no, no) })
+			i, found := slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmp.Compare(c.no, no) })
 			if !found {
 				continue // the chunk was lost with a corrupt stretch of the log
 			}
@@ -252,16 +253,6 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		return bad(fmt.Sprintf("unknown record type %q", p[0]))
 	}
 	return nil
-}
-
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decodeIndex reads a checkpoint. It is written whole and renamed into
