@@ -471,7 +471,6 @@ func (q *DiskQueue) Peek() (*framework.Request, error) { return q.take(false) }
 // PopBatch pops up to max requests, in Pop order.
 func (q *DiskQueue) PopBatch(max int) ([]*framework.Request, error) { return popBatch(q, max) }
 
-
 func (q *DiskQueue) take(pop bool) (*framework.Request, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
