@@ -25,12 +25,15 @@ import (
 //
 // A bucket's pushes are buffered and written as one chunk per bucket at each
 // flush, all chunks of a flush in one write. A pop changes a chunk's live
-// count in memory; the flush writes the counts that changed. Recovery reads
-// the checkpoint and replays the log written after it: nothing needed to
-// recover is written only at close. A pop made durable is never returned
-// again; a pop not yet durable at a crash returns the record again with the
-// same Request.Delivery, which the scheduler's in-flight journal drops as a
-// ghost.
+// count in memory; the flush writes the counts that changed. A flush runs at
+// Flush and Close, and inside a Push when the buffers pass their budget or
+// the oldest push waited FlushInterval: a caller that records pops elsewhere
+// (the scheduler's in-flight journal) writes those records before it pushes.
+// Recovery reads the checkpoint and replays the log written after it:
+// nothing needed to recover is written only at close. A pop made durable is
+// never returned again; a pop not yet durable at a crash returns the record
+// again with the same Request.Delivery, which the scheduler's in-flight
+// journal drops as a ghost.
 //
 // The store is safe for concurrent use; its buckets share its lock.
 type Store struct {
