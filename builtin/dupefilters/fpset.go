@@ -3,6 +3,7 @@ package dupefilters
 import (
 	"encoding/binary"
 	"math/bits"
+	"runtime"
 
 	"github.com/frontier-go/frontier/framework"
 )
@@ -151,6 +152,96 @@ func (s *fpSet) AddOrdered(b []byte) int {
 		}
 	}
 	return added
+}
+
+// AddOrderedFrames adds the fingerprints packed in frames, which come in set
+// order across them, with two goroutines when there are many: one fills the
+// table's slots below the home of the fingerprint halfway through, the other
+// the slots above, each leaving aside what would cross into the other's
+// half, which is added last. Linear probing stays valid: every fingerprint
+// sits after an unbroken run of occupied slots from its home, and nothing is
+// ever removed.
+func (s *fpSet) AddOrderedFrames(frames [][]byte) int {
+	total := 0
+	for _, f := range frames {
+		total += len(f) / fpSize
+	}
+	s.Reserve(total)
+	k, seen := 0, 0
+	for k < len(frames) && seen < total/2 {
+		seen += len(frames[k]) / fpSize
+		k++
+	}
+	if total < parallelMin || runtime.GOMAXPROCS(0) < 2 || k == len(frames) || len(frames[k]) < fpSize {
+		added := 0
+		for _, f := range frames {
+			added += s.AddOrdered(f)
+		}
+		return added
+	}
+	c := len(s.tags)
+	boundary, _ := split(fpHash((*framework.Fingerprint)(frames[k][:fpSize])), c)
+	if boundary == 0 {
+		boundary = 1
+	}
+	type part struct {
+		added    int
+		deferred []byte
+	}
+	var low part
+	done := make(chan struct{})
+	go func() {
+		low.added, low.deferred = s.fillRange(frames[:k], 0, boundary)
+		close(done)
+	}()
+	var high part
+	high.added, high.deferred = s.fillRange(frames[k:], boundary, c)
+	<-done
+	s.n += low.added + high.added
+	added := low.added + high.added
+	for _, d := range [][]byte{low.deferred, high.deferred} {
+		for p := d; len(p) >= fpSize; p = p[fpSize:] {
+			fp := (*framework.Fingerprint)(p[:fpSize])
+			home, tag := split(fpHash(fp), c)
+			if s.addAt(fp, home, tag) {
+				added++
+			}
+		}
+	}
+	return added
+}
+
+// parallelMin is the number of fingerprints below which AddOrderedFrames
+// works alone.
+const parallelMin = 64 << 10
+
+// fillRange adds the fingerprints of frames whose home is in [lo, hi) and
+// whose probe ends there, touching no slot outside; it returns how many it
+// added (s.n is the caller's) and the packed fingerprints it left aside.
+func (s *fpSet) fillRange(frames [][]byte, lo, hi int) (added int, deferred []byte) {
+	for _, f := range frames {
+	next:
+		for p := f; len(p) >= fpSize; p = p[fpSize:] {
+			fp := (*framework.Fingerprint)(p[:fpSize])
+			i, tag := split(fpHash(fp), len(s.tags))
+			if i < lo || i >= hi {
+				deferred = append(deferred, p[:fpSize]...)
+				continue
+			}
+			for t := s.tags[i]; t != 0; t = s.tags[i] {
+				if t == tag && s.keys[i] == *fp {
+					continue next
+				}
+				if i++; i == hi {
+					deferred = append(deferred, p[:fpSize]...)
+					continue next
+				}
+			}
+			s.tags[i], s.keys[i] = tag, *fp
+			added++
+		}
+	}
+	return added, deferred
 }
 
 const (

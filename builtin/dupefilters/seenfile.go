@@ -89,6 +89,24 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 	}
 	s := *set
 	w := &window{r: r, size: size}
+	// A file of modest size is read at once, so that its set-order frames
+	// stay in memory and are added by two goroutines at the end.
+	var ordered [][]byte
+	whole := false
+	if size <= wholeFileMax {
+		if f, ok := r.(*os.File); ok {
+			if data, unmap, err := mapFile(f, size); err == nil {
+				defer unmap() // every fingerprint is copied into the set
+				w.buf, w.off, whole = data, 0, true
+			}
+		}
+		if !whole {
+			buf := make([]byte, size)
+			if n, _ := r.ReadAt(buf, 0); n == len(buf) {
+				w.buf, w.off, whole = buf, 0, true
+			}
+		}
+	}
 	unordered := make([]byte, 0, min(addAllChunk*fpSize, int(size)))
 	off := int64(len(seenMagic))
 	rep.Valid = off
@@ -102,7 +120,9 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 			err = recordio.ErrCorrupt
 		}
 		if err == nil {
-			if fr.ID == setOrder {
+			if fr.ID == setOrder && whole {
+				ordered = append(ordered, fr.Payload)
+			} else if fr.ID == setOrder {
 				s.AddOrdered(fr.Payload)
 			} else {
 				// Gathered across frames, so that AddAll sorts large chunks.
@@ -132,9 +152,14 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 		off += int64(skip)
 	}
 	s.AddAll(unordered)
+	s.AddOrderedFrames(ordered)
 	rep.Fingerprints = s.Len()
 	return rep, nil
 }
+
+// wholeFileMax is the size up to which a fingerprint file is read at once
+// (13 million fingerprints); larger ones are read through a window.
+var wholeFileMax int64 = 256 << 20
 
 // maxSeenPayload is the largest frame payload a fingerprint file holds.
 const maxSeenPayload = blockFPs * fpSize
