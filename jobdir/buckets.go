@@ -101,7 +101,7 @@ type BucketJournal struct {
 // OpenBuckets opens the bucket journal at path and returns the live buckets
 // in creation order. For every bucket the journal says was removed, cleanup
 // (when not nil) is called to delete what it left behind; then the journal is
-// rewritten with only the live buckets.
+// rewritten with only the live buckets, unless it holds nothing else.
 func OpenBuckets(path string, policy FsyncPolicy, logger zerolog.Logger, cleanup func(name string) error) (*BucketJournal, []string, error) {
 	data, err := readJournal(path)
 	if err != nil {
@@ -126,7 +126,15 @@ func OpenBuckets(path string, policy FsyncPolicy, logger zerolog.Logger, cleanup
 	for _, name := range st.Live {
 		j.live[name] = struct{}{}
 	}
-	if err := j.rewrite(path, policy); err != nil {
+	if st.Records == len(st.Live) && len(st.Removed) == 0 && st.Dropped == 0 {
+		// Already compact (one creation per live bucket, as a clean close
+		// leaves it): appended to as it is.
+		l, err := openAppendLog(path, policy)
+		if err != nil {
+			return nil, nil, err
+		}
+		j.log, j.compact = l, max(64<<10, 4*st.Valid)
+	} else if err := j.rewrite(path, policy); err != nil {
 		return nil, nil, err
 	}
 	return j, slices.Clone(st.Live), nil

@@ -269,6 +269,15 @@ func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 // time: a disk queue reads its files at its first Len, and a resume of
 // thousands of buckets waits on the disk for each.
 func loadLens(rs []restoring) {
+	if len(rs) > 0 {
+		if _, ok := rs[0].b.q.(*StoreQueue); ok {
+			// The store knows every length already.
+			for i := range rs {
+				rs[i].n = rs[i].b.q.Len()
+			}
+			return
+		}
+	}
 	workers := min(len(rs), 4*runtime.GOMAXPROCS(0))
 	var next atomic.Int64
 	var wg sync.WaitGroup
