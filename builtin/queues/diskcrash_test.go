@@ -137,32 +137,8 @@ func TestDiskQueueCrashPoints(t *testing.T) {
 				ops := 1 + rng.IntN(120)
 				for i := range ops {
 					switch x := rng.IntN(100); {
-					case x < 50:
-						u := fmt.Sprintf("http://x/%d/%d", run, i)
-						m.push(u)
-						mustPush(t, q, u)
-					case x < 55:
-						var rs []*framework.Request
-						for j := range 1 + rng.IntN(5) {
-							u := fmt.Sprintf("http://x/%d/%d/%d", run, i, j)
-							m.push(u)
-							rs = append(rs, dreq(t, u))
-						}
-						if err := q.PushBatch(rs); err != nil {
-							t.Fatal(err)
-						}
-					case x < 80:
-						r, err := q.Pop()
-						if err != nil {
-							t.Fatal(err)
-						}
-						if r != nil {
-							m.pop(r.URL, r.Delivery)
-						}
 					case x < 85:
-						if _, err := q.Peek(); err != nil {
-							t.Fatal(err)
-						}
+						randomQueueOp(t, rng, x, q, m, fmt.Sprintf("%d/%d", run, i))
 					default:
 						if err := q.Flush(); err != nil {
 							t.Fatal(err)
@@ -174,6 +150,45 @@ func TestDiskQueueCrashPoints(t *testing.T) {
 				m.check(t, reopenAll(t, path, k.lifo))
 			}
 		})
+	}
+}
+
+// randomQueueOp applies to q and its model m the operation x (0 to 84)
+// picks: a push (x < 45), a batch push, a pop (x < 80) or a peek; the URLs
+// it pushes end in tag.
+func randomQueueOp(t *testing.T, rng *rand.Rand, x int, q interface {
+	framework.Queue
+	framework.Peeker
+	framework.Batcher
+}, m *crashModel, tag string) {
+	t.Helper()
+	switch {
+	case x < 45:
+		u := "http://x/" + tag
+		m.push(u)
+		mustPush(t, q, u)
+	case x < 50:
+		var rs []*framework.Request
+		for j := range 1 + rng.IntN(4) {
+			u := fmt.Sprintf("http://x/%s/%d", tag, j)
+			m.push(u)
+			rs = append(rs, dreq(t, u))
+		}
+		if err := q.PushBatch(rs); err != nil {
+			t.Fatal(err)
+		}
+	case x < 80:
+		r, err := q.Pop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r != nil {
+			m.pop(r.URL, r.Delivery)
+		}
+	default:
+		if _, err := q.Peek(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -607,32 +607,8 @@ func TestStoreCrashPoints(t *testing.T) {
 			i := rng.IntN(len(qs))
 			q, m := qs[i], models[i]
 			switch x := rng.IntN(100); {
-			case x < 45:
-				u := fmt.Sprintf("http://x/%d/%d", i, op)
-				m.push(u)
-				mustPush(t, q, u)
-			case x < 50:
-				var rs []*framework.Request
-				for j := range 1 + rng.IntN(4) {
-					u := fmt.Sprintf("http://x/%d/%d/%d", i, op, j)
-					m.push(u)
-					rs = append(rs, dreq(t, u))
-				}
-				if err := q.PushBatch(rs); err != nil {
-					t.Fatal(err)
-				}
-			case x < 80:
-				r, err := q.Pop()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r != nil {
-					m.pop(r.URL, r.Delivery)
-				}
 			case x < 85:
-				if _, err := q.Peek(); err != nil {
-					t.Fatal(err)
-				}
+				randomQueueOp(t, rng, x, q, m, fmt.Sprintf("%d/%d", i, op))
 			case x < 88:
 				if q.Len() == 0 { // leaves the store; the same key makes a new bucket
 					mustClose(t, q)
