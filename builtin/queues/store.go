@@ -64,8 +64,11 @@ type Store struct {
 	ckpt      logPos // where the last checkpoint's replay starts
 	sinceCkpt int64  // bytes written since the last checkpoint
 	ckptAt    mono
-	deadSegs  int             // segments holding no live chunk, other than the active one
-	stuck     map[uint32]bool // segments whose compaction failed, left alone
+	// indexBytes is the last checkpoint's size: checkpoints are spaced so
+	// that rewriting it costs at most a quarter of what the log takes.
+	indexBytes int64
+	deadSegs   int             // segments holding no live chunk, other than the active one
+	stuck      map[uint32]bool // segments whose compaction failed, left alone
 	// compactQuiet is how long a sparse segment must lose no chunk before
 	// it is compacted (storeCompactQuiet; tests shorten it).
 	compactQuiet time.Duration
@@ -117,6 +120,9 @@ const (
 	// storeCheckpointDead is how soon a checkpoint follows a segment
 	// emptied of live chunks, so that its file can go.
 	storeCheckpointDead = time.Second
+	// storeCheckpointIdle is the longest an emptied segment waits for a
+	// checkpoint that deletes it.
+	storeCheckpointIdle = time.Minute
 	// storeMaxRecord is the largest record a bucket takes.
 	storeMaxRecord = recordio.MaxPayload - 64
 )
@@ -252,7 +258,7 @@ func (s *Store) flushLocked(now mono, final bool) error {
 			return err
 		}
 	}
-	if final || s.sinceCkpt >= min(storeCheckpointBytes, s.cfg.SegmentBytes) || (s.deadSegs > 0 && s.ckptAt.Since(now) >= storeCheckpointDead) {
+	if final || s.checkpointDue(now) {
 		return s.checkpoint()
 	}
 	return nil
@@ -543,6 +549,22 @@ func (s *Store) chunkGone(c chunkRef) {
 	}
 }
 
+// checkpointDue reports whether a flush at now writes a checkpoint: after
+// min(32 MiB, a segment) of log, or a second after a segment emptied, but
+// never for less than a quarter of the checkpoint's own size (a store of
+// millions of chunks has a checkpoint of tens of megabytes), unless emptied
+// segments have waited a minute.
+func (s *Store) checkpointDue(now mono) bool {
+	if s.sinceCkpt >= max(min(storeCheckpointBytes, s.cfg.SegmentBytes), 4*s.indexBytes) {
+		return true
+	}
+	if s.deadSegs == 0 {
+		return false
+	}
+	since := s.ckptAt.Since(now)
+	return since >= storeCheckpointDead && (int64(s.deadSegs)*s.cfg.SegmentBytes >= s.indexBytes || since >= storeCheckpointIdle)
+}
+
 // checkpoint writes the store's state, so that a resume replays only the
 // log written after it, then deletes the segments no live chunk needs.
 func (s *Store) checkpoint() error {
@@ -558,6 +580,7 @@ func (s *Store) checkpoint() error {
 		pos = logPos{seg: s.active.no, off: s.active.size}
 	}
 	buf := s.appendIndex(nil, pos)
+	s.indexBytes = int64(len(buf))
 	tmp := filepath.Join(s.dir, storeIndexFile+".tmp")
 	if err := writeFileSynced(tmp, buf, !never); err != nil {
 		return fmt.Errorf("queues: queue store %s: checkpoint: %w", s.dir, err)
