@@ -51,6 +51,9 @@ type Store struct {
 	segs    map[uint32]*storeSeg
 	active  *storeSeg
 	nextSeg uint32
+	open    int    // segment files open
+	maxOpen int    // storeMaxOpen; tests lower it
+	tick    uint64 // counts segment uses
 
 	dirty      []*storeBucket // buckets with buffered records or changed live counts
 	drops      []uint64       // declared buckets gone since the last flush
@@ -90,10 +93,11 @@ type Store struct {
 type storeSeg struct {
 	no        uint32
 	f         fileHandle
-	size      int64 // bytes of whole frames: the next write's offset
-	live      int   // chunks of live buckets in the segment
-	liveBytes int64 // their frames' bytes
-	lastDeath mono  // when a chunk of the segment last died
+	used      uint64 // Store.tick at its last use, to close the least used file
+	size      int64  // bytes of whole frames: the next write's offset
+	live      int    // chunks of live buckets in the segment
+	liveBytes int64  // their frames' bytes
+	lastDeath mono   // when a chunk of the segment last died
 	unsynced  bool
 }
 
@@ -189,7 +193,7 @@ func newStore(dir string, cfg *DiskConfig) *Store {
 		dir: dir, cfg: cfg, openFile: openRaw,
 		buckets: map[uint64]*storeBucket{}, byKey: map[string]*storeBucket{},
 		segs: map[uint32]*storeSeg{}, nextBucket: 1, nextSeg: 1,
-		compactQuiet: storeCompactQuiet,
+		compactQuiet: storeCompactQuiet, maxOpen: storeMaxOpen,
 	}
 }
 
@@ -424,10 +428,14 @@ func (s *Store) writePlans() error {
 			j = i + 1
 		}
 		from, to := s.plans[i].start, s.plans[j-1].end
-		if _, err := seg.f.WriteAt(s.wbuf[from:to], seg.size); err != nil {
+		f, err := s.fileOf(seg)
+		if err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(s.wbuf[from:to], seg.size); err != nil {
 			// Cut the frames back off, so that no torn frame sits in the
 			// middle of the log when later writes succeed.
-			if terr := seg.f.Truncate(seg.size); terr != nil {
+			if terr := f.Truncate(seg.size); terr != nil {
 				s.broken = fmt.Errorf("queues: queue store %s: a failed write could not be undone: %w (after %w)", s.dir, terr, err)
 				return s.broken
 			}
@@ -498,6 +506,9 @@ func (s *Store) writable() (*storeSeg, error) {
 	}
 	s.nextSeg++
 	seg := &storeSeg{no: n, f: f, size: int64(len(hdr)), unsynced: true}
+	if s.open++; s.open > s.maxOpen {
+		s.closeLeastUsed(seg)
+	}
 	s.segs[n], s.active, s.dirSync = seg, seg, true
 	if s.unsyncedSince == 0 {
 		s.unsyncedSince = exactNow()
@@ -518,7 +529,7 @@ func (s *Store) retire() {
 // when segments came or went.
 func (s *Store) sync() error {
 	for _, seg := range s.segs {
-		if seg.unsynced {
+		if seg.unsynced && seg.f != nil {
 			if err := seg.f.Sync(); err != nil {
 				return fmt.Errorf("queues: queue store %s: fsync: %w", s.dir, err)
 			}
@@ -605,7 +616,7 @@ func (s *Store) removeDeadSegments() error {
 		if seg.live > 0 || seg == s.active {
 			continue
 		}
-		errs = append(errs, seg.f.Close(), os.Remove(s.segPath(n)))
+		errs = append(errs, s.closeFile(seg), os.Remove(s.segPath(n)))
 		delete(s.segs, n)
 		s.dirSync = true
 		if s.win.seg == n {
@@ -716,7 +727,7 @@ func (s *Store) writeDirtyFirst() {
 func (s *Store) release() error {
 	var errs []error
 	for n, seg := range s.segs {
-		errs = append(errs, seg.f.Close())
+		errs = append(errs, s.closeFile(seg))
 		delete(s.segs, n)
 	}
 	s.active = nil
@@ -740,7 +751,12 @@ func (s *Store) readChunk(c chunkRef) ([]byte, error) {
 			w.data = make([]byte, end-start)
 		}
 		w.data = w.data[:end-start]
-		if _, err := seg.f.ReadAt(w.data, start); err != nil {
+		f, err := s.fileOf(seg)
+		if err != nil {
+			*w = readWindow{}
+			return nil, err
+		}
+		if _, err := f.ReadAt(w.data, start); err != nil {
 			*w = readWindow{}
 			return nil, err
 		}

@@ -167,3 +167,44 @@ func TestStoreNoCompactionWhileChunksDie(t *testing.T) {
 		t.Fatalf("%d segments before draining, %d after: compacted while its chunks were dying", segs, got)
 	}
 }
+
+// A store keeps at most maxOpen segment files open, reopening a closed one
+// when a chunk of it is read.
+func TestStoreBoundsOpenSegments(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DiskConfig{SegmentBytes: 4 << 10, Fsync: recordio.FsyncPolicy{Mode: recordio.FsyncNever}}
+	st, err := OpenStore(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.maxOpen = 3
+	q, _ := st.Bucket(filepath.Join(dir, "q"), false)
+	for i := range 1000 {
+		if err := q.Push(req(fmt.Sprintf("https://example.org/%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 19 {
+			if err := st.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st.open > st.maxOpen+1 {
+			t.Fatalf("%d segment files open, at most %d wanted", st.open, st.maxOpen)
+		}
+	}
+	if st.Segments() < 5 {
+		t.Fatalf("only %d segments", st.Segments())
+	}
+	for i := range 1000 {
+		r, err := q.Pop()
+		if err != nil || r == nil || r.URL != fmt.Sprintf("https://example.org/%d", i) {
+			t.Fatalf("pop %d: %v, %v", i, r, err)
+		}
+		if st.open > st.maxOpen+1 {
+			t.Fatalf("%d segment files open, at most %d wanted", st.open, st.maxOpen)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -33,21 +33,12 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
-	flag := os.O_RDWR
-	if s.readOnly {
-		flag = os.O_RDONLY
-	}
 	for _, n := range nums {
-		f, err := s.openFile(s.segPath(n), flag, 0)
+		st, err := os.Stat(s.segPath(n))
 		if err != nil {
 			return err
 		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		s.segs[n] = &storeSeg{no: n, f: f, size: st.Size()}
+		s.segs[n] = &storeSeg{no: n, size: st.Size()}
 		s.nextSeg = max(s.nextSeg, n+1)
 	}
 	for i, n := range nums {
@@ -116,8 +107,12 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		s.report(file, seg.size, 0, 0, "segment shorter than the checkpoint says")
 		return nil
 	}
+	f, err := s.fileOf(seg)
+	if err != nil {
+		return err
+	}
 	buf := make([]byte, seg.size-start)
-	if _, err := seg.f.ReadAt(buf, start); err != nil {
+	if _, err := f.ReadAt(buf, start); err != nil {
 		return err
 	}
 	pos := 0
@@ -169,9 +164,13 @@ func (s *Store) cut(seg *storeSeg, size int64) error {
 	}
 	if size < segHeaderSize {
 		delete(s.segs, seg.no)
-		return errors.Join(seg.f.Close(), os.Remove(s.segPath(seg.no)))
+		return errors.Join(s.closeFile(seg), os.Remove(s.segPath(seg.no)))
 	}
-	return seg.f.Truncate(size)
+	f, err := s.fileOf(seg)
+	if err != nil {
+		return err
+	}
+	return f.Truncate(size)
 }
 
 // replayFrame applies one frame of the log.
