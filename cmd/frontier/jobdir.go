@@ -165,7 +165,15 @@ func printInspect(w io.Writer, r *inspect.Report) {
 	if r.StateErr != "" {
 		fmt.Fprintf(w, "spider state   unreadable: %s\n", r.StateErr)
 	} else {
-		fmt.Fprintf(w, "spider state   %d keys: %s\n", len(r.StateKeys), strings.Join(r.StateKeys, ", "))
+		keys := "keys"
+		if len(r.StateKeys) == 1 {
+			keys = "key"
+		}
+		fmt.Fprintf(w, "spider state   %d %s", len(r.StateKeys), keys)
+		if len(r.StateKeys) > 0 {
+			fmt.Fprintf(w, ": %s", strings.Join(r.StateKeys, ", "))
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "on disk        %d bytes in %d files\n", r.Bytes, r.Files)
 	switch {

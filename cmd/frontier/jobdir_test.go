@@ -78,7 +78,7 @@ func TestJobdirCommand(t *testing.T) {
 				code int
 				want []string
 			}{
-				{[]string{"inspect", dir}, 0, []string{"pending        10 requests", "in flight      2", "fingerprints   12", "spider state   1 keys: k", "h0.example", layout.want}},
+				{[]string{"inspect", dir}, 0, []string{"pending        10 requests", "in flight      2", "fingerprints   12", "spider state   1 key: k", "h0.example", layout.want}},
 				{[]string{"inspect", "--json", dir}, 0, []string{`"pending": 10`, `"in_flight": 2`, `"queue_layout": "` + layout.name + `"`}},
 				{[]string{"export", dir}, 0, []string{`"state":"in_flight"`, `"state":"pending"`, `"url":"https://h1.example/11"`}},
 				{[]string{"verify", dir}, 0, []string{"OK, a resume takes everything"}},
