@@ -259,7 +259,7 @@ func toFloat(v any) (float64, error) {
 // inf, infinity and nan in any case with an optional sign.
 func parsePyFloat(s string) (float64, error) {
 	s = strings.TrimSpace(s)
-	if len(s) > 0 && strings.IndexAny(s[1:], "+-") < 0 {
+	if len(s) > 0 && !strings.ContainsAny(s[1:], "+-") {
 		sign := 1.0
 		if s[0] == '-' {
 			sign = -1

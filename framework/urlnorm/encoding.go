@@ -93,8 +93,6 @@ func checkASCIICompatible(name string, e encoding.Encoding) (codec, error) {
 	return codec{name: name, enc: e}, nil
 }
 
-func (c codec) isUTF8() bool { return c.enc == nil && !c.ascii }
-
 // encode returns s in the codec's encoding, or an error for a character it
 // cannot represent.
 func (c codec) encode(s string) (string, error) {

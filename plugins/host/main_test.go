@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,8 +79,6 @@ func sha(t testing.TB, path string) []byte {
 	s := sha256.Sum256(b)
 	return s[:]
 }
-
-func shaHex(t testing.TB, path string) string { return hex.EncodeToString(sha(t, path)) }
 
 // sqliteDecl declares the example plugin with all it provides.
 func sqliteDecl(t testing.TB) Decl {
@@ -234,9 +231,4 @@ func pluginPID(t testing.TB, m *Manager, name string) int {
 	}
 	t.Fatalf("no plugin %s", name)
 	return 0
-}
-
-// testLogger returns a logger writing into the test log.
-func testLogger(t testing.TB) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 }
