@@ -300,7 +300,9 @@ func (b *storeBucket) decode(src source) (*framework.Request, error) {
 		_, k := binary.Uvarint(rec)
 		r, err := framework.DecodeRequest(rec[k:], s.cfg.Spider)
 		if err != nil {
-			return nil, fmt.Errorf("queues: disk queue %s: %w", b.rel, err)
+			// Skipped like a record on disk: a record that cannot be read
+			// must not stop the queue.
+			return nil, &CorruptRecordError{File: b.rel + " (not yet written)", Offset: -1, Err: err}
 		}
 		r.Delivery = nextDeliveryID()
 		return r, nil
