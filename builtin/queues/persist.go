@@ -165,6 +165,15 @@ func filesLayout(c *framework.Crawler, key string, hasBuckets bool) (bool, error
 	return false, fmt.Errorf("%w: JOBDIR_QUEUE_LAYOUT=%q: \"store\" or \"files\"", framework.ErrSetting, layout)
 }
 
+// removeQueueFiles deletes what a closed, empty downstream queue may have
+// left at key; a bucket of the store has no files of its own.
+func removeQueueFiles(q framework.Queue, key string) error {
+	if _, ok := q.(*StoreQueue); ok {
+		return nil
+	}
+	return os.RemoveAll(key)
+}
+
 // abandon closes what a failed resume opened and returns err.
 func abandon(j *jobdir.BucketJournal, st *Store, err error) error {
 	j.Close()
@@ -262,7 +271,7 @@ func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 		return nil
 	}
 	pq.disk.journal.Remove(pq.disk.name(r.b))
-	return errors.Join(r.b.q.Close(), os.RemoveAll(r.key))
+	return errors.Join(r.b.q.Close(), removeQueueFiles(r.b.q, r.key))
 }
 
 // loadLens reads the lengths of restored buckets' queues, several at a
@@ -378,7 +387,7 @@ func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 		if empty {
 			// Close deletes an empty disk queue's files; make sure whatever
 			// the downstream queue is.
-			err = os.RemoveAll(key)
+			err = errors.Join(err, removeQueueFiles(b.q, key))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("queues: close drained bucket %s: %w", key, err))
