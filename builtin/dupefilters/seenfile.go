@@ -356,7 +356,9 @@ func ReadSeenFile(path string) (SeenFileReport, error) {
 		return SeenFileReport{}, fmt.Errorf("dupefilters: %w", err)
 	}
 	var set *fpSet
-	rep, err := readSeenFile(f, st.Size(), &set)
+	// Read, not mapped: the job may be running, and a process opening it
+	// may cut the file's torn tail while it is read.
+	rep, err := readSeenFile(io.NewSectionReader(f, 0, st.Size()), st.Size(), &set)
 	if err != nil {
 		return rep, fmt.Errorf("dupefilters: %s: %w", path, err)
 	}
