@@ -67,32 +67,46 @@ const benchURLBytes = 100 - 1 - 2 - 2 - len("parse")
 // the directory the queues live in (a tmpfs separates the code's cost from
 // the disk's).
 func BenchmarkDiskQueueRoundTrip(b *testing.B) {
+	runRoundTrips(b, "queues", benchRoundTrip)
+}
+
+// runRoundTrips runs round trip for FIFO and LIFO over 1 and 10,000 queues,
+// of FRONTIER_BENCH_REQUESTS (default 1,000,000) requests.
+func runRoundTrips(b *testing.B, queues string, roundTrip func(b *testing.B, lifo bool, nq, total int)) {
 	total := 1_000_000
 	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
 		total = n
 	}
 	for _, k := range diskKinds {
 		for _, nq := range []int{1, 10_000} {
-			b.Run(fmt.Sprintf("%s/queues=%d", k.name, nq), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s=%d", k.name, queues, nq), func(b *testing.B) {
 				for range b.N {
-					benchRoundTrip(b, k.lifo, nq, total)
+					roundTrip(b, k.lifo, nq, total)
 				}
 			})
 		}
 	}
 }
 
+// benchDir returns the directory a benchmark's queues live in: under
+// FRONTIER_BENCH_DIR when set (a tmpfs separates the code's cost from the
+// disk's), removed when the benchmark ends.
+func benchDir(b *testing.B) string {
+	base := os.Getenv("FRONTIER_BENCH_DIR")
+	if base == "" {
+		return b.TempDir()
+	}
+	d, err := os.MkdirTemp(base, "diskbench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	b.StopTimer()
-	dir := b.TempDir()
-	if base := os.Getenv("FRONTIER_BENCH_DIR"); base != "" {
-		d, err := os.MkdirTemp(base, "diskbench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
+	dir := benchDir(b)
 	cfg := DiskConfig{Pool: NewDiskPool(DiskPoolConfig{})}
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
@@ -186,15 +200,7 @@ func BenchmarkDiskQueueReopen(b *testing.B) {
 		total = n
 	}
 	for _, k := range diskKinds {
-		dir := b.TempDir()
-		if base := os.Getenv("FRONTIER_BENCH_DIR"); base != "" {
-			d, err := os.MkdirTemp(base, "diskbench")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer os.RemoveAll(d)
-			dir = d
-		}
+		dir := benchDir(b)
 		cfg := DiskConfig{Pool: NewDiskPool(DiskPoolConfig{})}
 		if err := cfg.Validate(); err != nil {
 			b.Fatal(err)

@@ -1,9 +1,7 @@
 package queues
 
 import (
-	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -18,32 +16,12 @@ import (
 // and reopen the store, pop everything round robin, close. It prints the
 // same figures, and the reopen time.
 func BenchmarkStoreRoundTrip(b *testing.B) {
-	total := 1_000_000
-	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
-		total = n
-	}
-	for _, k := range diskKinds {
-		for _, nq := range []int{1, 10_000} {
-			b.Run(fmt.Sprintf("%s/buckets=%d", k.name, nq), func(b *testing.B) {
-				for range b.N {
-					benchStoreRoundTrip(b, k.lifo, nq, total)
-				}
-			})
-		}
-	}
+	runRoundTrips(b, "buckets", benchStoreRoundTrip)
 }
 
 func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	b.StopTimer()
-	dir := b.TempDir()
-	if base := os.Getenv("FRONTIER_BENCH_DIR"); base != "" {
-		d, err := os.MkdirTemp(base, "storebench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
+	dir := benchDir(b)
 	keys := make([]string, nq)
 	for i := range keys {
 		keys[i] = filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000))
