@@ -199,9 +199,9 @@ func (r *reader) chunkRef() chunkRef {
 // least its length byte and one byte.
 func maxChunkRecords(n int) uint32 { return uint32(min(n/2, 1<<32-1)) }
 
-// chunkRecords parses a chunk's payload (after its type byte has been
-// checked): its bucket, number and the offsets of its count records in
-// body, each a uvarint length and the record.
+// chunkBody is a parsed chunk payload (recChunk or recRelocate): its
+// bucket, its number, and its count records, each a uvarint length and the
+// record, with the offset of each.
 type chunkBody struct {
 	bucket uint64
 	no     uint32
@@ -210,6 +210,8 @@ type chunkBody struct {
 	offs   []uint32 // offsets in data of each record's length
 }
 
+// parseChunk parses a chunk's payload p, whose type byte the caller has
+// checked.
 func parseChunk(p []byte) (chunkBody, error) {
 	r := reader{b: p[1:]}
 	c := chunkBody{bucket: r.uvarint(), no: r.u32(), count: r.u32()}
