@@ -765,6 +765,31 @@ func (s *Store) readChunk(c chunkRef) ([]byte, error) {
 	return w.data[off-w.off : off+size-w.off], nil
 }
 
+// readChunkBody reads chunk c of b and checks it is what b's reference
+// says: a chunk frame of b with c's number, count and first delivery ID.
+// The body's records alias the read window, which the next read reuses.
+func (s *Store) readChunkBody(b *storeBucket, c chunkRef) (chunkBody, error) {
+	frame, err := s.readChunk(c)
+	if err != nil {
+		return chunkBody{}, err
+	}
+	fr, _, err := recordio.Next(frame)
+	if err != nil {
+		return chunkBody{}, err
+	}
+	if t := fr.Payload[0]; t != recChunk && t != recRelocate {
+		return chunkBody{}, fmt.Errorf("not a chunk")
+	}
+	body, err := parseChunk(fr.Payload)
+	if err != nil {
+		return chunkBody{}, err
+	}
+	if body.bucket != b.id || body.no != c.no || body.count != c.count || fr.ID != c.base {
+		return chunkBody{}, fmt.Errorf("chunk %d of bucket %d found where chunk %d of bucket %d was expected", body.no, body.bucket, c.no, b.id)
+	}
+	return body, nil
+}
+
 // relKey returns the name of the bucket whose key is key: its path relative
 // to the store's directory, with forward slashes.
 func (s *Store) relKey(key string) (string, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/frontier-go/frontier/framework"
-	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // storeBucket is one bucket's state in a Store, under the store's lock.
@@ -327,24 +326,11 @@ func (b *storeBucket) decode(src source) (*framework.Request, error) {
 // load reads and parses chunk c into b.cur.
 func (b *storeBucket) load(c chunkRef) error {
 	b.cur = loadedChunk{}
-	frame, err := b.s.readChunk(c)
+	body, err := b.s.readChunkBody(b, c)
 	if err != nil {
 		return err
 	}
-	fr, _, err := recordio.Next(frame)
-	if err != nil {
-		return err
-	}
-	if t := fr.Payload[0]; t != recChunk && t != recRelocate {
-		return fmt.Errorf("not a chunk")
-	}
-	body, err := parseChunk(bytes.Clone(fr.Payload))
-	if err != nil {
-		return err
-	}
-	if body.bucket != b.id || body.no != c.no || body.count != c.count || fr.ID != c.base {
-		return fmt.Errorf("chunk %d of bucket %d found where chunk %d of bucket %d was expected", body.no, body.bucket, c.no, b.id)
-	}
+	body.data = bytes.Clone(body.data) // kept beyond the read window's next use
 	b.cur = loadedChunk{no: c.no, ok: true, body: body}
 	return nil
 }

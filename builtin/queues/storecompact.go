@@ -78,20 +78,9 @@ func (s *Store) compact(now mono) error {
 // planRelocate appends the frame that copies the live records of chunk i of b.
 func (s *Store) planRelocate(b *storeBucket, i int) error {
 	c := b.chunks[i]
-	frame, err := s.readChunk(c)
+	body, err := s.readChunkBody(b, c)
 	if err != nil {
 		return err
-	}
-	fr, _, err := recordio.Next(frame)
-	if err != nil {
-		return err
-	}
-	body, err := parseChunk(fr.Payload)
-	if err != nil {
-		return err
-	}
-	if body.bucket != b.id || body.no != c.no || body.count != c.count {
-		return fmt.Errorf("chunk %d of bucket %d found where chunk %d of bucket %d was expected", body.no, body.bucket, c.no, b.id)
 	}
 	first := c.count - c.live // FIFO: the last live records are left
 	if b.lifo {

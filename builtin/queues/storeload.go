@@ -346,18 +346,7 @@ func (s *Store) Records(rel string, fn func(delivery uint64, rec []byte) error) 
 	}
 	var errs []error
 	visit := func(c chunkRef) error {
-		frame, err := s.readChunk(c)
-		if err != nil {
-			return fmt.Errorf("%s at %d: %w", storeSegName(c.seg), c.off, err)
-		}
-		fr, _, err := recordio.Next(frame)
-		if err != nil {
-			return fmt.Errorf("%s at %d: %w", storeSegName(c.seg), c.off, err)
-		}
-		body, err := parseChunk(fr.Payload)
-		if err == nil && (body.bucket != b.id || body.no != c.no || body.count != c.count || fr.ID != c.base) {
-			err = fmt.Errorf("chunk %d of bucket %d found where chunk %d of bucket %d was expected", body.no, body.bucket, c.no, b.id)
-		}
+		body, err := s.readChunkBody(b, c)
 		if err != nil {
 			return fmt.Errorf("%s at %d: %w", storeSegName(c.seg), c.off, err)
 		}
