@@ -714,9 +714,12 @@ func initDeliveryIDs() {
 	deliveryIDs.once.Do(func() { deliveryIDs.next.Store(uint64(time.Now().UnixNano())) })
 }
 
-func nextDeliveryID() uint64 {
+func nextDeliveryID() uint64 { return nextDeliveryIDs(1) }
+
+// nextDeliveryIDs takes n consecutive identifiers and returns the first.
+func nextDeliveryIDs(n uint64) uint64 {
 	initDeliveryIDs()
-	return deliveryIDs.next.Add(1)
+	return deliveryIDs.next.Add(n) - n + 1
 }
 
 // sawDeliveryID moves the identifiers past id, found on disk. An id

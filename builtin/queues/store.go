@@ -236,7 +236,7 @@ func (s *Store) autoFlush(now mono) error {
 	if s.buffered >= 64*s.cfg.FlushBytes || s.bigBucket || (s.dirtySince != 0 && s.dirtySince.Since(now) >= s.cfg.FlushInterval) {
 		return s.flushLocked(now, false)
 	}
-	if s.unsyncedSince != 0 && s.cfg.Fsync.Mode == recordio.FsyncInterval && s.unsyncedSince.Since(now) >= s.cfg.Fsync.Interval {
+	if s.unsyncedSince != 0 && s.cfg.Fsync.Mode == recordio.FsyncInterval && s.syncDue(now) {
 		return s.sync()
 	}
 	return nil
@@ -289,7 +289,7 @@ type storePlan struct {
 	drop       uint64   // recDrop
 }
 
-// writeDirty writes the dirty buckets' frames, then the drops, in as few
+// writeDirty writes the drops, then the dirty buckets' frames, in as few
 // writes as the segments allow.
 func (s *Store) writeDirty() error {
 	if len(s.dirty) == 0 && len(s.drops) == 0 {
@@ -363,7 +363,6 @@ func (s *Store) planBucket(b *storeBucket) error {
 			return err
 		}
 	}
-	initDeliveryIDs()
 	no := b.nextChunk
 	for i := b.wpos; i < len(b.wends); {
 		from := b.wstart(i)
@@ -375,7 +374,7 @@ func (s *Store) planBucket(b *storeBucket) error {
 		hdr := binary.AppendUvarint([]byte{recChunk}, b.id)
 		hdr = binary.AppendUvarint(hdr, uint64(no))
 		hdr = binary.AppendUvarint(hdr, uint64(count))
-		base := deliveryIDs.next.Add(uint64(count)) - uint64(count) + 1
+		base := nextDeliveryIDs(uint64(count))
 		plan := storePlan{b: b, typ: recChunk, records: j - i, ref: chunkRef{base: base, no: no, count: count, live: count}}
 		if err := s.planFrame(plan, hdr, base, b.wbuf[from:b.wends[j-1]]); err != nil {
 			return err
@@ -446,9 +445,7 @@ func (s *Store) writePlans() error {
 		}
 		seg.size += int64(to - from)
 		s.sinceCkpt += int64(to - from)
-		if !seg.unsynced {
-			seg.unsynced = true
-		}
+		seg.unsynced = true
 		if s.unsyncedSince == 0 {
 			s.unsyncedSince = exactNow()
 		}
@@ -472,8 +469,7 @@ func (s *Store) apply(seg *storeSeg, off int64, p storePlan) {
 		b.nextChunk = ref.no + 1
 		b.live += int(ref.count)
 		b.takeBuffered(p.records)
-		seg.live++
-		seg.liveBytes += int64(ref.size)
+		seg.hold(ref)
 		s.maxID = max(s.maxID, ref.base+uint64(ref.count)-1)
 	case recRelocate:
 		s.applyRelocate(seg, off, p)
@@ -505,10 +501,8 @@ func (s *Store) writable() (*storeSeg, error) {
 		return nil, fmt.Errorf("queues: queue store %s: %w", s.dir, err)
 	}
 	s.nextSeg++
-	seg := &storeSeg{no: n, f: f, size: int64(len(hdr)), unsynced: true}
-	if s.open++; s.open > s.maxOpen {
-		s.closeLeastUsed(seg)
-	}
+	seg := &storeSeg{no: n, size: int64(len(hdr)), unsynced: true}
+	s.opened(seg, f)
 	s.segs[n], s.active, s.dirSync = seg, seg, true
 	if s.unsyncedSince == 0 {
 		s.unsyncedSince = exactNow()
@@ -544,6 +538,12 @@ func (s *Store) sync() error {
 	}
 	s.unsyncedSince = 0
 	return nil
+}
+
+// hold counts chunk c, which lives in seg.
+func (seg *storeSeg) hold(c chunkRef) {
+	seg.live++
+	seg.liveBytes += int64(c.size)
 }
 
 // chunkGone notes that chunk c left its segment.

@@ -107,8 +107,7 @@ func (s *Store) applyRelocate(seg *storeSeg, off int64, p storePlan) {
 	ref := p.ref
 	ref.seg, ref.off, ref.size = seg.no, uint32(off), uint32(p.end-p.start)
 	b.chunks[p.records] = ref
-	seg.live++
-	seg.liveBytes += int64(ref.size)
+	seg.hold(ref)
 	if b.cur.no == ref.no {
 		b.cur = loadedChunk{}
 	}

@@ -26,12 +26,17 @@ func (s *Store) fileOf(seg *storeSeg) (fileHandle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queues: queue store %s: %w", s.dir, err)
 	}
+	s.opened(seg, f)
+	return f, nil
+}
+
+// opened gives seg its newly opened file f, and closes another if that
+// makes one too many.
+func (s *Store) opened(seg *storeSeg, f fileHandle) {
 	seg.f = f
-	s.open++
-	if s.open > s.maxOpen {
+	if s.open++; s.open > s.maxOpen {
 		s.closeLeastUsed(seg)
 	}
-	return f, nil
 }
 
 // closeLeastUsed closes the open segment used longest ago, other than keep

@@ -86,8 +86,7 @@ func (s *Store) settleChunks() {
 				s.markDirty(b)
 				continue
 			}
-			seg.live++
-			seg.liveBytes += int64(c.size)
+			seg.hold(c)
 			b.live += int(c.live)
 			kept = append(kept, c)
 		}
