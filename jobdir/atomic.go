@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // tmpSuffix marks the temporary files of WriteFileAtomic; Open removes those
@@ -52,12 +54,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // SyncDir fsyncs a directory, making renames, creations and removals of its
 // entries durable.
 func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("jobdir: sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := recordio.SyncDir(dir); err != nil {
 		return fmt.Errorf("jobdir: sync directory %s: %w", dir, err)
 	}
 	return nil
