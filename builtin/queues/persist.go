@@ -100,8 +100,7 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 // openBucketJournal opens the bucket journal of a persistent priority queue
 // at key, with the crawler's fsync policy; cleanup deletes the files of a
 // bucket the journal says was drained. It opens the queue store too, unless
-// the journal lists buckets and there is no store: a job written before the
-// store existed (format 1), whose buckets stay files.
+// the job keeps its buckets as files (filesLayout).
 func openBucketJournal(c *framework.Crawler, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, *Store, error) {
 	if err := os.MkdirAll(key, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("queues: %w", err)
@@ -115,23 +114,18 @@ func openBucketJournal(c *framework.Crawler, key string, cleanup func(name strin
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var st *Store
 	files, err := filesLayout(c, key, len(live) > 0)
-	if err != nil || files {
-		if err != nil {
-			j.Close()
-			return nil, nil, nil, err
-		}
-		return j, live, nil, nil
-	}
-	cfg, err := DiskConfigFromCrawler(c)
-	if err == nil {
-		var st *Store
-		if st, err = OpenStore(key, cfg); err == nil {
-			return j, live, st, nil
+	if err == nil && !files {
+		var cfg DiskConfig
+		if cfg, err = DiskConfigFromCrawler(c); err == nil {
+			st, err = OpenStore(key, cfg)
 		}
 	}
-	j.Close()
-	return nil, nil, nil, err
+	if err != nil {
+		return nil, nil, nil, abandon(j, nil, err)
+	}
+	return j, live, st, nil
 }
 
 // filesLayout reports whether the persistent priority queue at key keeps its
