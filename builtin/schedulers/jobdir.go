@@ -28,8 +28,6 @@ type jobState struct {
 	job       *jobdir.Job
 	journal   *jobdir.InFlightJournal
 	redeliver []*framework.Request
-	// journaled is the request delivered() last recorded in the journal.
-	journaled *framework.Request
 
 	flushEvery time.Duration
 	lastFlush  clock.Mono
@@ -141,30 +139,31 @@ func (s *Scheduler) nextRedelivered() *framework.Request {
 	return r
 }
 
-// delivered records r, just popped from the disk queue, in flight. It
-// reports false for a ghost: a request handed out before a crash whose pop
-// had not become durable, which is dropped.
-func (s *Scheduler) delivered(r *framework.Request) (bool, error) {
+// delivered records r, just popped from the disk queue, in flight, and
+// returns its delivery ID in the in-flight journal (0 when the queue keeps
+// it in flight itself). It reports false for a ghost: a request handed out
+// before a crash whose pop had not become durable, which is dropped.
+func (s *Scheduler) delivered(r *framework.Request) (journal uint64, ok bool, err error) {
 	js := s.jd
 	if js == nil {
-		return true, nil
+		return 0, true, nil
 	}
 	if t, ok := s.dqs.(framework.InFlightTracker); ok {
 		if t.Tracks(r) {
-			return true, nil
+			return 0, true, nil
 		}
 	} else if _, ok := s.dqs.(framework.Acker); ok {
-		return true, nil // the queue keeps all its requests in flight itself
+		return 0, true, nil // the queue keeps all its requests in flight itself
 	}
 	if r.Delivery != 0 && js.journal.IsGhost(r.Delivery) {
 		js.journal.Skip(r.Delivery)
 		s.c.Stats.Inc(StatGhostsSkipped, 1)
 		if a, ok := s.dqs.(framework.Acker); ok {
 			if err := a.Ack(r); err != nil {
-				return false, err
+				return 0, false, err
 			}
 		}
-		return false, nil
+		return 0, false, nil
 	}
 	if r.Delivery == 0 {
 		r.Delivery = js.journal.NewID()
@@ -174,22 +173,11 @@ func (s *Scheduler) delivered(r *framework.Request) (bool, error) {
 	} else {
 		rec, err := framework.EncodeRequest(r, s.c.Spider)
 		if err != nil {
-			return false, fmt.Errorf("scheduler: record request %s in flight: %w", r, err)
+			return 0, false, fmt.Errorf("scheduler: record request %s in flight: %w", r, err)
 		}
 		js.journal.Deliver(r.Delivery, rec)
 	}
-	js.journaled = r
-	return true, nil
-}
-
-// journaledID returns r's delivery ID when delivered() just recorded it in
-// the in-flight journal, and 0 otherwise.
-func (s *Scheduler) journaledID(r *framework.Request) uint64 {
-	if s.jd == nil || r == nil || s.jd.journaled != r {
-		return 0
-	}
-	s.jd.journaled = nil
-	return r.Delivery
+	return r.Delivery, true, nil
 }
 
 // flushJob flushes in the order the invariants need: delivery records,

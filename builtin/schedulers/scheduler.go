@@ -288,14 +288,13 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 			return nil, err
 		}
 		if q == s.dqs {
-			ok, err := s.delivered(r)
-			if err != nil {
+			var ok bool
+			if id, ok, err = s.delivered(r); err != nil {
 				return nil, err
 			}
 			if !ok {
 				r = nil // a ghost of a request handed out before a crash
 			}
-			id = s.journaledID(r)
 		}
 	}
 	return s.handOut(r, q, id), nil
