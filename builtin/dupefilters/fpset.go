@@ -184,31 +184,18 @@ func (s *fpSet) AddOrderedFrames(frames [][]byte) int {
 	if boundary == 0 {
 		boundary = 1
 	}
-	type part struct {
-		added    int
-		deferred []byte
-	}
-	var low part
+	var lowAdded int
+	var lowDeferred []byte
 	done := make(chan struct{})
 	go func() {
-		low.added, low.deferred = s.fillRange(frames[:k], 0, boundary)
+		lowAdded, lowDeferred = s.fillRange(frames[:k], 0, boundary)
 		close(done)
 	}()
-	var high part
-	high.added, high.deferred = s.fillRange(frames[k:], boundary, c)
+	highAdded, highDeferred := s.fillRange(frames[k:], boundary, c)
 	<-done
-	s.n += low.added + high.added
-	added := low.added + high.added
-	for _, d := range [][]byte{low.deferred, high.deferred} {
-		for p := d; len(p) >= fpSize; p = p[fpSize:] {
-			fp := (*framework.Fingerprint)(p[:fpSize])
-			home, tag := split(fpHash(fp), c)
-			if s.addAt(fp, home, tag) {
-				added++
-			}
-		}
-	}
-	return added
+	s.n += lowAdded + highAdded
+	// Left aside: added one by one (the room is reserved, nothing grows).
+	return lowAdded + highAdded + s.AddOrdered(lowDeferred) + s.AddOrdered(highDeferred)
 }
 
 // parallelMin is the number of fingerprints below which AddOrderedFrames
