@@ -2,9 +2,11 @@ package queues
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/frontier-go/frontier/framework"
 )
@@ -68,6 +70,12 @@ func (b *storeBucket) wstart(i int) int {
 		return 0
 	}
 	return int(b.wends[i-1])
+}
+
+// findChunk returns the index of chunk number no in b.chunks, which are in
+// number order, and whether it is there.
+func (b *storeBucket) findChunk(no uint32) (int, bool) {
+	return slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmp.Compare(c.no, no) })
 }
 
 // takeBuffered drops the first n buffered records (written, or popped from a FIFO).

@@ -1,7 +1,6 @@
 package queues
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -128,7 +127,7 @@ func (s *Store) replayRelocate(segNo uint32, off int64, fr recordio.Frame, size 
 	case b == nil:
 		return fmt.Errorf("%w: relocated chunk of unknown bucket %d at offset %d", ErrCorruptStore, id, off)
 	}
-	i, found := slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmp.Compare(c.no, no) })
+	i, found := b.findChunk(no)
 	if !found {
 		return nil // the chunk went since (its drop comes later in the log), or was lost with a corrupt stretch
 	}

@@ -1,7 +1,6 @@
 package queues
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -223,7 +222,7 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			if r.bad {
 				return bad("bad live count record")
 			}
-			i, found := slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmp.Compare(c.no, no) })
+			i, found := b.findChunk(no)
 			if !found {
 				continue // the chunk was lost with a corrupt stretch of the log
 			}
