@@ -69,7 +69,8 @@ func (e *env) settings() (*framework.Settings, zerolog.Logger, error) {
 }
 
 // logger builds the command's logger from LOG_LEVEL and LOG_FORMAT: a
-// console writer on a terminal, JSON otherwise.
+// console writer on a terminal, JSON otherwise. Plugin hosts log from
+// go-plugin's goroutines, so every write goes through a lock.
 func (e *env) logger(s *framework.Settings) (zerolog.Logger, error) {
 	level, err := s.GetString("LOG_LEVEL")
 	if err != nil {
@@ -102,7 +103,7 @@ func (e *env) logger(s *framework.Settings) (zerolog.Logger, error) {
 		st, _ := s.Lookup("LOG_FORMAT")
 		return zerolog.Nop(), fmt.Errorf("%w: LOG_FORMAT=%q (from %s): want auto, console or json", framework.ErrSetting, format, st.Source)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
 // registry returns a registry holding the built-ins and the plugins the

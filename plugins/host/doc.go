@@ -27,6 +27,9 @@
 //
 // Plugin stderr lines in hclog's JSON shape (which plugins/sdk writes) reach
 // the crawl's zerolog logger at their own level, with the field plugin set.
+// go-plugin reads a plugin's stdout and stderr and watches its process on
+// goroutines of its own, so the logger's writer must take concurrent writes
+// (wrap one that does not, such as a bytes.Buffer, in zerolog.SyncWriter).
 //
 // Failures are typed. A plugin that exits or is killed fails the calls that
 // notice it with a *PluginExitedError (ErrPluginExited) naming the plugin, and
