@@ -57,10 +57,11 @@ func Describe(ctx context.Context, command []string, startTimeout time.Duration,
 		return nil, &PluginError{Plugin: decl.Name, Op: "start", Err: fmt.Errorf("%w: %w", ErrBinaryNotFound, err)}
 	}
 	p := &process{decl: decl, sink: &logSink{log: log}}
-	client := newClient(decl, path, p.sink, log)
+	client := newClient(decl, path, p.sink)
 	defer func() {
 		p.sink.setClosing()
 		client.Kill()
+		p.sink.detach()
 	}()
 	clients, err := connect(client)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -424,6 +425,70 @@ func TestHostKilledLeavesNoPlugin(t *testing.T) {
 		// It may be a zombie of the init process; check it runs.
 		if len(processes(bin)) > 0 {
 			t.Fatalf("plugin %d still running after its host was killed", pid)
+		}
+	}
+}
+
+// lateWriter records what is written to it after it is closed.
+type lateWriter struct {
+	mu     sync.Mutex
+	closed bool
+	late   []string
+}
+
+func (w *lateWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.late = append(w.late, string(p))
+	}
+	return len(p), nil
+}
+
+func (w *lateWriter) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+}
+
+func (w *lateWriter) lateLines() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.late...)
+}
+
+// Once Describe or Manager.Close has returned, nothing more reaches the
+// caller's logger, although go-plugin's stdio goroutine outlives Kill: a
+// caller may free or reuse what its logger writes to.
+func TestNoLogsAfterStop(t *testing.T) {
+	// One P makes the stdio goroutine's last line come after Kill returns
+	// far more often, as on a loaded machine.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var writers []*lateWriter
+	for i := 0; i < 5; i++ {
+		w := &lateWriter{}
+		writers = append(writers, w)
+		if _, err := Describe(context.Background(), []string{testBin(t), "chatty"}, 30*time.Second, zerolog.New(w).Level(zerolog.TraceLevel)); err != nil {
+			t.Fatal(err)
+		}
+		w.close()
+
+		w = &lateWriter{}
+		writers = append(writers, w)
+		e := newEnv(t, zerolog.New(w).Level(zerolog.TraceLevel), testDecl(t, "chatty"))
+		q := e.mustQueue(t, "test.MemoryFifo", "k")
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w.close()
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i, w := range writers {
+		if late := w.lateLines(); len(late) > 0 {
+			t.Errorf("run %d: logged after the host let the plugin go:\n%s", i, strings.Join(late, ""))
 		}
 	}
 }

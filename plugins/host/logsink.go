@@ -26,6 +26,12 @@ type logSink struct {
 	crash   string   // its first "panic:" or "fatal error:" line
 	status  string
 	closing bool
+
+	// out is held while a line goes to log. go-plugin's stdio goroutine
+	// outlives Client.Kill, so detach stops every write once the host has let
+	// the process go: nothing reaches the caller's logger after that.
+	out      sync.Mutex
+	detached bool
 }
 
 var _ hclog.SinkAdapter = (*logSink)(nil)
@@ -91,6 +97,11 @@ func (s *logSink) Accept(name string, level hclog.Level, msg string, args ...any
 		}
 	}
 	s.mu.Unlock()
+	s.out.Lock()
+	defer s.out.Unlock()
+	if s.detached {
+		return
+	}
 	e := s.log.WithLevel(zerologLevel(level))
 	if e == nil {
 		return
@@ -138,11 +149,25 @@ func (s *logSink) setClosing() {
 	s.mu.Unlock()
 }
 
+// detach stops all logging for the process, waiting for a line being
+// written.
+func (s *logSink) detach() {
+	s.out.Lock()
+	s.detached = true
+	s.out.Unlock()
+}
+
+// lines returns the writer go-plugin forwards the plugin's stream (stdout
+// or stderr) to once the handshake is done.
+func (s *logSink) lines(stream string) *lineLogger {
+	return &lineLogger{sink: s, stream: stream}
+}
+
 // lineLogger is an io.Writer that logs each line written to it; go-plugin
 // forwards what a plugin writes to stdout and stderr after its handshake
 // (when go-plugin has replaced them with pipes) to it.
 type lineLogger struct {
-	log    zerolog.Logger
+	sink   *logSink
 	stream string
 	mu     sync.Mutex
 	buf    []byte
@@ -160,12 +185,20 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		line := strings.TrimRight(string(l.buf[:i]), "\r")
 		l.buf = l.buf[i+1:]
 		if line != "" {
-			l.log.Info().Str("stream", l.stream).Msg(line)
+			l.emit(line)
 		}
 	}
 	if len(l.buf) > 64<<10 {
-		l.log.Info().Str("stream", l.stream).Msg(string(l.buf))
+		l.emit(string(l.buf))
 		l.buf = l.buf[:0]
 	}
 	return len(p), nil
+}
+
+func (l *lineLogger) emit(line string) {
+	l.sink.out.Lock()
+	defer l.sink.out.Unlock()
+	if !l.sink.detached {
+		l.sink.log.Info().Str("stream", l.stream).Msg(line)
+	}
 }

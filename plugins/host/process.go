@@ -98,7 +98,7 @@ func resolveCommand(name string) (string, error) {
 }
 
 // newClient builds the go-plugin client of a command.
-func newClient(decl Decl, path string, sink *logSink, log zerolog.Logger) *plugin.Client {
+func newClient(decl Decl, path string, sink *logSink) *plugin.Client {
 	cmd := exec.Command(path, decl.Command[1:]...)
 	setParentDeathSignal(cmd)
 	var secure *plugin.SecureConfig
@@ -115,8 +115,8 @@ func newClient(decl Decl, path string, sink *logSink, log zerolog.Logger) *plugi
 		StartTimeout:     decl.StartTimeout,
 		Logger:           newHCLogger(sink),
 		Stderr:           io.Discard,
-		SyncStdout:       &lineLogger{log: log, stream: "stdout"},
-		SyncStderr:       &lineLogger{log: log, stream: "stderr"},
+		SyncStdout:       sink.lines("stdout"),
+		SyncStderr:       sink.lines("stderr"),
 		GRPCDialOptions:  wire.DialOptions(),
 	})
 }
@@ -133,10 +133,11 @@ func (p *process) start(ctx context.Context, log zerolog.Logger) error {
 	if err != nil {
 		return fail("start", err)
 	}
-	client := newClient(p.decl, path, p.sink, log)
+	client := newClient(p.decl, path, p.sink)
 	clients, err := connect(client)
 	if err != nil {
 		client.Kill()
+		p.sink.detach()
 		if errors.Is(err, ErrPluginExited) {
 			return &PluginExitedError{Plugin: p.decl.Name, Op: "start", Status: p.sink.exitStatus(), LastLog: p.sink.lastLog()}
 		}
@@ -146,6 +147,7 @@ func (p *process) start(ctx context.Context, log zerolog.Logger) error {
 	kill := func() {
 		p.sink.setClosing()
 		client.Kill()
+		p.sink.detach()
 		p.client, p.clients = nil, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.decl.CallTimeout)
@@ -360,12 +362,15 @@ func (p *process) shutdown() {
 		c.closeForShutdown()
 	}
 	p.mu.Lock()
-	client := p.client
-	if p.sink != nil {
-		p.sink.setClosing()
+	client, sink := p.client, p.sink
+	if sink != nil {
+		sink.setClosing()
 	}
 	p.mu.Unlock()
 	if client != nil {
 		client.Kill()
+	}
+	if sink != nil {
+		sink.detach()
 	}
 }

@@ -118,6 +118,15 @@ func main() {
 				log.Warn().Int("n", 7).Msg("warning line")
 				log.Error().Msg("error line")
 			}
+			if mode == "chatty" {
+				// Print to stdout without pause until killed: go-plugin
+				// forwards it over its stdio stream.
+				go func() {
+					for i := 0; ; i++ {
+						fmt.Printf("chatter %d\n", i)
+					}
+				}()
+			}
 			return nil
 		},
 	})
