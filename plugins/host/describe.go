@@ -58,11 +58,7 @@ func Describe(ctx context.Context, command []string, startTimeout time.Duration,
 	}
 	p := &process{decl: decl, sink: &logSink{log: log}}
 	client := newClient(decl, path, p.sink)
-	defer func() {
-		p.sink.setClosing()
-		client.Kill()
-		p.sink.detach()
-	}()
+	defer stopProcess(client, p.sink)
 	clients, err := connect(client)
 	if err != nil {
 		if errors.Is(err, ErrPluginExited) {

@@ -145,9 +145,7 @@ func (p *process) start(ctx context.Context, log zerolog.Logger) error {
 	}
 	p.client, p.clients = client, clients
 	kill := func() {
-		p.sink.setClosing()
-		client.Kill()
-		p.sink.detach()
+		stopProcess(client, p.sink)
 		p.client, p.clients = nil, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.decl.CallTimeout)
@@ -363,14 +361,19 @@ func (p *process) shutdown() {
 	}
 	p.mu.Lock()
 	client, sink := p.client, p.sink
-	if sink != nil {
-		sink.setClosing()
-	}
 	p.mu.Unlock()
+	// Without a client the process never started or was already stopped,
+	// and its sink detached then.
 	if client != nil {
-		client.Kill()
+		stopProcess(client, sink)
 	}
-	if sink != nil {
-		sink.detach()
-	}
+}
+
+// stopProcess stops a plugin process the host is done with: its exit is
+// expected, so logged at debug level, and once go-plugin has let it go
+// nothing more of it reaches the caller's logger.
+func stopProcess(client *plugin.Client, sink *logSink) {
+	sink.setClosing()
+	client.Kill()
+	sink.detach()
 }
