@@ -41,6 +41,28 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// drainAndClose pops from each queue in turn until total requests have come
+// out, then closes them.
+func drainAndClose[Q framework.Queue](b *testing.B, qs []Q, total int) {
+	popped := 0
+	for popped < total {
+		for _, q := range qs {
+			r, err := q.Pop()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r != nil {
+				popped++
+			}
+		}
+	}
+	for _, q := range qs {
+		if err := q.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // benchRequest returns a request whose record is recordBytes long, with its
 // URL ending in i.
 func benchRequest(r *framework.Request, buf []byte, host, i int) []byte {
@@ -156,23 +178,7 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	}
 	b.StartTimer()
 	t1, c1 := time.Now(), cpuTime()
-	popped := 0
-	for popped < total {
-		for _, q := range qs {
-			r, err := q.Pop()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if r != nil {
-				popped++
-			}
-		}
-	}
-	for _, q := range qs {
-		if err := q.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	drainAndClose(b, qs, total)
 	tPop, cPop := time.Since(t1), cpuTime()-c1
 	st := cfg.Pool.Stats()
 	b.StopTimer()

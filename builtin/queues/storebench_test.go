@@ -72,23 +72,7 @@ func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	t1, c1 := time.Now(), cpuTime()
 	st, qs = open()
 	tReopen := time.Since(t1)
-	popped := 0
-	for popped < total {
-		for _, q := range qs {
-			r, err := q.Pop()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if r != nil {
-				popped++
-			}
-		}
-	}
-	for _, q := range qs {
-		if err := q.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	drainAndClose(b, qs, total)
 	if err := st.Close(); err != nil {
 		b.Fatal(err)
 	}
