@@ -70,7 +70,7 @@ type pagedQueue struct {
 	byID     map[int64]*page
 	pending  int
 	inFlight int
-	stmts    []*sql.Stmt
+	stmts    statements
 	insert   *sql.Stmt // data, n -> id
 	load     *sql.Stmt // id -> data
 	mark     *sql.Stmt // upsert marks
@@ -104,7 +104,7 @@ func openPagedQueue(key string, lifo bool, synchronous string) (*pagedQueue, err
 	db.SetMaxOpenConns(1)
 	q := &pagedQueue{db: db, lifo: lifo, byID: map[int64]*page{}}
 	if err := q.init(); err != nil {
-		q.closeStmts()
+		q.stmts.close()
 		db.Close()
 		return nil, fmt.Errorf("sqlitequeue: %s: %w", path, err)
 	}
@@ -155,25 +155,14 @@ func (q *pagedQueue) init() error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []struct {
-		st  **sql.Stmt
-		sql string
-	}{
+	return q.stmts.prepare(q.db, []stmt{
 		{&q.insert, `INSERT INTO pages (n, data) VALUES (?, ?)`},
 		{&q.load, `SELECT data FROM pages WHERE id = ?`},
 		{&q.mark, `INSERT INTO marks (page, popped, acked) VALUES (?, ?, ?)
 			ON CONFLICT (page) DO UPDATE SET popped = excluded.popped, acked = excluded.acked`},
 		{&q.drop, `DELETE FROM pages WHERE id = ?`},
 		{&q.unmark, `DELETE FROM marks WHERE page = ?`},
-	} {
-		st, err := q.db.Prepare(p.sql)
-		if err != nil {
-			return err
-		}
-		*p.st = st
-		q.stmts = append(q.stmts, st)
-	}
-	return nil
+	})
 }
 
 func restorePage(id int64, n int, marked bool, popped, acked []byte) (*page, error) {
@@ -340,7 +329,7 @@ func (q *pagedQueue) writeMarks(tx *sql.Tx, pages []*page) error {
 // transaction: the simplest correct way is to reload everything.
 func (q *pagedQueue) rollback([]*page) {
 	q.pages, q.byID, q.pending, q.inFlight = nil, map[int64]*page{}, 0, 0
-	q.closeStmts()
+	q.stmts.close()
 	if err := q.init(); err != nil {
 		q.pages = nil
 	}
@@ -463,17 +452,8 @@ func (q *pagedQueue) Write(ack, release []uint64, push []sdk.Entry) error {
 // Len returns the counts.
 func (q *pagedQueue) Len() sdk.State { return sdk.State{Pending: q.pending, InFlight: q.inFlight} }
 
-func (q *pagedQueue) closeStmts() error {
-	var errs []error
-	for _, st := range q.stmts {
-		errs = append(errs, st.Close())
-	}
-	q.stmts = nil
-	return errors.Join(errs...)
-}
-
 // Close closes the database. What is in flight is pending again when the
 // file is next opened, marked redelivered.
 func (q *pagedQueue) Close() error {
-	return errors.Join(q.closeStmts(), q.db.Close())
+	return errors.Join(q.stmts.close(), q.db.Close())
 }

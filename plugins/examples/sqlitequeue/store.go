@@ -67,7 +67,7 @@ type queue struct {
 	kind     kind
 	pending  int
 	inFlight int
-	stmts    []*sql.Stmt
+	stmts    statements
 	push     *sql.Stmt // record, priority, start
 	pop      *sql.Stmt // limit: id, record, redelivered in pop order
 	take     *sql.Stmt // bound or id list: pending -> inflight
@@ -195,10 +195,7 @@ func newQueue(db *sql.DB, k kind) (*queue, error) {
 	case kindLifo:
 		sel = `id >= ?`
 	}
-	for _, p := range []struct {
-		st  **sql.Stmt
-		sql string
-	}{
+	if err := q.stmts.prepare(db, []stmt{
 		{&q.push, `INSERT INTO pending (record, priority, start) VALUES (?, ?, ?)`},
 		{&q.pop, `SELECT id, record, redelivered FROM pending ORDER BY ` + k.orderBy() + ` LIMIT ?`},
 		{&q.take, `INSERT INTO inflight (id, record, priority, start, redelivered)
@@ -208,14 +205,9 @@ func newQueue(db *sql.DB, k kind) (*queue, error) {
 		{&q.back, `INSERT INTO pending (id, record, priority, start, redelivered)
 			SELECT id, record, priority, start, redelivered FROM inflight WHERE id IN (SELECT value FROM json_each(?))`},
 		{&q.unflight, `DELETE FROM inflight WHERE id IN (SELECT value FROM json_each(?))`},
-	} {
-		st, err := db.Prepare(p.sql)
-		if err != nil {
-			q.closeStmts()
-			return nil, err
-		}
-		*p.st = st
-		q.stmts = append(q.stmts, st)
+	}); err != nil {
+		q.stmts.close()
+		return nil, err
 	}
 	return q, nil
 }
@@ -368,16 +360,39 @@ func (q *queue) Pop(max int) ([]sdk.Delivery, error) {
 // Len returns the counts kept since open.
 func (q *queue) Len() sdk.State { return sdk.State{Pending: q.pending, InFlight: q.inFlight} }
 
-func (q *queue) closeStmts() error {
+// statements are a queue's prepared statements, closed together.
+type statements []*sql.Stmt
+
+// stmt is a statement to prepare into a queue's field.
+type stmt struct {
+	dst **sql.Stmt
+	sql string
+}
+
+// prepare prepares each statement into its field. After an error the set
+// holds those prepared before it, for close.
+func (s *statements) prepare(db *sql.DB, list []stmt) error {
+	for _, p := range list {
+		st, err := db.Prepare(p.sql)
+		if err != nil {
+			return err
+		}
+		*p.dst = st
+		*s = append(*s, st)
+	}
+	return nil
+}
+
+func (s *statements) close() error {
 	var errs []error
-	for _, st := range q.stmts {
+	for _, st := range *s {
 		errs = append(errs, st.Close())
 	}
-	q.stmts = nil
+	*s = nil
 	return errors.Join(errs...)
 }
 
 // Close closes the database; rows in flight stay in flight until reopened.
 func (q *queue) Close() error {
-	return errors.Join(q.closeStmts(), q.db.Close())
+	return errors.Join(q.stmts.close(), q.db.Close())
 }
