@@ -234,7 +234,7 @@ func (s *Settings) loadEnv(environ []string) error {
 		Prefix:      EnvPrefix,
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(k, v string) (string, any) {
-			return strings.TrimPrefix(k, EnvPrefix), v
+			return strings.TrimPrefix(k, EnvPrefix), nullable(v)
 		},
 	})
 	names, err := s.apply(p, nil, func(name string) Source {
@@ -248,14 +248,15 @@ func (s *Settings) loadEnv(environ []string) error {
 }
 
 // loadOverrides applies -s NAME=VALUE texts in order; the values stay
-// strings and getters convert them, as in Scrapy.
+// strings and getters convert them, as in Scrapy, except that YAML's null
+// is null.
 func (s *Settings) loadOverrides(overrides []string) error {
 	for _, o := range overrides {
 		name, value, ok := strings.Cut(o, "=")
 		if !ok || name == "" {
 			return fmt.Errorf("%w: invalid -s %q: want -s NAME=VALUE", ErrSetting, o)
 		}
-		names, err := s.apply(confmap.Provider(map[string]any{name: value}, ""), nil, func(string) Source {
+		names, err := s.apply(confmap.Provider(map[string]any{name: nullable(value)}, ""), nil, func(string) Source {
 			return Source{Kind: SourceCommandLine, Name: o}
 		})
 		if err != nil {
@@ -264,6 +265,17 @@ func (s *Settings) loadOverrides(overrides []string) error {
 		s.warnUnknown(names)
 	}
 	return nil
+}
+
+// nullable returns nil for YAML's spellings of null (null, Null, NULL, ~),
+// so that FRONTIER_NAME=null and -s NAME=null mean None as in settings.yaml,
+// and the text itself otherwise.
+func nullable(text string) any {
+	switch text {
+	case "null", "Null", "NULL", "~":
+		return nil
+	}
+	return text
 }
 
 // apply loads one layer through koanf. Each top-level name the layer holds

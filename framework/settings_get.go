@@ -95,14 +95,22 @@ func (s *Settings) GetString(name string) (string, error) { return get(s, name, 
 // turned off). A value that is not a string is an error.
 func (s *Settings) Component(name string) (string, bool, error) {
 	st, _ := s.Lookup(name)
-	switch v := st.Value.(type) {
+	v, ok, err := componentName(st.Value)
+	if err != nil {
+		return "", false, &SettingError{Setting: st, Err: err}
+	}
+	return v, ok, nil
+}
+
+func componentName(v any) (string, bool, error) {
+	switch v := v.(type) {
 	case nil:
 		return "", false, nil
 	case string:
 		v = strings.TrimSpace(v)
 		return v, v != "", nil
 	}
-	return "", false, &SettingError{Setting: st, Err: errWantName}
+	return "", false, errWantName
 }
 
 // formatValue writes a value for an error message: strings quoted, null as

@@ -243,7 +243,7 @@ func TestDefaultSettingsFile(t *testing.T) {
 		"DEPTH_LIMIT":                    0,
 		"DEPTH_PRIORITY":                 0,
 		"DEPTH_STATS_VERBOSE":            false,
-		"LOG_LEVEL":                      "DEBUG",
+		"LOG_LEVEL":                      "INFO",
 		"LOG_FORMAT":                     "auto",
 		"JOBDIR_FSYNC":                   "interval",
 		"JOBDIR_FSYNC_INTERVAL":          "1s",

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -19,12 +23,12 @@ func topLevelLines(data []byte) (map[string]int, error) {
 		if errors.Is(err, io.EOF) {
 			return map[string]int{}, nil
 		}
-		return nil, err
+		return nil, fixErrorLine(err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, err
+			return nil, fixErrorLine(err)
 		}
 		return nil, fmt.Errorf("line %d: a second YAML document; a settings file holds one", extra.Line)
 	}
@@ -61,4 +65,37 @@ func nodeKind(n *yaml.Node) string {
 	default:
 		return "this"
 	}
+}
+
+// parserProblems are the messages of yaml.v3's parser errors, as opposed to
+// its scanner errors. yaml.v3 reports a parser error's line counted from 0
+// (and leaves the line out when it is the first), a scanner error's counted
+// from 1.
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+var yamlErrorLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// fixErrorLine returns a yaml.v3 syntax error with its line counted from 1.
+func fixErrorLine(err error) error {
+	m := yamlErrorLine.FindStringSubmatch(err.Error())
+	if m == nil || !slices.Contains(parserProblems, m[2]) {
+		return err
+	}
+	line := 0
+	if m[1] != "" {
+		line, _ = strconv.Atoi(m[1])
+	}
+	return fmt.Errorf("yaml: line %d: %s", line+1, strings.TrimSpace(m[2]))
 }
