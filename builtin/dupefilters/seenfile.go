@@ -368,7 +368,8 @@ func ReadSeenFile(path string) (SeenFileReport, error) {
 // ScrapyImport says what importing a Scrapy requests.seen found.
 type ScrapyImport struct {
 	Lines        int // lines read
-	Fingerprints int // distinct fingerprints imported
+	Fingerprints int // distinct fingerprints imported that the job did not hold
+	Total        int // fingerprints the job holds after the import
 	// Salvaged lines were a torn fragment followed by a whole fingerprint
 	// (Scrapy appends after a torn line); the fingerprint was kept.
 	Salvaged int
@@ -382,6 +383,7 @@ type ScrapyImport struct {
 // hex characters a line, "\n" or "\r\n") into set.
 func parseScrapySeen(r io.Reader, set *fpSet) (ScrapyImport, error) {
 	var imp ScrapyImport
+	before := set.Len()
 	br := bufio.NewReaderSize(r, 1<<20)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -426,8 +428,8 @@ func parseScrapySeen(r io.Reader, set *fpSet) (ScrapyImport, error) {
 			break
 		}
 	}
-	imp.Fingerprints = set.Len()
-	if imp.Fingerprints == 0 && imp.Invalid > 0 {
+	imp.Fingerprints, imp.Total = set.Len()-before, set.Len()
+	if imp.Total == 0 && imp.Invalid > 0 {
 		return imp, fmt.Errorf("%w: no line holds 40 hex characters (line %d: not a fingerprint)", ErrSeenFile, imp.FirstInvalid)
 	}
 	return imp, nil
@@ -459,6 +461,12 @@ func CountScrapySeen(r io.Reader) (ScrapyImport, error) {
 // fingerprint file of job directory dir, replacing it atomically; existing
 // fingerprints of dir are kept. It returns what the import found.
 func ImportScrapySeen(dir, src string) (ScrapyImport, error) {
+	return ImportScrapySeenProgress(dir, src, nil)
+}
+
+// ImportScrapySeenProgress is ImportScrapySeen calling progress, when not
+// nil, from its goroutine with the bytes of src read so far and src's size.
+func ImportScrapySeenProgress(dir, src string, progress func(done, total int64)) (ScrapyImport, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return ScrapyImport{}, fmt.Errorf("dupefilters: import: %w", err)
@@ -484,7 +492,15 @@ func ImportScrapySeen(dir, src string) (ScrapyImport, error) {
 			set.Reserve(int(st.Size() / (2*int64(fpSize) + 1)))
 		}
 	}
-	imp, err := parseScrapySeen(in, set)
+	var r io.Reader = in
+	if progress != nil {
+		pr := &progressReader{r: in, f: progress, total: -1}
+		if st, err := in.Stat(); err == nil {
+			pr.total = st.Size()
+		}
+		r = pr
+	}
+	imp, err := parseScrapySeen(r, set)
 	if err != nil {
 		return imp, fmt.Errorf("dupefilters: import %s: %w", src, err)
 	}
@@ -501,4 +517,18 @@ func writeOrdered(path string, set *fpSet) error {
 	set.Each(func(fp framework.Fingerprint) bool { fps = append(fps, fp); return true })
 	b, _ := appendSeenFrames(append(make([]byte, 0, len(seenMagic)+len(fps)*fpSize+len(fps)/blockFPs*recordio.Overhead+recordio.Overhead), seenMagic...), fps, 0, true)
 	return jobdir.WriteFileAtomic(path, b, 0o644)
+}
+
+// progressReader reports the bytes read through it.
+type progressReader struct {
+	r           io.Reader
+	f           func(done, total int64)
+	done, total int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	p.f(p.done, p.total)
+	return n, err
 }

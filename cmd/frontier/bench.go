@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,18 +16,52 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/frontier-go/frontier/builtin/schedulers"
 	"github.com/frontier-go/frontier/cmd/frontier/internal/jobtools"
 	"github.com/frontier-go/frontier/framework"
 )
 
-func runBench(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "scheduler" {
-		fmt.Fprintln(e.stderr, "usage: frontier bench scheduler [-n N] [--dup-ratio R] [-s NAME=VALUE]... [--json]")
-		return errUsage
+// benchFlags are bench scheduler's flags.
+type benchFlags struct {
+	n, hosts, prios         int
+	dup, scrapy, cpuprofile string
+	asJSON                  bool
+}
+
+func newBenchCommand(e *env) *cobra.Command {
+	var f benchFlags
+	sched := &cobra.Command{
+		Use:   "scheduler",
+		Short: "Measure the scheduler's throughput and memory",
+		Long: `Scheduler pushes N requests over hosts and priorities through the scheduler
+the settings select, then drains it, finishing every request, and prints the
+throughput and the memory per pending request. By default it runs twice: with
+no duplicates and with half of the calls repeating an earlier URL.
+
+With -s JOBDIR=DIR, each run takes a fresh job directory under DIR and removes
+it at the end, and the figures include the close, the reopen with every
+request pending, and the bytes on disk. On a terminal, a progress line shows
+each phase. --scrapy runs Scrapy's scheduler on the same workload and prints
+the ratios.`,
+		Example: `  frontier bench scheduler
+  frontier bench scheduler -n 100000 --dup-ratio 0.5 --json
+  frontier -s JOBDIR=/tmp/bench bench scheduler --scrapy /usr/bin/python3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return benchScheduler(cmd.Context(), e, f) },
 	}
-	return benchScheduler(ctx, e, args[1:])
+	fl := sched.Flags()
+	fl.IntVarP(&f.n, "n", "n", 1_000_000, "requests to enqueue")
+	fl.StringVar(&f.dup, "dup-ratio", "", "share of enqueue calls that repeat an earlier URL, in [0, 1) (default: run 0 and 0.5)")
+	fl.IntVar(&f.hosts, "hosts", 1000, "distinct hosts")
+	fl.IntVar(&f.prios, "priorities", 10, "distinct priorities")
+	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
+	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
+	return newGroup("bench", "Measure throughput and memory",
+		"Bench measures frontier's throughput and memory.",
+		"  frontier bench scheduler -n 100000", sched)
 }
 
 // benchResult is one variant's figures.
@@ -60,69 +93,48 @@ type benchResult struct {
 	Scrapy map[string]any `json:"scrapy,omitempty"`
 }
 
-// benchScheduler pushes N requests over hosts and priorities through the
-// scheduler the settings select, then drains it, finishing every request.
-func benchScheduler(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("bench scheduler", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	e.settingsFlags(fs)
-	n := fs.Int("n", 1_000_000, "requests to enqueue")
-	dup := fs.String("dup-ratio", "", "share of enqueue calls that repeat an earlier URL (default: run 0 and 0.5)")
-	hosts := fs.Int("hosts", 1000, "distinct hosts")
-	prios := fs.Int("priorities", 10, "distinct priorities")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	scrapy := fs.String("scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed work to `file`")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+// benchScheduler runs bench scheduler: one variant per dup ratio.
+func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
+	ratios := []float64{0, 0.5}
+	if f.dup != "" {
+		r, err := strconv.ParseFloat(f.dup, 64)
+		if err != nil || r < 0 || r >= 1 {
+			return usageErrorf("--dup-ratio %q: want a number in [0, 1)", f.dup)
+		}
+		ratios = []float64{r}
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+	if f.n <= 0 || f.hosts <= 0 || f.prios <= 0 {
+		return usageErrorf("-n, --hosts and --priorities must be positive")
+	}
+	if f.cpuprofile != "" {
+		out, err := os.Create(f.cpuprofile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ratios := []float64{0, 0.5}
-	if *dup != "" {
-		r, err := strconv.ParseFloat(*dup, 64)
-		if err != nil || r < 0 || r >= 1 {
-			return fmt.Errorf("--dup-ratio %q: want a number in [0, 1)", *dup)
-		}
-		ratios = []float64{r}
-	}
-	if *n <= 0 || *hosts <= 0 || *prios <= 0 {
-		return fmt.Errorf("-n, --hosts and --priorities must be positive")
-	}
 	var results []benchResult
 	for _, ratio := range ratios {
-		res, err := benchOnce(ctx, e, *n, ratio, *hosts, *prios)
+		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios)
 		if err != nil {
 			return err
 		}
-		if *scrapy != "" {
-			ref, err := runScrapyBench(ctx, *scrapy, res)
-			if err != nil {
+		if f.scrapy != "" {
+			if res.Scrapy, err = runScrapyBench(ctx, f.scrapy, res); err != nil {
 				return err
 			}
-			res.Scrapy = ref
 		}
 		results = append(results, res)
-		if !*asJSON {
+		if !f.asJSON {
 			printBench(e, res)
 		}
 	}
-	if *asJSON {
-		out := map[string]any{}
-		b, _ := json.Marshal(results[0])
-		_ = json.Unmarshal(b, &out)
-		out["variants"] = results
-		enc := json.NewEncoder(e.stdout)
-		return enc.Encode(out)
+	if f.asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"variants": results})
 	}
 	return nil
 }
@@ -229,8 +241,11 @@ func benchRequests(n int, ratio float64, hosts, prios int) []*framework.Request 
 	return rs
 }
 
-func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios int) (benchResult, error) {
-	res := benchResult{N: n, DupRatio: ratio, Hosts: hosts, Priorities: prios}
+// benchOnce runs one variant: enqueue every request, reopen the job (with
+// JOBDIR), drain. With JOBDIR, the variant has a fresh job directory of its
+// own under it, removed at the end.
+func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios int) (res benchResult, err error) {
+	res = benchResult{N: n, DupRatio: ratio, Hosts: hosts, Priorities: prios}
 	c, err := e.crawler(nil)
 	if err != nil {
 		return res, err
@@ -238,12 +253,15 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	c.Logger = c.Logger.Level(maxLevel(c.Logger.GetLevel()))
 	jobdir, _ := c.Settings.GetString("JOBDIR")
 	if jobdir != "" {
-		// Each variant gets a fresh job directory of its own.
 		res.JobDir = true
-		jobdir = filepath.Join(jobdir, fmt.Sprintf("bench-n%d-dup%g", n, ratio))
-		if entries, err := os.ReadDir(jobdir); err == nil && len(entries) > 0 {
-			return res, fmt.Errorf("JOBDIR %q is not empty: the benchmark needs a fresh job directory", jobdir)
+		if jobdir, err = freshJobDir(jobdir, n, ratio); err != nil {
+			return res, err
 		}
+		defer func() {
+			if rerr := os.RemoveAll(jobdir); err == nil {
+				err = rerr
+			}
+		}()
 		c.Settings.Set("JOBDIR", jobdir, framework.Source{Kind: framework.SourceCode, Name: "bench"})
 	}
 	runtime.GC()
@@ -259,17 +277,11 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	if err := s.Open(ctx); err != nil {
 		return res, err
 	}
+	p := e.progress(fmt.Sprintf("bench: dup-ratio %g: enqueue", ratio))
 	start := time.Now()
-	for i, r := range rs {
-		if _, err := s.Enqueue(r); err != nil {
-			return res, err
-		}
-		// The workload is built beforehand, so that building requests is
-		// not timed; an engine keeps no request once it is enqueued, so
-		// neither does the benchmark (the collector would scan them all).
-		rs[i] = nil
-	}
-	if err := s.Flush(); err != nil {
+	err = benchEnqueue(s, rs, p)
+	p.done()
+	if err != nil {
 		return res, err
 	}
 	res.EnqueueSeconds = time.Since(start).Seconds()
@@ -280,50 +292,16 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 	res.BytesPerPending = float64(currentRSS()-rss0) / float64(max(pending, 1))
 	res.Enqueued = c.Stats.Get(framework.StatEnqueued)
 	res.Filtered = c.Stats.Get(framework.StatDupeFilterFiltered)
-
 	if res.JobDir {
-		queueBytes := diskBytes(filepath.Join(jobdir, "requests.queue"))
-		res.DiskBytesPerPending = float64(queueBytes) / float64(max(pending, 1))
-		start = time.Now()
-		if err := s.Close("shutdown"); err != nil {
+		if s, err = benchReopen(ctx, c, s, &res, jobdir, rss0); err != nil {
 			return res, err
 		}
-		res.CloseSeconds = time.Since(start).Seconds()
-		res.DiskBytesPerFingerprint = float64(diskBytes(jobdir)-diskBytes(filepath.Join(jobdir, "requests.queue"))) / float64(max(res.Enqueued, 1))
-		debug.FreeOSMemory()
-		start = time.Now()
-		if s, err = schedulers.New(ctx, c); err != nil {
-			return res, err
-		}
-		if err := s.Open(ctx); err != nil {
-			return res, err
-		}
-		res.ReopenSeconds = time.Since(start).Seconds()
-		if s.Len() != pending {
-			return res, fmt.Errorf("reopened job has %d pending requests, want %d", s.Len(), pending)
-		}
-		debug.FreeOSMemory()
-		res.ReopenRSSPerPending = float64(currentRSS()-rss0) / float64(max(pending, 1))
 	}
-
+	p = e.progress(fmt.Sprintf("bench: dup-ratio %g: dequeue", ratio))
 	start = time.Now()
-	for {
-		r, err := s.Next()
-		if err != nil {
-			return res, err
-		}
-		if r == nil {
-			break
-		}
-		if err := s.Finish(r, nil); err != nil {
-			return res, err
-		}
-		res.Dequeued++
-		if res.Dequeued&0xffff == 0 && ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-	}
-	if err := s.Close("finished"); err != nil {
+	err = benchDrain(ctx, s, &res, p)
+	p.done()
+	if err != nil {
 		return res, err
 	}
 	res.DequeueSeconds = time.Since(start).Seconds()
@@ -334,6 +312,91 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 		res.RoundTripSeconds = res.EnqueueSeconds + res.DequeueSeconds
 	}
 	return res, nil
+}
+
+// freshJobDir makes a new, empty job directory under base for one variant,
+// so that the same command can run again with the same JOBDIR.
+func freshJobDir(base string, n int, ratio float64) (string, error) {
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Errorf("JOBDIR: %w", err)
+	}
+	dir, err := os.MkdirTemp(base, fmt.Sprintf("bench-n%d-dup%g-", n, ratio))
+	if err != nil {
+		return "", fmt.Errorf("JOBDIR: %w", err)
+	}
+	return dir, nil
+}
+
+// benchEnqueue enqueues every request and flushes.
+func benchEnqueue(s *schedulers.Scheduler, rs []*framework.Request, p *progress) error {
+	for i, r := range rs {
+		if _, err := s.Enqueue(r); err != nil {
+			return err
+		}
+		// The workload is built beforehand, so that building requests is
+		// not timed; an engine keeps no request once it is enqueued, so
+		// neither does the benchmark (the collector would scan them all).
+		rs[i] = nil
+		if i&0xfff == 0 {
+			p.update(int64(i), int64(len(rs)))
+		}
+	}
+	return s.Flush()
+}
+
+// benchReopen measures the job on disk, closes the scheduler and opens the
+// job again with every request pending, and returns the reopened scheduler.
+func benchReopen(ctx context.Context, c *framework.Crawler, s *schedulers.Scheduler, res *benchResult, jobdir string, rss0 int64) (*schedulers.Scheduler, error) {
+	pending := s.Len()
+	queueBytes := diskBytes(filepath.Join(jobdir, "requests.queue"))
+	res.DiskBytesPerPending = float64(queueBytes) / float64(max(pending, 1))
+	start := time.Now()
+	if err := s.Close("shutdown"); err != nil {
+		return nil, err
+	}
+	res.CloseSeconds = time.Since(start).Seconds()
+	res.DiskBytesPerFingerprint = float64(diskBytes(jobdir)-diskBytes(filepath.Join(jobdir, "requests.queue"))) / float64(max(res.Enqueued, 1))
+	debug.FreeOSMemory()
+	start = time.Now()
+	s, err := schedulers.New(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Open(ctx); err != nil {
+		return nil, err
+	}
+	res.ReopenSeconds = time.Since(start).Seconds()
+	if s.Len() != pending {
+		return nil, fmt.Errorf("reopened job has %d pending requests, want %d", s.Len(), pending)
+	}
+	debug.FreeOSMemory()
+	res.ReopenRSSPerPending = float64(currentRSS()-rss0) / float64(max(pending, 1))
+	return s, nil
+}
+
+// benchDrain takes every request out of s, finishing each, and closes it.
+func benchDrain(ctx context.Context, s *schedulers.Scheduler, res *benchResult, p *progress) error {
+	total := int64(s.Len())
+	for {
+		r, err := s.Next()
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			break
+		}
+		if err := s.Finish(r, nil); err != nil {
+			return err
+		}
+		res.Dequeued++
+		if res.Dequeued&0xfff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p.update(int64(res.Dequeued), total)
+		}
+	}
+	return s.Close("finished")
 }
 
 // maxLevel keeps per-request debug logging out of the measurement.

@@ -2,14 +2,15 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/frontier-go/frontier/builtin"
 	"github.com/frontier-go/frontier/framework"
@@ -17,92 +18,111 @@ import (
 	"github.com/frontier-go/frontier/registry"
 )
 
-// env is what every command shares: output streams, settings sources, and
-// resources to release at exit.
+// env is what every command shares: output streams, the flags of the root
+// command, the checked settings and logger, and resources to release at
+// exit.
 type env struct {
 	stdout, stderr io.Writer
-	settingsFile   string
-	overrides      multiFlag
-	closers        []func() error
+	// terminal is true when stderr is a terminal: logs are then console
+	// lines, and long work shows a progress line.
+	terminal bool
+
+	settingsFile        string
+	overrides           []string
+	logLevel, logFormat string
+
+	settings *framework.Settings
+	log      zerolog.Logger
+	closers  []func() error
 }
 
-// parseGlobal parses the flags before the command name.
-func parseGlobal(args []string, stdout, stderr io.Writer) (*env, []string, error) {
-	e := &env{stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("frontier", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	e.settingsFlags(fs)
-	fs.Usage = func() { usage(stderr) }
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, errUsage
+func newEnv(stdout, stderr io.Writer) *env {
+	return &env{stdout: stdout, stderr: stderr, terminal: isTerminal(stderr)}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// setup loads the settings, checks every value (component names against
+// the built-ins and the declared plugins), and builds the logger, before
+// cmd runs. Help and completion need no settings.
+func (e *env) setup(cmd *cobra.Command) error {
+	for c := cmd; c != nil; c = c.Parent() {
+		if n := c.Name(); n == "help" || n == "completion" || strings.HasPrefix(n, cobra.ShellCompRequestCmd) {
+			return nil
+		}
 	}
-	return e, fs.Args(), nil
+	s, err := e.loadSettings()
+	if err != nil {
+		return err
+	}
+	r, err := e.registry(s)
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(r); err != nil {
+		return err
+	}
+	if e.log, err = newLogger(s, e.stderr, e.terminal); err != nil {
+		return err
+	}
+	for _, w := range s.Warnings() {
+		e.log.Warn().Msg(w)
+	}
+	e.settings = s
+	return nil
 }
 
-// settingsFlags adds --settings and -s to a command's flags, so that they may
-// come before or after the command name.
-func (e *env) settingsFlags(fs *flag.FlagSet) {
-	fs.StringVar(&e.settingsFile, "settings", e.settingsFile, "settings `file` (default: ./settings.yaml when present)")
-	fs.Var(&e.overrides, "s", "override a setting: -s `NAME=VALUE` (repeatable)")
-}
-
-// settings loads the layered settings and logs their warnings.
-func (e *env) settings() (*framework.Settings, zerolog.Logger, error) {
+// loadSettings layers the defaults, the settings file, the environment and
+// the command line (-s, then --log-level and --log-format).
+func (e *env) loadSettings() (*framework.Settings, error) {
+	overrides := e.overrides
+	for _, o := range overrides {
+		if name, _, ok := strings.Cut(o, "="); !ok || name == "" {
+			return nil, usageErrorf("invalid -s %q: want -s NAME=VALUE", o)
+		}
+	}
+	if e.logLevel != "" {
+		overrides = append(overrides, "LOG_LEVEL="+e.logLevel)
+	}
+	if e.logFormat != "" {
+		overrides = append(overrides, "LOG_FORMAT="+e.logFormat)
+	}
 	file := e.settingsFile
 	if file == "" {
 		if _, err := os.Stat("settings.yaml"); err == nil {
 			file = "settings.yaml"
 		}
 	}
-	s, err := framework.LoadSettings(framework.LoadOptions{File: file, Environ: os.Environ(), Overrides: e.overrides})
-	if err != nil {
-		return nil, zerolog.Nop(), err
-	}
-	log, err := e.logger(s)
-	if err != nil {
-		return nil, log, err
-	}
-	for _, w := range s.Warnings() {
-		log.Warn().Msg(w)
-	}
-	return s, log, nil
+	return framework.LoadSettings(framework.LoadOptions{File: file, Environ: os.Environ(), Overrides: overrides})
 }
 
-// logger builds the command's logger from LOG_LEVEL and LOG_FORMAT: a
-// console writer on a terminal, JSON otherwise. Plugin hosts log from
-// go-plugin's goroutines, so every write goes through a lock.
-func (e *env) logger(s *framework.Settings) (zerolog.Logger, error) {
+// logLevels maps LOG_LEVEL's values, which the settings check allows, to
+// zerolog's.
+var logLevels = map[string]zerolog.Level{
+	"DEBUG": zerolog.DebugLevel, "INFO": zerolog.InfoLevel, "WARNING": zerolog.WarnLevel,
+	"ERROR": zerolog.ErrorLevel, "CRITICAL": zerolog.FatalLevel,
+}
+
+// newLogger builds the command's logger from LOG_LEVEL and LOG_FORMAT: with
+// "auto", console lines on a terminal and JSON otherwise. Plugin hosts log
+// from go-plugin's goroutines, so every write goes through a lock.
+func newLogger(s *framework.Settings, w io.Writer, terminal bool) (zerolog.Logger, error) {
 	level, err := s.GetString("LOG_LEVEL")
 	if err != nil {
 		return zerolog.Nop(), err
-	}
-	lvl, ok := map[string]zerolog.Level{
-		"DEBUG": zerolog.DebugLevel, "INFO": zerolog.InfoLevel, "WARNING": zerolog.WarnLevel,
-		"WARN": zerolog.WarnLevel, "ERROR": zerolog.ErrorLevel, "CRITICAL": zerolog.FatalLevel,
-	}[strings.ToUpper(level)]
-	if !ok {
-		st, _ := s.Lookup("LOG_LEVEL")
-		return zerolog.Nop(), fmt.Errorf("%w: LOG_LEVEL=%q (from %s): want DEBUG, INFO, WARNING, ERROR or CRITICAL", framework.ErrSetting, level, st.Source)
 	}
 	format, err := s.GetString("LOG_FORMAT")
 	if err != nil {
 		return zerolog.Nop(), err
 	}
-	var w io.Writer = e.stderr
-	switch format {
-	case "console":
-		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly}
-	case "json":
-	case "auto", "":
-		if f, ok := e.stderr.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: time.TimeOnly}
-			}
-		}
-	default:
-		st, _ := s.Lookup("LOG_FORMAT")
-		return zerolog.Nop(), fmt.Errorf("%w: LOG_FORMAT=%q (from %s): want auto, console or json", framework.ErrSetting, format, st.Source)
+	if format == "console" || format == "auto" && terminal {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
 	}
+	lvl := logLevels[strings.ToUpper(strings.TrimSpace(level))]
 	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
@@ -121,18 +141,16 @@ func (e *env) registry(s *framework.Settings) (*registry.Registry, error) {
 	return r, nil
 }
 
-// crawler builds a crawler over the settings, the full registry and a spider.
+// crawler builds a crawler over a copy of the checked settings, a fresh
+// registry and spider.
 func (e *env) crawler(spider *framework.Spider) (*framework.Crawler, error) {
-	s, log, err := e.settings()
-	if err != nil {
-		return nil, err
-	}
+	s := e.settings.Clone()
 	r, err := e.registry(s)
 	if err != nil {
 		return nil, err
 	}
 	c := framework.NewCrawler(s, r, spider)
-	c.Logger = log
+	c.Logger = e.log
 	return c, nil
 }
 

@@ -11,8 +11,12 @@ import (
 // go-plugin's), so it must serialise writes to a writer that does not.
 func TestLoggerConcurrentWrites(t *testing.T) {
 	var stderr bytes.Buffer
-	e := &env{stderr: &stderr, overrides: multiFlag{"LOG_FORMAT=json", "LOG_LEVEL=INFO"}}
-	_, log, err := e.settings()
+	e := &env{stderr: &stderr, overrides: []string{"LOG_FORMAT=json", "LOG_LEVEL=INFO"}}
+	s, err := e.loadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := newLogger(s, e.stderr, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,11 @@ func stoppedJob(t *testing.T, files bool) string {
 		}
 	}
 	return dir
+}
+
+// jobdirCommand runs "frontier jobdir ARGS..." and returns the exit status.
+func jobdirCommand(args []string, stdout, stderr io.Writer) int {
+	return run(append([]string{"jobdir"}, args...), stdout, stderr)
 }
 
 func TestJobdirCommand(t *testing.T) {
@@ -166,7 +172,8 @@ func TestJobdirImportSeen(t *testing.T) {
 	if code := jobdirCommand([]string{"import-seen", dir, src}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "imported 2 fingerprints") || !strings.Contains(stdout.String(), "torn last line: true") {
+	if !strings.Contains(stdout.String(), "imported 2 new fingerprints") || !strings.Contains(stdout.String(), "torn last line: true") ||
+		!strings.Contains(stdout.String(), "now holds 2\n") {
 		t.Fatal(stdout.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, jobdir.FingerprintsFile)); err != nil {

@@ -1,26 +1,31 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 )
 
+func newListCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List every component name, its kind, origin and aliases",
+		Long: `List prints every component a setting can name: the built-ins, under their
+Go-native names and Scrapy's dotted paths (the aliases), and the components of
+the plugins the settings declare (origin plugin:<name>). Listing does not start
+any plugin.`,
+		Example: `  frontier list
+  frontier --settings crawl.yaml list`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return runList(e) },
+	}
+}
+
 // runList prints every registered component: built-ins and declared plugins.
-func runList(_ context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	e.settingsFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	s, _, err := e.settings()
-	if err != nil {
-		return err
-	}
-	r, err := e.registry(s)
+func runList(e *env) error {
+	r, err := e.registry(e.settings)
 	if err != nil {
 		return err
 	}
@@ -32,31 +37,6 @@ func runList(_ context.Context, e *env, args []string) error {
 			aliases = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", en.Name, en.Kind, en.Origin, aliases, en.Doc)
-	}
-	return tw.Flush()
-}
-
-// runSettings prints every setting with its value and source.
-func runSettings(_ context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("settings", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	e.settingsFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	s, _, err := e.settings()
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVALUE\tSOURCE")
-	for _, name := range s.Names() {
-		st, _ := s.Lookup(name)
-		v := "null"
-		if st.Value != nil {
-			v = fmt.Sprint(st.Value)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, v, st.Source)
 	}
 	return tw.Flush()
 }

@@ -1,99 +1,109 @@
-// Command frontier lists the components a crawl can select, computes request
-// fingerprints, benchmarks the scheduler, and looks inside job directories.
+// Command frontier lists the components a crawl can select, prints the
+// settings, computes request fingerprints, benchmarks the scheduler, looks
+// inside job directories and describes plugin binaries.
 //
 // Usage:
 //
-//	frontier list                 every component name, kind, origin and alias
-//	frontier settings             every setting, its value and where it came from
-//	frontier fingerprint URL ...  the canonical URL and Scrapy's fingerprint
-//	frontier bench scheduler ...  scheduler throughput and memory
+//	frontier list                          every component name, kind, origin and alias
+//	frontier settings [--json]             every setting, its value and where it came from
+//	frontier fingerprint URL [flags]       the canonical URL and Scrapy's fingerprint
+//	frontier bench scheduler [flags]       scheduler throughput and memory
+//	frontier jobdir inspect|export|verify|import-seen DIR
+//	frontier plugins describe BINARY [ARG]...
+//	frontier help [COMMAND]                help on any command (also -h, --help)
+//	frontier completion bash|zsh|fish|powershell
 //
-// Global flags, before the command: --settings FILE (default: settings.yaml in
-// the current directory when present), -s NAME=VALUE (repeatable), --log-level,
-// --log-format console|json.
+// Flags every command takes, before or after its arguments: --settings FILE
+// (default: settings.yaml in the current directory when present), -s
+// NAME=VALUE (repeatable), --log-level (LOG_LEVEL) and --log-format
+// (LOG_FORMAT). Every command checks every setting before it does any work.
+//
+// The exit status is 0 on success and for help, 1 when a command fails
+// (including settings that fail their check, and a job that jobdir verify
+// finds damaged), and 2 for a usage error: an unknown command or flag, a
+// wrong number of arguments, a bad flag value.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
-
-// command is one subcommand: it parses its own arguments.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, env *env, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"list", "list every component name, its kind, origin and aliases", runList},
-		{"settings", "print every setting, its value and where the value came from", runSettings},
-		{"fingerprint", "print a URL's canonical form and its request fingerprint", runFingerprint},
-		{"bench", "measure throughput and memory (bench scheduler)", runBench},
-		{"plugins", "describe a plugin binary: the names and kinds it provides (plugins describe BINARY)", runPlugins},
-		{"jobdir", "look inside a job directory: inspect, export, verify, import-seen", runJobdir},
-	}
-}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// errUsage marks errors already explained by printed usage.
-var errUsage = errors.New("usage")
-
+// run runs the command line args and returns the exit status. Every error
+// is printed here, once, each line prefixed with "frontier: ".
 func run(args []string, stdout, stderr io.Writer) int {
-	env, rest, err := parseGlobal(args, stdout, stderr)
-	if err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(stderr, "frontier:", err)
-		}
-		return 2
-	}
-	if len(rest) == 0 {
-		usage(stderr)
-		return 2
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer env.close()
-	for _, c := range commands() {
-		if c.name == rest[0] {
-			if err := c.run(ctx, env, rest[1:]); err != nil {
-				if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
-					fmt.Fprintln(stderr, "frontier "+c.name+":", err)
+	e := newEnv(stdout, stderr)
+	defer e.close()
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errReported):
+		return 1
+	}
+	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintln(stderr, "frontier:", line)
+	}
+	var u *usageError
+	if errors.As(err, &u) {
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return 2
+	}
+	return 1
+}
+
+// errReported marks a failure the command has already explained in its
+// output, such as a damaged job found by jobdir verify: exit status 1 and
+// nothing more printed.
+var errReported = errors.New("failed, as reported")
+
+// usageError is a command line that does not fit the command: exit status 2.
+type usageError struct{ err error }
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// asUsage makes every Args check in the tree under cmd report a usage
+// error.
+func asUsage(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				var u *usageError
+				if errors.As(err, &u) {
+					return err
 				}
-				return 1
+				return usageErrorf("%s: %w", strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" "), err)
 			}
-			return 0
+			return nil
 		}
 	}
-	fmt.Fprintf(stderr, "frontier: unknown command %q\n", rest[0])
-	usage(stderr)
-	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: frontier [--settings FILE] [-s NAME=VALUE]... COMMAND [ARGS]")
-	fmt.Fprintln(w, "\ncommands:")
-	cs := commands()
-	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
-	for _, c := range cs {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	for _, c := range cmd.Commands() {
+		asUsage(c)
 	}
 }
-
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -2,44 +2,47 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/frontier-go/frontier/plugins/host"
 )
 
-// runPlugins runs `frontier plugins describe BINARY [ARG]...`: it starts the
-// plugin (without a checksum check), prints the names and kinds it provides
-// and its sha256, and a PLUGINS entry ready to paste into settings.yaml.
-func runPlugins(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] != "describe" {
-		fmt.Fprintln(e.stderr, "usage: frontier plugins describe [--start-timeout D] BINARY [ARG]...")
-		return errUsage
+func newPluginsCommand(e *env) *cobra.Command {
+	var timeout time.Duration
+	describe := &cobra.Command{
+		Use:   "describe BINARY [ARG]...",
+		Short: "Describe a plugin binary: the names and kinds it provides",
+		Long: `Describe starts a plugin binary (without a checksum check), asks it what it
+provides, and prints its names and kinds, its sha256, and a PLUGINS entry ready
+to paste into settings.yaml.
+
+Everything from BINARY on is the plugin's command line, passed as given:
+frontier's own flags come before BINARY.`,
+		Example: `  frontier plugins describe ./bin/sqlitequeue
+  frontier plugins describe --start-timeout 1m python3 -u ./myplugin.py`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPluginsDescribe(cmd.Context(), e, args, timeout)
+		},
 	}
-	fs := flag.NewFlagSet("plugins describe", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	e.settingsFlags(fs)
-	timeout := fs.Duration("start-timeout", 30*time.Second, "how long the plugin may take to start")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: frontier plugins describe [--start-timeout D] BINARY [ARG]...")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	_, log, err := e.settings()
-	if err != nil {
-		return err
-	}
-	d, err := host.Describe(ctx, fs.Args(), *timeout, log)
+	describe.Flags().DurationVar(&timeout, "start-timeout", 30*time.Second, "how long the plugin may take to start")
+	describe.Flags().SetInterspersed(false)
+	return newGroup("plugins", "Work with plugin binaries",
+		`Plugins work with out-of-process plugin binaries: see docs/plugins.md.`,
+		"  frontier plugins describe ./bin/sqlitequeue", describe)
+}
+
+// runPluginsDescribe starts the plugin command, prints the names and kinds
+// it provides and its sha256, and a PLUGINS entry ready to paste into
+// settings.yaml.
+func runPluginsDescribe(ctx context.Context, e *env, command []string, timeout time.Duration) error {
+	d, err := host.Describe(ctx, command, timeout, e.log)
 	if err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func runPlugins(ctx context.Context, e *env, args []string) error {
 	}
 	// A PLUGINS entry for settings.yaml.
 	var cmd []string
-	for _, a := range fs.Args() {
+	for _, a := range command {
 		cmd = append(cmd, strconv.Quote(a))
 	}
 	entry := strings.ReplaceAll(strings.ToLower(d.Plugin), " ", "-")

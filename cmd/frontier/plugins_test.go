@@ -48,7 +48,7 @@ func TestPluginsDescribe(t *testing.T) {
 	if code := run([]string{"plugins", "describe", missing}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "not found") {
 		t.Fatalf("missing binary: exit %d, stderr %q", code, stderr.String())
 	}
-	if code := run([]string{"plugins"}, &stdout, &stderr); code != 1 {
+	if code := run([]string{"plugins"}, &stdout, &stderr); code != 2 {
 		t.Fatalf("no subcommand: exit %d", code)
 	}
 }

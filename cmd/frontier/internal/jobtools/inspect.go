@@ -34,19 +34,20 @@ type Bucket struct {
 
 // Report is what Inspect finds in a job directory.
 type Report struct {
-	Dir         string          `json:"dir"`
-	Manifest    jobdir.Manifest `json:"manifest"`
-	HasManifest bool            `json:"has_manifest"`
-	// Lock is what the lock file says; Running is true when a process holds
-	// the lock now.
-	Lock    jobdir.LockInfo `json:"lock"`
-	Running bool            `json:"running"`
+	Dir string `json:"dir"`
+	// Manifest is the format manifest, nil when the job has none yet.
+	Manifest    *jobdir.Manifest `json:"manifest,omitempty"`
+	HasManifest bool             `json:"has_manifest"`
+	// Lock is what the lock file says, nil when there is none; Running is
+	// true when a process holds the lock now.
+	Lock    *jobdir.LockInfo `json:"lock,omitempty"`
+	Running bool             `json:"running"`
 	// StateKeys are the spider state's keys, sorted.
-	StateKeys []string `json:"state_keys"`
+	StateKeys []string `json:"state_keys,omitempty"`
 	StateErr  string   `json:"state_error,omitempty"`
 	// Pending counts the requests in the disk queue; Buckets details them.
 	Pending int      `json:"pending"`
-	Buckets []Bucket `json:"buckets"`
+	Buckets []Bucket `json:"buckets,omitempty"`
 	// QueueLayout is LayoutStore, LayoutFiles, or "" when the job has no
 	// disk queue yet; Store describes the queue store, when there is one.
 	QueueLayout string      `json:"queue_layout,omitempty"`
@@ -164,15 +165,19 @@ func (rep *Report) readCommon(dir string) error {
 	if err != nil {
 		return err
 	}
-	rep.Manifest, rep.HasManifest = m, ok
 	if ok {
+		rep.Manifest, rep.HasManifest = &m, true
 		if err := m.Check(dir, ""); err != nil {
 			return err
 		}
 	} else if _, err := os.Stat(filepath.Join(dir, jobdir.ScrapySeenFile)); err != nil {
 		return fmt.Errorf("%w: %s has no %s", ErrNotJobDir, dir, jobdir.ManifestFile)
 	}
-	rep.Lock, rep.Running, _ = jobdir.ReadLock(dir)
+	lock, running, err := jobdir.ReadLock(dir)
+	rep.Running = running
+	if err == nil && lock.PID != 0 {
+		rep.Lock = &lock
+	}
 	if state, err := jobdir.LoadState(dir); err != nil {
 		rep.StateErr = err.Error()
 	} else {

@@ -503,7 +503,7 @@ func TestVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := makeJob(t, tt.job)
 			before := digest(t, dir)
-			v, err := Verify(dir)
+			v, err := Verify(dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -516,7 +516,7 @@ func TestVerify(t *testing.T) {
 
 			file := tt.damage(t, dir)
 			before = digest(t, dir)
-			if v, err = Verify(dir); err != nil {
+			if v, err = Verify(dir, nil); err != nil {
 				t.Fatal(err)
 			}
 			if digest(t, dir) != before {
@@ -566,7 +566,7 @@ func TestVerifyCorruptChunkExport(t *testing.T) {
 		t.Fatalf("%s is not in %s", url, seg)
 	}
 	flipByte(t, seg, i+1)
-	v, err := Verify(dir)
+	v, err := Verify(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,9 +55,10 @@ func (v *Verification) add(f Finding) {
 // and reports what a resume would drop (torn tails, corrupt records, stale
 // files, buckets of the queue store the bucket journal does not list) or
 // refuse (a newer format, a corrupt manifest, state or queue store). It
-// changes nothing.
-func Verify(dir string) (*Verification, error) {
-	v := &Verification{Dir: dir}
+// changes nothing. progress, when not nil, is called from Verify's goroutine
+// as the disk queue's records are read, with the records read so far and
+// the pending requests the bucket journal's buckets hold.
+func Verify(dir string, progress func(records, total int64)) (*Verification, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("jobtools: %w", err)
@@ -65,9 +66,37 @@ func Verify(dir string) (*Verification, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrNotJobDir, dir)
 	}
-	path := func(name string) string { return filepath.Join(dir, name) }
-	exists := func(name string) bool { _, err := os.Stat(path(name)); return err == nil }
+	c := &verifier{Verification: &Verification{Dir: dir}, progress: progress}
+	c.head()
+	c.inFlight()
+	c.fingerprints()
+	c.queue()
+	return c.Verification, nil
+}
 
+// verifier is one run of Verify.
+type verifier struct {
+	*Verification
+	progress func(records, total int64)
+	total    int64 // pending requests in the buckets
+	done     int64 // their records read so far
+}
+
+func (v *verifier) path(name string) string { return filepath.Join(v.Dir, name) }
+
+func (v *verifier) exists(name string) bool { _, err := os.Stat(v.path(name)); return err == nil }
+
+// tick counts one record of the disk queue read, for progress.
+func (v *verifier) tick() {
+	v.done++
+	if v.progress != nil {
+		v.progress(v.done, v.total)
+	}
+}
+
+// head checks the manifest, the lock and the spider state.
+func (v *verifier) head() {
+	dir, path, exists := v.Dir, v.path, v.exists
 	// Manifest.
 	if exists(jobdir.ManifestFile) {
 		v.Files++
@@ -103,7 +132,11 @@ func Verify(dir string) (*Verification, error) {
 			v.add(Finding{File: path(jobdir.StateFile), Offset: -1, Fatal: true, What: err.Error()})
 		}
 	}
+}
 
+// inFlight checks the in-flight journal and every record in it.
+func (v *verifier) inFlight() {
+	path := v.path
 	// In-flight journal, and every record in it.
 	if b, err := os.ReadFile(path(jobdir.InFlightFile)); err == nil {
 		v.Files++
@@ -124,7 +157,11 @@ func Verify(dir string) (*Verification, error) {
 			}
 		}
 	}
+}
 
+// fingerprints checks the duplicate filter's file, or Scrapy's.
+func (v *verifier) fingerprints() {
+	path, exists := v.path, v.exists
 	// Fingerprints.
 	if exists(jobdir.FingerprintsFile) {
 		v.Files++
@@ -152,16 +189,19 @@ func Verify(dir string) (*Verification, error) {
 				What: fmt.Sprintf("Scrapy's file: %d invalid lines (first: line %d), torn last line: %t; an import skips them", imp.Invalid, imp.FirstInvalid, imp.TornLastLine)})
 		}
 	}
+}
 
-	// The disk priority queue: its bucket journal, every bucket, every record.
-	if !exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
-		return v, nil
+// queue checks the disk priority queue: its bucket journal, every bucket,
+// every record.
+func (v *verifier) queue() {
+	if !v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
+		return
 	}
-	journal := path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile))
-	view, err := openView(dir)
+	journal := v.path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile))
+	view, err := openView(v.Dir)
 	if err != nil {
 		v.add(Finding{File: journal, Offset: -1, Fatal: true, What: err.Error()})
-		return v, nil
+		return
 	}
 	v.Files++
 	v.Records += view.journal.Records
@@ -169,7 +209,7 @@ func Verify(dir string) (*Verification, error) {
 		v.add(Finding{File: journal, Offset: view.journal.Valid, DropBytes: view.journal.Dropped, What: "torn tail (writes a crash interrupted)"})
 	}
 	for _, name := range view.journal.Removed {
-		if b, err := queues.ParseBucket(filepath.Join(dir, jobdir.QueueDir), name); err == nil {
+		if b, err := queues.ParseBucket(filepath.Join(v.Dir, jobdir.QueueDir), name); err == nil {
 			if _, err := os.Stat(b.Path); err == nil {
 				v.add(Finding{File: b.Path, Offset: -1, What: "drained bucket whose files a resume deletes"})
 			}
@@ -178,62 +218,80 @@ func Verify(dir string) (*Verification, error) {
 	for _, o := range view.orphans {
 		v.add(Finding{File: o, Offset: -1, What: "not a bucket of the bucket journal: a resume ignores it"})
 	}
-	var store *queues.Store
-	if view.hasStore {
-		v.Files++ // the checkpoint
-		store, err = view.openStore(func(file string, off, bytes int64, records int, what string) {
-			v.add(Finding{File: file, Offset: off, DropBytes: bytes, DropRecords: records, What: "queue store: " + what})
-		})
-		if err != nil {
-			v.add(Finding{File: view.key, Offset: -1, Fatal: true, What: err.Error()})
-		} else {
-			defer store.Close()
-			v.Files += store.Segments()
-			for _, u := range view.unclaimed {
-				v.add(Finding{File: view.key, Offset: -1, DropRecords: u.Len, What: fmt.Sprintf(
-					"bucket %s of the queue store is not in the bucket journal: a resume drops it (requests: %d; normally a bucket the journal removed once drained, whose drop from the store a stop or crash came before)",
-					u.Key, u.Len)})
-			}
-		}
+	store := v.openStore(view)
+	if store != nil {
+		defer store.Close()
 	}
 	for _, b := range view.buckets {
-		if b.stored {
+		v.total += int64(b.pending)
+	}
+	for _, b := range view.buckets {
+		switch {
+		case b.stored:
 			v.verifyStored(store, view.key, &b)
-			continue
-		}
-		if b.kind == "missing" {
-			continue
-		}
-		v.Files++
-		rep, err := queues.VerifyDiskQueue(b.Path, func(rec queues.DiskRecord) error {
-			_, err := framework.DecodeRequest(rec.Payload, nil)
-			return err
-		})
-		v.Records += rep.Records
-		if err != nil {
-			fatal := errors.Is(err, queues.ErrNotDiskQueue) || errors.Is(err, fs.ErrPermission)
-			v.add(Finding{File: b.Path, Offset: -1, Fatal: fatal, What: err.Error()})
-			continue
-		}
-		if !rep.OK() {
-			what := "unreadable bytes or records (torn tail, corruption)"
-			if len(rep.Problems) > 0 {
-				what = strings.Join(rep.Problems, "; ")
-			}
-			v.add(Finding{File: b.Path, Offset: -1, DropBytes: rep.DroppedBytes, DropRecords: rep.DroppedRecords + rep.Undecodable, What: what})
+		case b.kind != "missing":
+			v.verifyFile(b.Path)
 		}
 	}
-	return v, nil
+}
+
+// openStore opens the queue store of view, when there is one, and reports
+// what a resume would drop from it; nil when there is none or it cannot be
+// read.
+func (v *verifier) openStore(view *queueView) *queues.Store {
+	if !view.hasStore {
+		return nil
+	}
+	v.Files++ // the checkpoint
+	store, err := view.openStore(func(file string, off, bytes int64, records int, what string) {
+		v.add(Finding{File: file, Offset: off, DropBytes: bytes, DropRecords: records, What: "queue store: " + what})
+	})
+	if err != nil {
+		v.add(Finding{File: view.key, Offset: -1, Fatal: true, What: err.Error()})
+		return nil
+	}
+	v.Files += store.Segments()
+	for _, u := range view.unclaimed {
+		v.add(Finding{File: view.key, Offset: -1, DropRecords: u.Len, What: fmt.Sprintf(
+			"bucket %s of the queue store is not in the bucket journal: a resume drops it (requests: %d; normally a bucket the journal removed once drained, whose drop from the store a stop or crash came before)",
+			u.Key, u.Len)})
+	}
+	return store
+}
+
+// verifyFile reads every record of a bucket kept in its own file or
+// directory.
+func (v *verifier) verifyFile(path string) {
+	v.Files++
+	rep, err := queues.VerifyDiskQueue(path, func(rec queues.DiskRecord) error {
+		v.tick()
+		_, err := framework.DecodeRequest(rec.Payload, nil)
+		return err
+	})
+	v.Records += rep.Records
+	if err != nil {
+		fatal := errors.Is(err, queues.ErrNotDiskQueue) || errors.Is(err, fs.ErrPermission)
+		v.add(Finding{File: path, Offset: -1, Fatal: fatal, What: err.Error()})
+		return
+	}
+	if !rep.OK() {
+		what := "unreadable bytes or records (torn tail, corruption)"
+		if len(rep.Problems) > 0 {
+			what = strings.Join(rep.Problems, "; ")
+		}
+		v.add(Finding{File: path, Offset: -1, DropBytes: rep.DroppedBytes, DropRecords: rep.DroppedRecords + rep.Undecodable, What: what})
+	}
 }
 
 // verifyStored reads every record of bucket b of the queue store st, in
 // the directory key, and reports the chunks that cannot be read and the
 // records that do not decode.
-func (v *Verification) verifyStored(st *queues.Store, key string, b *viewBucket) {
+func (v *verifier) verifyStored(st *queues.Store, key string, b *viewBucket) {
 	read, undecodable := 0, 0
 	var first error
 	err := st.Records(b.rel, func(delivery uint64, rec []byte) error {
 		read++
+		v.tick()
 		if _, err := framework.DecodeRequest(rec, nil); err != nil {
 			undecodable++
 			if first == nil {
