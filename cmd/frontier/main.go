@@ -50,8 +50,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer e.close()
 	root := newRootCommand(e)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {
 	case err == nil:

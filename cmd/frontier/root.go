@@ -34,6 +34,8 @@ then -s NAME=VALUE. Every command checks every setting before it starts.`,
 	f.StringArrayVarP(&e.overrides, "set", "s", nil, "override a setting: -s `NAME=VALUE` (repeatable; NAME=null means None)")
 	f.StringVar(&e.logLevel, "log-level", "", "lowest level logged: DEBUG, INFO, WARNING, ERROR or CRITICAL (sets LOG_LEVEL)")
 	f.StringVar(&e.logFormat, "log-format", "", "log format: auto, console or json (sets LOG_FORMAT)")
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
 		newListCommand(e),
