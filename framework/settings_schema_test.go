@@ -102,15 +102,8 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := LoadOptions{Environ: tt.env, Overrides: tt.overrides}
-			if tt.file != "" {
-				opts.File = writeFile(t, tt.file)
-			}
-			s, err := LoadSettings(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = s.Validate(testRegistry())
+			s, opts := mustLoad(t, tt.file, tt.env, tt.overrides)
+			err := s.Validate(testRegistry())
 			var got []string
 			if err != nil {
 				got = strings.Split(err.Error(), "\n")
@@ -177,4 +170,19 @@ func TestSettingsFileErrorLine(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", tt.content, err, tt.want)
 		}
 	}
+}
+
+// mustLoad loads settings from a file holding content (none when ""), an
+// environment and overrides, and returns them with the options used.
+func mustLoad(t *testing.T, content string, env, overrides []string) (*Settings, LoadOptions) {
+	t.Helper()
+	opts := LoadOptions{Environ: env, Overrides: overrides}
+	if content != "" {
+		opts.File = writeFile(t, content)
+	}
+	s, err := LoadSettings(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, opts
 }

@@ -136,14 +136,7 @@ DOWNLOAD_SLOTS:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := LoadOptions{Environ: tt.env, Overrides: tt.overrides}
-			if tt.file != "" {
-				opts.File = writeFile(t, tt.file)
-			}
-			s, err := LoadSettings(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, opts := mustLoad(t, tt.file, tt.env, tt.overrides)
 			for k, v := range tt.set {
 				s.Set(k, v, code)
 			}

@@ -83,6 +83,30 @@ func printInspect(w io.Writer, r *jobtools.Report) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "on disk        %d bytes in %d files\n", r.Bytes, r.Files)
+	printQueueStore(w, r)
+	if len(r.Buckets) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "pending\tpriority\tstart\tqueue\t slot\t")
+	for _, b := range r.Buckets {
+		start := ""
+		if b.Start {
+			start = "yes"
+		}
+		slot := b.Slot
+		if b.Err != "" {
+			slot += " (unreadable: " + b.Err + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t %s\t\n", b.Pending, b.Priority, start, b.Kind, slot)
+	}
+	tw.Flush()
+}
+
+// printQueueStore prints what Inspect found of the queue store, or the
+// queue layout when the buckets are files.
+func printQueueStore(w io.Writer, r *jobtools.Report) {
 	switch {
 	case r.Store != nil && r.Store.Err != "":
 		fmt.Fprintf(w, "queue store    unreadable (a resume would refuse the job): %s\n", r.Store.Err)
@@ -105,22 +129,4 @@ func printInspect(w io.Writer, r *jobtools.Report) {
 	case r.QueueLayout == jobtools.LayoutFiles:
 		fmt.Fprintf(w, "queue layout   a file or directory per bucket\n")
 	}
-	if len(r.Buckets) == 0 {
-		return
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "pending\tpriority\tstart\tqueue\t slot\t")
-	for _, b := range r.Buckets {
-		start := ""
-		if b.Start {
-			start = "yes"
-		}
-		slot := b.Slot
-		if b.Err != "" {
-			slot += " (unreadable: " + b.Err + ")"
-		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t %s\t\n", b.Pending, b.Priority, start, b.Kind, slot)
-	}
-	tw.Flush()
 }
