@@ -1,6 +1,10 @@
 package framework
 
-import "context"
+import (
+	"context"
+
+	"github.com/frontier-go/frontier/registry"
+)
 
 // Queue is a downstream request queue: one per priority, per download slot and
 // per start/regular bucket, built by a [QueueFactory] with its own key.
@@ -140,6 +144,14 @@ type (
 	SchedulerFactory     func(ctx context.Context, c *Crawler) (Scheduler, error)
 	FingerprinterFactory func(ctx context.Context, c *Crawler) (Fingerprinter, error)
 )
+
+// The factory types name their registry kind, so that an entry's kind is its
+// factory's type ([registry.Factory]).
+func (QueueFactory) Kind() registry.Kind         { return registry.KindQueue }
+func (PriorityQueueFactory) Kind() registry.Kind { return registry.KindPriorityQueue }
+func (DupeFilterFactory) Kind() registry.Kind    { return registry.KindDupeFilter }
+func (SchedulerFactory) Kind() registry.Kind     { return registry.KindScheduler }
+func (FingerprinterFactory) Kind() registry.Kind { return registry.KindFingerprinter }
 
 // SlotActivity is the engine's view of its downloader: how many downloads are
 // active per download slot. The downloader-aware priority queue uses it to

@@ -8,7 +8,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/framework"
-	"github.com/frontier-go/frontier/registry"
 )
 
 // Scheduler is Scrapy's default scheduler: a dupefilter, a memory priority
@@ -90,26 +89,26 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 		inflight: map[*framework.Request]handed{},
 		count:    bindCounters(c.Stats),
 	}
-	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS", registry.KindDupeFilter)
+	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS")
 	if err != nil {
 		return nil, err
 	}
 	if s.df, err = dff(ctx, c); err != nil {
 		return nil, fmt.Errorf("DUPEFILTER_CLASS: %w", err)
 	}
-	if s.pqf, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE", registry.KindPriorityQueue); err != nil {
+	if s.pqf, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.mqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE", registry.KindQueue); err != nil {
+	if s.mqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.dqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE", registry.KindQueue); err != nil {
+	if s.dqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.smqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE", registry.KindQueue); err != nil {
+	if s.smqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.sdqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE", registry.KindQueue); err != nil {
+	if s.sdqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE"); err != nil {
 		return nil, err
 	}
 	if s.logunser, err = c.Settings.GetBool("SCHEDULER_DEBUG"); err != nil {

@@ -28,7 +28,7 @@ func stoppedJob(t *testing.T, files bool) string {
 	if err := builtin.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(registry.Entry{Name: "test.FileLifoDisk", Kind: registry.KindQueue, Factory: framework.QueueFactory(
+	reg.MustRegister(registry.Entry{Name: "test.FileLifoDisk", Factory: framework.QueueFactory(
 		func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
 			return queues.LifoDiskFactory(context.Background(), c, key)
 		})})

@@ -31,7 +31,7 @@ func runList(_ context.Context, e *env, args []string) error {
 		if aliases == "" {
 			aliases = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", en.Name, en.Kind, en.Origin, aliases, en.Doc)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", en.Name, en.Kind(), en.Origin, aliases, en.Doc)
 	}
 	return tw.Flush()
 }

@@ -77,7 +77,7 @@ func makeJob(t *testing.T, j job) string {
 		"test.FileLifoDisk": fileQueue(queues.LifoDiskFactory),
 		"test.FileFifoDisk": fileQueue(queues.FifoDiskFactory),
 	} {
-		reg.MustRegister(registry.Entry{Name: name, Kind: registry.KindQueue, Factory: f})
+		reg.MustRegister(registry.Entry{Name: name, Factory: f})
 	}
 	disk := "frontier.queues.LifoDisk"
 	if j.fifo {

@@ -147,7 +147,7 @@ func newEnv(t testing.TB, log zerolog.Logger, decls ...Decl) *env {
 
 func (e *env) queue(t testing.TB, name, key string) (framework.Queue, error) {
 	t.Helper()
-	f, _, err := registry.Get[framework.QueueFactory](e.reg, name, registry.KindQueue)
+	f, _, err := registry.Get[framework.QueueFactory](e.reg, name)
 	if err != nil {
 		t.Fatal(err)
 	}

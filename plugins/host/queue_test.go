@@ -52,7 +52,7 @@ func TestMemoryPluginQueueConformance(t *testing.T) {
 
 func pq(t *testing.T, e *env, name string, cfg framework.PriorityQueueConfig) framework.PriorityQueue {
 	t.Helper()
-	f, _, err := registry.Get[framework.PriorityQueueFactory](e.reg, name, registry.KindPriorityQueue)
+	f, _, err := registry.Get[framework.PriorityQueueFactory](e.reg, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestPluginDupeFilter(t *testing.T) {
 	e.c.Settings.Set("JOBDIR", t.TempDir(), framework.Source{Kind: framework.SourceCode})
 	open := func() framework.DupeFilter {
 		t.Helper()
-		f, _, err := registry.Get[framework.DupeFilterFactory](e.reg, "sqlitequeue.DupeFilter", registry.KindDupeFilter)
+		f, _, err := registry.Get[framework.DupeFilterFactory](e.reg, "sqlitequeue.DupeFilter")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func ensureFingerprinter(t *testing.T, reg *registry.Registry) {
 	if _, err := reg.Lookup(name); err == nil {
 		return
 	}
-	err := reg.Register(registry.Entry{Name: name, Kind: registry.KindFingerprinter, Origin: "user",
+	err := reg.Register(registry.Entry{Name: name, Origin: "user",
 		Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
 			return urlFingerprinter{}, nil
 		})})
