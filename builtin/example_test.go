@@ -92,7 +92,7 @@ func Example_registerComponent() {
 	err := reg.Register(registry.Entry{
 		Name: "myproject.queues.Capped",
 		Doc:  "FIFO in memory, at most 2 requests per bucket",
-		Factory: framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+		Factory: framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
 			return cappedQueue{queues.NewFifoMemoryQueue(), 2}, nil
 		}),
 	})
@@ -105,7 +105,7 @@ func Example_registerComponent() {
 	c := framework.NewCrawler(settings, reg, nil)
 
 	factory, _ := framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE")
-	q, _ := factory(context.Background(), c, "")
+	q, _ := factory(context.Background(), c, framework.QueueConfig{})
 	for _, u := range []string{"https://example.org/1", "https://example.org/2", "https://example.org/3"} {
 		fmt.Println(u, q.Push(framework.MustRequest(u)))
 	}

@@ -3,7 +3,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -28,6 +27,10 @@ type Crawler struct {
 	fpOnce sync.Once
 	fp     Fingerprinter
 	fpErr  error
+
+	jobOnce sync.Once
+	job     *JobConfig
+	jobErr  error
 }
 
 // NewCrawler returns a crawler over settings and reg with fresh stats and
@@ -58,19 +61,6 @@ func (c *Crawler) Fingerprinter(ctx context.Context) (Fingerprinter, error) {
 		c.fp, c.fpErr = f(ctx, c)
 	})
 	return c.fp, c.fpErr
-}
-
-// JobDir returns JOBDIR, creating the directory when missing, and false when
-// JOBDIR is unset or empty (Scrapy's job_dir).
-func (c *Crawler) JobDir() (string, bool, error) {
-	dir, err := c.Settings.GetString("JOBDIR")
-	if err != nil || dir == "" {
-		return "", false, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", false, fmt.Errorf("JOBDIR=%q: %w", dir, err)
-	}
-	return dir, true, nil
 }
 
 // Component resolves the component named by setting to its typed factory. ok

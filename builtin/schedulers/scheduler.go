@@ -129,14 +129,14 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (memory): %w", err)
 	}
 	s.mqs = mqs
-	dir, ok, err := s.c.JobDir()
+	job, err := s.c.Job()
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if job == nil {
 		return s.df.Open(ctx)
 	}
-	if err := s.openJob(dir); err != nil {
+	if err := s.openJob(job); err != nil {
 		return err
 	}
 	// The dupefilter loads its fingerprints while the disk queue reads its
@@ -146,8 +146,8 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
 		Downstream: s.dqf,
 		Start:      s.sdqf,
-		Key:        diskKey(dir),
-		Persistent: true,
+		Key:        diskKey(job.Dir),
+		Job:        job,
 	})
 	dfErr := <-dfOpened
 	if err != nil || dfErr != nil {

@@ -247,7 +247,7 @@ func diskCrawler(t *testing.T, debug bool) (*framework.Crawler, *bytes.Buffer) {
 		"SCHEDULER_START_MEMORY_QUEUE": nil,
 	})
 	c.Registry.MustRegister(registry.Entry{Name: "test.PartialDisk",
-		Factory: framework.QueueFactory(func(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+		Factory: framework.QueueFactory(func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 			return &partialDiskQueue{}, nil
 		})})
 	var buf bytes.Buffer

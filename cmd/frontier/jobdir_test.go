@@ -29,8 +29,9 @@ func stoppedJob(t *testing.T, files bool) string {
 		t.Fatal(err)
 	}
 	reg.MustRegister(registry.Entry{Name: "test.FileLifoDisk", Factory: framework.QueueFactory(
-		func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-			return queues.LifoDiskFactory(context.Background(), c, key)
+		func(_ context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+			cfg.Store = nil
+			return queues.LifoDiskFactory(context.Background(), c, cfg)
 		})})
 	s := framework.NewSettings()
 	s.Set("JOBDIR", dir, framework.Source{Kind: framework.SourceCode})

@@ -153,12 +153,12 @@ func TestRegister(t *testing.T) {
 	}
 	// The factory starts the process: here the binary is missing.
 	f, _, _ := registry.Get[framework.QueueFactory](reg, "acme.Fifo")
-	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), "k"); !errors.Is(err, ErrBinaryNotFound) {
+	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), framework.QueueConfig{Key: "k"}); !errors.Is(err, ErrBinaryNotFound) {
 		t.Fatalf("factory of a missing binary: %v", err)
 	}
 	// After Close, factories refuse.
 	m.Close()
-	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), "k"); !errors.Is(err, ErrClosed) {
+	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), framework.QueueConfig{Key: "k"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("factory after Close: %v", err)
 	}
 }

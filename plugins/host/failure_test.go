@@ -369,7 +369,7 @@ func helperHost() {
 	}
 	c := framework.NewCrawler(framework.NewSettings(), reg, nil)
 	f, _, _ := registry.Get[framework.QueueFactory](reg, "test.MemoryFifo")
-	if _, err := f(context.Background(), c, "k"); err != nil {
+	if _, err := f(context.Background(), c, framework.QueueConfig{Key: "k"}); err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}

@@ -151,7 +151,7 @@ func (e *env) queue(t testing.TB, name, key string) (framework.Queue, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f(context.Background(), e.c, key)
+	return f(context.Background(), e.c, framework.QueueConfig{Key: key})
 }
 
 func (e *env) mustQueue(t testing.TB, name, key string) framework.Queue {

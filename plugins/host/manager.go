@@ -80,8 +80,8 @@ func (m *Manager) RegisterIn(reg *registry.Registry) error {
 func (m *Manager) factory(p *process, pr Provide) registry.Factory {
 	switch pr.Kind {
 	case registry.KindQueue:
-		return framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-			return openQueue(ctx, p, c, pr.Name, key, nil)
+		return framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+			return openQueue(ctx, p, c, pr.Name, cfg.Key, nil)
 		})
 	case registry.KindPriorityQueue:
 		return framework.PriorityQueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (framework.PriorityQueue, error) {

@@ -78,7 +78,7 @@ func preq(url string, prio int, start bool) *framework.Request {
 func TestPluginPriorityQueue(t *testing.T) {
 	e := newEnv(t, zerolog.Nop(), sqliteDecl(t))
 	dir := filepath.Join(t.TempDir(), "requests.queue")
-	cfg := framework.PriorityQueueConfig{Key: dir, Persistent: true, Start: func(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+	cfg := framework.PriorityQueueConfig{Key: dir, Job: &framework.JobConfig{Dir: filepath.Dir(dir)}, Start: func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 		return nil, errors.New("unused")
 	}}
 	q := pq(t, e, "sqlitequeue.PriorityQueue", cfg)
