@@ -19,8 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/builtin/schedulers"
+	"github.com/frontier-go/frontier/cmd/frontier/internal/jobtools"
 	"github.com/frontier-go/frontier/framework"
-	"github.com/frontier-go/frontier/jobdir/inspect"
 )
 
 func runBench(ctx context.Context, e *env, args []string) error {
@@ -367,6 +367,6 @@ func heapInUse() int64 {
 
 // diskBytes returns the size of the files under dir.
 func diskBytes(dir string) int64 {
-	n, _ := inspect.DiskUsage(dir)
+	n, _ := jobtools.DiskUsage(dir)
 	return n
 }

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/frontier-go/frontier/builtin/dupefilters"
+	"github.com/frontier-go/frontier/cmd/frontier/internal/jobtools"
 	"github.com/frontier-go/frontier/jobdir"
-	"github.com/frontier-go/frontier/jobdir/inspect"
 )
 
 const jobdirUsage = `usage: frontier jobdir COMMAND [--json] DIR
@@ -74,7 +74,7 @@ func jobdirCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "inspect":
-		rep, err := inspect.Inspect(dir)
+		rep, err := jobtools.Inspect(dir)
 		if err != nil {
 			return fail(err)
 		}
@@ -83,7 +83,7 @@ func jobdirCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		printInspect(stdout, rep)
 	case "export":
-		sum, err := inspect.Export(dir, stdout)
+		sum, err := jobtools.Export(dir, stdout)
 		if err != nil {
 			return fail(err)
 		}
@@ -93,7 +93,7 @@ func jobdirCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr)
 	case "verify":
-		v, err := inspect.Verify(dir)
+		v, err := jobtools.Verify(dir)
 		if err != nil {
 			return fail(err)
 		}
@@ -135,7 +135,7 @@ func encodeJSON(w io.Writer, v any, fail func(error) int) int {
 	return 0
 }
 
-func printInspect(w io.Writer, r *inspect.Report) {
+func printInspect(w io.Writer, r *jobtools.Report) {
 	fmt.Fprintf(w, "job directory  %s\n", r.Dir)
 	if r.HasManifest {
 		fmt.Fprintf(w, "format         %d (created %s by %s)\n", r.Manifest.Format, r.Manifest.Created.Format("2006-01-02 15:04:05Z07:00"), r.Manifest.CreatedBy)
@@ -195,7 +195,7 @@ func printInspect(w io.Writer, r *inspect.Report) {
 		for _, d := range r.Store.Drops {
 			fmt.Fprintf(w, "               a resume drops %s\n", d)
 		}
-	case r.QueueLayout == inspect.LayoutFiles:
+	case r.QueueLayout == jobtools.LayoutFiles:
 		fmt.Fprintf(w, "queue layout   a file or directory per bucket\n")
 	}
 	if len(r.Buckets) == 0 {
@@ -218,7 +218,7 @@ func printInspect(w io.Writer, r *inspect.Report) {
 	tw.Flush()
 }
 
-func printVerify(w io.Writer, v *inspect.Verification) {
+func printVerify(w io.Writer, v *jobtools.Verification) {
 	for _, f := range v.Findings {
 		kind := "drop"
 		if f.Fatal {

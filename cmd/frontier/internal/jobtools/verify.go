@@ -1,4 +1,4 @@
-package inspect
+package jobtools
 
 import (
 	"errors"
@@ -60,7 +60,7 @@ func Verify(dir string) (*Verification, error) {
 	v := &Verification{Dir: dir}
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("inspect: %w", err)
+		return nil, fmt.Errorf("jobtools: %w", err)
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrNotJobDir, dir)

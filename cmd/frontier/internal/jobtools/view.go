@@ -1,4 +1,4 @@
-package inspect
+package jobtools
 
 import (
 	"errors"
@@ -68,21 +68,21 @@ func openView(dir string) (*queueView, error) {
 	v := &queueView{key: key, hasStore: queues.HasStore(key)}
 	b, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("inspect: %w", err)
+		return nil, fmt.Errorf("jobtools: %w", err)
 	}
 	if v.journal, err = jobdir.DecodeBuckets(b); err != nil {
-		return nil, fmt.Errorf("inspect: %s: %w", filepath.Join(key, jobdir.BucketJournalFile), err)
+		return nil, fmt.Errorf("jobtools: %s: %w", filepath.Join(key, jobdir.BucketJournalFile), err)
 	}
 	owned := map[string]bool{filepath.Join(key, jobdir.BucketJournalFile): true}
 	slotDirs := map[string]bool{}
 	for _, name := range v.journal.Live {
 		qb, err := queues.ParseBucket(key, name)
 		if err != nil {
-			return nil, fmt.Errorf("inspect: %w", err)
+			return nil, fmt.Errorf("jobtools: %w", err)
 		}
 		rel, err := filepath.Rel(key, qb.Path)
 		if err != nil {
-			return nil, fmt.Errorf("inspect: bucket %q: %w", name, err)
+			return nil, fmt.Errorf("jobtools: bucket %q: %w", name, err)
 		}
 		vb := viewBucket{Bucket: qb, rel: filepath.ToSlash(rel)}
 		owned[qb.Path] = true

@@ -1,4 +1,4 @@
-package inspect
+package jobtools
 
 import (
 	"encoding/json"
@@ -105,7 +105,7 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 		sum.Unreadable += records
 	})
 	if err != nil {
-		return sum, fmt.Errorf("inspect: %w", err)
+		return sum, fmt.Errorf("jobtools: %w", err)
 	}
 	if st != nil {
 		defer st.Close()
@@ -157,7 +157,7 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 		}
 		sum.Unreadable += rep.DroppedRecords + rep.Undecodable
 		if err != nil {
-			return sum, fmt.Errorf("inspect: bucket %s: %w", b.Path, err)
+			return sum, fmt.Errorf("jobtools: bucket %s: %w", b.Path, err)
 		}
 	}
 	return sum, nil

@@ -1,4 +1,4 @@
-package inspect
+package jobtools
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 )
 
 // ErrNotJobDir marks a directory that holds no job.
-var ErrNotJobDir = errors.New("inspect: not a job directory")
+var ErrNotJobDir = errors.New("jobtools: not a job directory")
 
 // Bucket is one bucket of the disk priority queue and what it holds.
 type Bucket struct {
@@ -155,7 +155,7 @@ func Inspect(dir string) (*Report, error) {
 func (rep *Report) readCommon(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return fmt.Errorf("jobtools: %w", err)
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("%w: %s is not a directory", ErrNotJobDir, dir)
