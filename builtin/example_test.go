@@ -39,7 +39,7 @@ func Example_schedulerFromYAML() {
 	c := framework.NewCrawler(settings, reg, framework.NewSpider("example"))
 
 	ctx := context.Background()
-	newScheduler, err := framework.RequiredComponent[framework.SchedulerFactory](c, "SCHEDULER", registry.KindScheduler)
+	newScheduler, err := framework.RequiredComponent[framework.SchedulerFactory](c, "SCHEDULER")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -91,9 +91,8 @@ func Example_registerComponent() {
 	_ = builtin.Register(reg)
 	err := reg.Register(registry.Entry{
 		Name: "myproject.queues.Capped",
-		Kind: registry.KindQueue,
 		Doc:  "FIFO in memory, at most 2 requests per bucket",
-		Factory: framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
+		Factory: framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
 			return cappedQueue{queues.NewFifoMemoryQueue(), 2}, nil
 		}),
 	})
@@ -105,17 +104,17 @@ func Example_registerComponent() {
 	settings.Set("SCHEDULER_MEMORY_QUEUE", "myproject.queues.Capped", framework.Source{Kind: framework.SourceCode})
 	c := framework.NewCrawler(settings, reg, nil)
 
-	factory, _ := framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE", registry.KindQueue)
-	q, _ := factory(context.Background(), c, "")
+	factory, _ := framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE")
+	q, _ := factory(context.Background(), c, framework.QueueConfig{})
 	for _, u := range []string{"https://example.org/1", "https://example.org/2", "https://example.org/3"} {
 		fmt.Println(u, q.Push(framework.MustRequest(u)))
 	}
 	e, _ := reg.Lookup("myproject.queues.Capped")
-	fmt.Println(e.Kind, e.Origin)
+	fmt.Println(e.Kind(), e.Origin)
 
 	// A typo names the closest registered names.
 	settings.Set("SCHEDULER_MEMORY_QUEUE", "myproject.queues.Caped", framework.Source{Kind: framework.SourceCode})
-	_, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE", registry.KindQueue)
+	_, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE")
 	fmt.Println(err)
 	// Output:
 	// https://example.org/1 <nil>

@@ -1,6 +1,10 @@
 package framework
 
-import "context"
+import (
+	"context"
+
+	"github.com/frontier-go/frontier/registry"
+)
 
 // Queue is a downstream request queue: one per priority, per download slot and
 // per start/regular bucket, built by a [QueueFactory] with its own key.
@@ -64,6 +68,30 @@ type PriorityQueue interface {
 	Queue
 }
 
+// QueueConfig is what a downstream queue is built from.
+type QueueConfig struct {
+	// Key is the queue's key, its own within its priority queue: a name in
+	// memory, a path under the job directory on disk (Key + "/" + bucket of
+	// the priority queue).
+	Key string
+	// Job is the crawl's job directory for a queue a persistent priority
+	// queue builds; nil for memory.
+	Job *JobConfig
+	// Store is where the persistent priority queue keeps its buckets; the
+	// built-in disk queues are buckets of it. nil in memory. A queue that
+	// keeps its data elsewhere (a plugin's) ignores it.
+	Store QueueStore
+}
+
+// QueueStore keeps the buckets of one persistent priority queue: the
+// built-in disk queue factories return its buckets. Bucket returns the
+// queue of the bucket with key, first in first out or (lifo) last in first
+// out; the store owns what the buckets share (files, buffers, delivery
+// identifiers) and outlives them.
+type QueueStore interface {
+	Bucket(key string, lifo bool) (Queue, error)
+}
+
 // PriorityQueueConfig is what a priority queue is built from.
 type PriorityQueueConfig struct {
 	// Downstream builds the queue of one bucket. Required.
@@ -74,9 +102,11 @@ type PriorityQueueConfig struct {
 	// Key is the priority queue's key: "" for memory, the directory
 	// JOBDIR/requests.queue for disk. Downstream keys are Key + "/" + bucket.
 	Key string
-	// Persistent is true for the disk priority queue: it must find its buckets
-	// from what is stored under Key, never from state kept only at close.
-	Persistent bool
+	// Job is the crawl's job directory for a persistent priority queue (the
+	// scheduler's disk one), nil for memory: a persistent queue must find its
+	// buckets from what is stored under Key, never from state kept only at
+	// close.
+	Job *JobConfig
 }
 
 // DupeFilter decides whether a request was seen before.
@@ -134,12 +164,20 @@ type Finisher interface {
 // Factories, one type per registry kind. A setting names a factory, never an
 // instance: queue factories are called once per bucket, each with its key.
 type (
-	QueueFactory         func(ctx context.Context, c *Crawler, key string) (Queue, error)
+	QueueFactory         func(ctx context.Context, c *Crawler, cfg QueueConfig) (Queue, error)
 	PriorityQueueFactory func(ctx context.Context, c *Crawler, cfg PriorityQueueConfig) (PriorityQueue, error)
 	DupeFilterFactory    func(ctx context.Context, c *Crawler) (DupeFilter, error)
 	SchedulerFactory     func(ctx context.Context, c *Crawler) (Scheduler, error)
 	FingerprinterFactory func(ctx context.Context, c *Crawler) (Fingerprinter, error)
 )
+
+// The factory types name their registry kind, so that an entry's kind is its
+// factory's type ([registry.Factory]).
+func (QueueFactory) Kind() registry.Kind         { return registry.KindQueue }
+func (PriorityQueueFactory) Kind() registry.Kind { return registry.KindPriorityQueue }
+func (DupeFilterFactory) Kind() registry.Kind    { return registry.KindDupeFilter }
+func (SchedulerFactory) Kind() registry.Kind     { return registry.KindScheduler }
+func (FingerprinterFactory) Kind() registry.Kind { return registry.KindFingerprinter }
 
 // SlotActivity is the engine's view of its downloader: how many downloads are
 // active per download slot. The downloader-aware priority queue uses it to

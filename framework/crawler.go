@@ -3,7 +3,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -28,6 +27,10 @@ type Crawler struct {
 	fpOnce sync.Once
 	fp     Fingerprinter
 	fpErr  error
+
+	jobOnce sync.Once
+	job     *JobConfig
+	jobErr  error
 }
 
 // NewCrawler returns a crawler over settings and reg with fresh stats and
@@ -50,10 +53,7 @@ func NewCrawler(settings *Settings, reg *registry.Registry, spider *Spider) *Cra
 // REQUEST_FINGERPRINTER_CLASS (Scrapy's crawler.request_fingerprinter).
 func (c *Crawler) Fingerprinter(ctx context.Context) (Fingerprinter, error) {
 	c.fpOnce.Do(func() {
-		f, ok, err := Component[FingerprinterFactory](c, "REQUEST_FINGERPRINTER_CLASS", registry.KindFingerprinter)
-		if err == nil && !ok {
-			err = c.requiredErr("REQUEST_FINGERPRINTER_CLASS", registry.KindFingerprinter)
-		}
+		f, err := RequiredComponent[FingerprinterFactory](c, "REQUEST_FINGERPRINTER_CLASS")
 		if err != nil {
 			c.fpErr = err
 			return
@@ -63,29 +63,16 @@ func (c *Crawler) Fingerprinter(ctx context.Context) (Fingerprinter, error) {
 	return c.fp, c.fpErr
 }
 
-// JobDir returns JOBDIR, creating the directory when missing, and false when
-// JOBDIR is unset or empty (Scrapy's job_dir).
-func (c *Crawler) JobDir() (string, bool, error) {
-	dir, err := c.Settings.GetString("JOBDIR")
-	if err != nil || dir == "" {
-		return "", false, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", false, fmt.Errorf("JOBDIR=%q: %w", dir, err)
-	}
-	return dir, true, nil
-}
-
 // Component resolves the component named by setting to its typed factory. ok
 // is false when the setting is null or empty (Scrapy's None). Errors name the
 // setting, its value and where the value came from.
-func Component[F any](c *Crawler, setting string, kind registry.Kind) (F, bool, error) {
+func Component[F registry.Factory](c *Crawler, setting string) (F, bool, error) {
 	var zero F
 	name, ok, err := c.Settings.Component(setting)
 	if err != nil || !ok {
 		return zero, false, err
 	}
-	f, _, err := registry.Get[F](c.Registry, name, kind)
+	f, _, err := registry.Get[F](c.Registry, name)
 	if err != nil {
 		st, _ := c.Settings.Lookup(setting)
 		return zero, false, fmt.Errorf("%s=%q (from %s): %w", setting, name, st.Source, err)
@@ -94,10 +81,10 @@ func Component[F any](c *Crawler, setting string, kind registry.Kind) (F, bool, 
 }
 
 // RequiredComponent is Component for settings that cannot be null.
-func RequiredComponent[F any](c *Crawler, setting string, kind registry.Kind) (F, error) {
-	f, ok, err := Component[F](c, setting, kind)
+func RequiredComponent[F registry.Factory](c *Crawler, setting string) (F, error) {
+	f, ok, err := Component[F](c, setting)
 	if err == nil && !ok {
-		err = c.requiredErr(setting, kind)
+		err = c.requiredErr(setting, f.Kind())
 	}
 	return f, err
 }

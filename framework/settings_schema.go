@@ -196,8 +196,8 @@ func (spec SettingSpec) checkComponent(v any, r *registry.Registry) string {
 		return want + "; want " + article(string(spec.Kind)) + " name: `frontier list` shows them, and a plugin's names need its PLUGINS entry"
 	case err != nil:
 		return err.Error()
-	case e.Kind != spec.Kind:
-		return fmt.Sprintf("%q is %s, want %s", name, article(string(e.Kind)), article(string(spec.Kind)))
+	case e.Kind() != spec.Kind:
+		return fmt.Sprintf("%q is %s, want %s", name, article(string(e.Kind())), article(string(spec.Kind)))
 	}
 	return ""
 }

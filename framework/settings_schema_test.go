@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -42,21 +41,25 @@ func TestSchemaCoversSettingsYAML(t *testing.T) {
 // defaults' names.
 func testRegistry() *registry.Registry {
 	r := registry.New()
-	fq := QueueFactory(func(context.Context, *Crawler, string) (Queue, error) { return nil, nil })
-	for _, e := range []registry.Entry{
-		{Name: "scrapy.core.scheduler.Scheduler", Kind: registry.KindScheduler, Factory: fq},
-		{Name: "scrapy.squeues.PickleLifoDiskQueue", Kind: registry.KindQueue, Factory: fq},
-		{Name: "scrapy.squeues.PickleFifoDiskQueue", Kind: registry.KindQueue, Factory: fq},
-		{Name: "scrapy.squeues.LifoMemoryQueue", Kind: registry.KindQueue, Factory: fq},
-		{Name: "scrapy.squeues.FifoMemoryQueue", Kind: registry.KindQueue, Factory: fq},
-		{Name: "scrapy.pqueues.DownloaderAwarePriorityQueue", Kind: registry.KindPriorityQueue, Factory: fq},
-		{Name: "scrapy.dupefilters.RFPDupeFilter", Kind: registry.KindDupeFilter, Factory: fq},
-		{Name: "scrapy.utils.request.RequestFingerprinter", Kind: registry.KindFingerprinter, Factory: fq},
+	for name, kind := range map[string]registry.Kind{
+		"scrapy.core.scheduler.Scheduler":             registry.KindScheduler,
+		"scrapy.squeues.PickleLifoDiskQueue":          registry.KindQueue,
+		"scrapy.squeues.PickleFifoDiskQueue":          registry.KindQueue,
+		"scrapy.squeues.LifoMemoryQueue":              registry.KindQueue,
+		"scrapy.squeues.FifoMemoryQueue":              registry.KindQueue,
+		"scrapy.pqueues.DownloaderAwarePriorityQueue": registry.KindPriorityQueue,
+		"scrapy.dupefilters.RFPDupeFilter":            registry.KindDupeFilter,
+		"scrapy.utils.request.RequestFingerprinter":   registry.KindFingerprinter,
 	} {
-		r.MustRegister(e)
+		r.MustRegister(registry.Entry{Name: name, Factory: fakeFactory(kind)})
 	}
 	return r
 }
+
+// fakeFactory is a factory of a kind that builds nothing.
+type fakeFactory registry.Kind
+
+func (f fakeFactory) Kind() registry.Kind { return registry.Kind(f) }
 
 func TestValidate(t *testing.T) {
 	tests := []struct {
@@ -138,8 +141,8 @@ func TestNullFromEnvAndCommandLine(t *testing.T) {
 			t.Errorf("%s = %#v (set: %v), want nil", name, st.Value, ok)
 		}
 	}
-	if dir, ok, err := (&Crawler{Settings: s}).JobDir(); dir != "" || ok || err != nil {
-		t.Errorf("JobDir() = %q, %v, %v", dir, ok, err)
+	if job, err := JobConfigFromSettings(s); job != nil || err != nil {
+		t.Errorf("JobConfigFromSettings = %+v, %v; want no job", job, err)
 	}
 	// Other text stays text.
 	s, _ = LoadSettings(LoadOptions{Overrides: []string{"JOBDIR=nullish"}})

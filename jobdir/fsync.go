@@ -1,16 +1,15 @@
 package jobdir
 
 import (
-	"fmt"
 	"os"
 	"time"
 
-	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // FsyncPolicy is when job-directory writes are fsynced (JOBDIR_FSYNC and
-// JOBDIR_FSYNC_INTERVAL); the disk queues and the journals share it. Every
+// JOBDIR_FSYNC_INTERVAL, read into framework.JobConfig); the disk queues
+// and the journals share it. Every
 // mode hands each flush to the operating system in one write, so all of them
 // survive the crash of the process; they differ on a crash of the machine.
 type FsyncPolicy = recordio.FsyncPolicy
@@ -32,28 +31,6 @@ const (
 
 // DefaultFsyncInterval is JOBDIR_FSYNC_INTERVAL's default.
 const DefaultFsyncInterval = recordio.DefaultFsyncInterval
-
-// FsyncFromSettings returns the policy JOBDIR_FSYNC and JOBDIR_FSYNC_INTERVAL give.
-func FsyncFromSettings(s *framework.Settings) (FsyncPolicy, error) {
-	p := recordio.DefaultFsyncPolicy
-	if s == nil {
-		return p, nil
-	}
-	mode, err := s.GetString("JOBDIR_FSYNC")
-	if err != nil {
-		return p, err
-	}
-	if p.Mode, err = recordio.ParseFsyncMode(mode); err != nil {
-		return p, fmt.Errorf("%w: JOBDIR_FSYNC: %w", framework.ErrSetting, err)
-	}
-	if p.Interval, err = s.GetDuration("JOBDIR_FSYNC_INTERVAL"); err != nil {
-		return p, err
-	}
-	if p.Interval <= 0 {
-		p.Interval = DefaultFsyncInterval
-	}
-	return p, nil
-}
 
 // syncer applies an FsyncPolicy to one file.
 type syncer struct {

@@ -53,7 +53,7 @@ type DuplicateError struct {
 }
 
 func (e *DuplicateError) Error() string {
-	return fmt.Sprintf("registry: %q already registered (%s %s from %s)", e.Name, e.Existing.Kind, e.Existing.Name, e.Existing.Origin)
+	return fmt.Sprintf("registry: %q already registered (%s %s from %s)", e.Name, e.Existing.Kind(), e.Existing.Name, e.Existing.Origin)
 }
 
 func (e *DuplicateError) Unwrap() error { return ErrDuplicate }

@@ -20,6 +20,14 @@ const (
 	KindFingerprinter Kind = "fingerprinter"
 )
 
+// Factory is a typed factory function: each kind has its own function type,
+// and the type says its kind, so that a component's kind and its Go type are
+// named once (framework's QueueFactory, PriorityQueueFactory, ...). Kind must
+// not call the function: it is called on nil values.
+type Factory interface {
+	Kind() Kind
+}
+
 // Entry is one registered component.
 type Entry struct {
 	// Name is the primary name, e.g. "frontier.queues.LifoMemory".
@@ -27,13 +35,21 @@ type Entry struct {
 	// Aliases are other names that resolve to this entry, e.g. Scrapy's dotted
 	// class path "scrapy.squeues.LifoMemoryQueue".
 	Aliases []string
-	Kind    Kind
-	// Factory is the kind's typed factory function; see [Get].
-	Factory any
+	// Factory is the kind's typed factory function; its type gives the
+	// entry's kind. See [Get].
+	Factory Factory
 	// Origin says where the entry comes from: "builtin", "plugin:<name>" or "user".
 	Origin string
 	// Doc is a one-line description for listings.
 	Doc string
+}
+
+// Kind is the kind of component the entry's factory builds.
+func (e Entry) Kind() Kind {
+	if e.Factory == nil {
+		return ""
+	}
+	return e.Factory.Kind()
 }
 
 // Registry maps names and aliases to entries. The zero value is not usable; call [New].
@@ -128,7 +144,7 @@ func (r *Registry) Entries() []Entry {
 		out = append(out, *e)
 	}
 	slices.SortFunc(out, func(a, b Entry) int {
-		if c := strings.Compare(string(a.Kind), string(b.Kind)); c != 0 {
+		if c := strings.Compare(string(a.Kind()), string(b.Kind())); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Name, b.Name)
@@ -136,16 +152,18 @@ func (r *Registry) Entries() []Entry {
 	return out
 }
 
-// Get looks name up and returns its factory as F, checking that the entry has
-// the expected kind. It is the one place where an untyped factory becomes typed.
-func Get[F any](r *Registry, name string, kind Kind) (F, Entry, error) {
+// Get looks name up and returns its factory as F, checking that the entry
+// is of F's kind. It is the one place where a factory of unknown type
+// becomes typed.
+func Get[F Factory](r *Registry, name string) (F, Entry, error) {
 	var zero F
 	e, err := r.Lookup(name)
 	if err != nil {
 		return zero, e, err
 	}
-	if e.Kind != kind {
-		return zero, e, &WrongKindError{Name: name, Expected: kind, Actual: e.Kind}
+	kind := zero.Kind()
+	if e.Kind() != kind {
+		return zero, e, &WrongKindError{Name: name, Expected: kind, Actual: e.Kind()}
 	}
 	f, ok := e.Factory.(F)
 	if !ok {

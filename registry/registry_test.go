@@ -11,13 +11,21 @@ import (
 type queueFactory func(key string) string
 type dupeFactory func() bool
 
+func (queueFactory) Kind() registry.Kind { return registry.KindQueue }
+func (dupeFactory) Kind() registry.Kind  { return registry.KindDupeFilter }
+
+// otherQueueFactory is a second function type of the queue kind.
+type otherQueueFactory func() int
+
+func (otherQueueFactory) Kind() registry.Kind { return registry.KindQueue }
+
 func fresh(t *testing.T) *registry.Registry {
 	t.Helper()
 	r := registry.New()
 	r.MustRegister(
-		registry.Entry{Name: "frontier.queues.LifoMemory", Aliases: []string{"scrapy.squeues.LifoMemoryQueue"}, Kind: registry.KindQueue, Factory: queueFactory(func(k string) string { return k }), Origin: "builtin"},
-		registry.Entry{Name: "frontier.queues.FifoMemory", Aliases: []string{"scrapy.squeues.FifoMemoryQueue"}, Kind: registry.KindQueue, Factory: queueFactory(func(k string) string { return k }), Origin: "builtin"},
-		registry.Entry{Name: "frontier.dupefilters.RFP", Aliases: []string{"scrapy.dupefilters.RFPDupeFilter"}, Kind: registry.KindDupeFilter, Factory: dupeFactory(func() bool { return true }), Origin: "builtin"},
+		registry.Entry{Name: "frontier.queues.LifoMemory", Aliases: []string{"scrapy.squeues.LifoMemoryQueue"}, Factory: queueFactory(func(k string) string { return k }), Origin: "builtin"},
+		registry.Entry{Name: "frontier.queues.FifoMemory", Aliases: []string{"scrapy.squeues.FifoMemoryQueue"}, Factory: queueFactory(func(k string) string { return k }), Origin: "builtin"},
+		registry.Entry{Name: "frontier.dupefilters.RFP", Aliases: []string{"scrapy.dupefilters.RFPDupeFilter"}, Factory: dupeFactory(func() bool { return true }), Origin: "builtin"},
 	)
 	return r
 }
@@ -42,27 +50,27 @@ func TestRegistryErrors(t *testing.T) {
 			return err
 		}, registry.ErrUnknown, []string{"undeclared plugin"}},
 		{"wrong kind", func(r *registry.Registry) error {
-			_, _, err := registry.Get[queueFactory](r, "scrapy.dupefilters.RFPDupeFilter", registry.KindQueue)
+			_, _, err := registry.Get[queueFactory](r, "scrapy.dupefilters.RFPDupeFilter")
 			return err
 		}, registry.ErrWrongKind, []string{"is a dupefilter, expected a queue"}},
 		{"wrong factory type", func(r *registry.Registry) error {
-			_, _, err := registry.Get[dupeFactory](r, "frontier.queues.LifoMemory", registry.KindQueue)
+			_, _, err := registry.Get[otherQueueFactory](r, "frontier.queues.LifoMemory")
 			return err
-		}, registry.ErrWrongKind, []string{"registry_test.queueFactory", "registry_test.dupeFactory"}},
+		}, registry.ErrWrongKind, []string{"registry_test.queueFactory", "registry_test.otherQueueFactory"}},
 		{"duplicate name", func(r *registry.Registry) error {
-			return r.Register(registry.Entry{Name: "frontier.queues.LifoMemory", Kind: registry.KindQueue, Factory: queueFactory(nil)})
+			return r.Register(registry.Entry{Name: "frontier.queues.LifoMemory", Factory: queueFactory(nil)})
 		}, registry.ErrDuplicate, []string{"already registered", "builtin"}},
 		{"duplicate alias", func(r *registry.Registry) error {
-			return r.Register(registry.Entry{Name: "mine.Q", Aliases: []string{"scrapy.squeues.FifoMemoryQueue"}, Kind: registry.KindQueue, Factory: queueFactory(nil)})
+			return r.Register(registry.Entry{Name: "mine.Q", Aliases: []string{"scrapy.squeues.FifoMemoryQueue"}, Factory: queueFactory(nil)})
 		}, registry.ErrDuplicate, []string{"scrapy.squeues.FifoMemoryQueue"}},
 		{"empty name", func(r *registry.Registry) error {
-			return r.Register(registry.Entry{Name: " ", Kind: registry.KindQueue, Factory: queueFactory(nil)})
+			return r.Register(registry.Entry{Name: " ", Factory: queueFactory(nil)})
 		}, registry.ErrInvalidName, nil},
 		{"name with space", func(r *registry.Registry) error {
-			return r.Register(registry.Entry{Name: "my queue", Kind: registry.KindQueue, Factory: queueFactory(nil)})
+			return r.Register(registry.Entry{Name: "my queue", Factory: queueFactory(nil)})
 		}, registry.ErrInvalidName, []string{"whitespace"}},
 		{"nil factory", func(r *registry.Registry) error {
-			return r.Register(registry.Entry{Name: "mine.Q", Kind: registry.KindQueue})
+			return r.Register(registry.Entry{Name: "mine.Q"})
 		}, registry.ErrNilFactory, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +90,7 @@ func TestRegistryErrors(t *testing.T) {
 func TestRegistryFailedRegisterLeavesNothing(t *testing.T) {
 	r := fresh(t)
 	before := r.Names()
-	err := r.Register(registry.Entry{Name: "mine.New", Aliases: []string{"frontier.queues.LifoMemory"}, Kind: registry.KindQueue, Factory: queueFactory(nil)})
+	err := r.Register(registry.Entry{Name: "mine.New", Aliases: []string{"frontier.queues.LifoMemory"}, Factory: queueFactory(nil)})
 	if err == nil {
 		t.Fatal("expected a duplicate")
 	}
@@ -96,12 +104,28 @@ func TestRegistryFailedRegisterLeavesNothing(t *testing.T) {
 
 func TestRegistryAliasesResolve(t *testing.T) {
 	r := fresh(t)
-	f, e, err := registry.Get[queueFactory](r, "scrapy.squeues.LifoMemoryQueue", registry.KindQueue)
+	f, e, err := registry.Get[queueFactory](r, "scrapy.squeues.LifoMemoryQueue")
 	if err != nil || e.Name != "frontier.queues.LifoMemory" || f("k") != "k" {
 		t.Fatal(e, err)
 	}
 	if got := len(r.Entries()); got != 3 {
 		t.Fatal(got)
+	}
+}
+
+func TestEntryKindIsItsFactorysType(t *testing.T) {
+	r := fresh(t)
+	for name, want := range map[string]registry.Kind{
+		"scrapy.squeues.FifoMemoryQueue":   registry.KindQueue,
+		"scrapy.dupefilters.RFPDupeFilter": registry.KindDupeFilter,
+	} {
+		e, err := r.Lookup(name)
+		if err != nil || e.Kind() != want {
+			t.Errorf("%s: kind %q, %v; want %q", name, e.Kind(), err, want)
+		}
+	}
+	if k := (registry.Entry{}).Kind(); k != "" {
+		t.Errorf("entry without a factory: kind %q", k)
 	}
 }
 
@@ -111,7 +135,7 @@ func TestMustRegisterPanics(t *testing.T) {
 			t.Fatal("no panic")
 		}
 	}()
-	fresh(t).MustRegister(registry.Entry{Name: "frontier.queues.LifoMemory", Kind: registry.KindQueue, Factory: queueFactory(nil)})
+	fresh(t).MustRegister(registry.Entry{Name: "frontier.queues.LifoMemory", Factory: queueFactory(nil)})
 }
 
 func TestClosest(t *testing.T) {

@@ -82,22 +82,20 @@ func RFPDupeFilterFactory(ctx context.Context, c *framework.Crawler) (framework.
 	if err != nil {
 		return nil, err
 	}
-	dir, _, err := c.JobDir()
+	job, err := c.Job()
 	if err != nil {
 		return nil, err
 	}
-	policy, err := jobdir.FsyncFromSettings(c.Settings)
-	if err != nil {
-		return nil, err
-	}
-	return NewRFPDupeFilter(RFPConfig{
+	cfg := RFPConfig{
 		Fingerprinter: fp,
 		Stats:         c.Stats,
 		Logger:        c.Logger.With().Str("component", "dupefilter").Logger(),
 		Debug:         debug,
-		JobDir:        dir,
-		Fsync:         policy,
-	}), nil
+	}
+	if job != nil {
+		cfg.JobDir, cfg.Fsync = job.Dir, job.Fsync
+	}
+	return NewRFPDupeFilter(cfg), nil
 }
 
 // Open prepares the filter: with a job directory, it loads the fingerprints

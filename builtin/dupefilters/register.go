@@ -14,7 +14,7 @@ func Register(r *registry.Registry) error {
 		{Name: "frontier.dupefilters.RFP", Aliases: []string{"scrapy.dupefilters.RFPDupeFilter"},
 			Factory: framework.DupeFilterFactory(RFPDupeFilterFactory), Doc: "filters by request fingerprint; persisted in JOBDIR"},
 	} {
-		e.Kind, e.Origin = registry.KindDupeFilter, "builtin"
+		e.Origin = "builtin"
 		if err := r.Register(e); err != nil {
 			return err
 		}

@@ -332,7 +332,7 @@ func TestRequestFingerprinter(t *testing.T) {
 	}
 	for _, name := range []string{Name, ScrapyName} {
 		e, err := reg.Lookup(name)
-		if err != nil || e.Kind != registry.KindFingerprinter || e.Origin != "builtin" || e.Doc == "" {
+		if err != nil || e.Kind() != registry.KindFingerprinter || e.Origin != "builtin" || e.Doc == "" {
 			t.Errorf("Lookup(%q) = %+v, %v", name, e, err)
 		}
 	}

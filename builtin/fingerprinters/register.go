@@ -20,7 +20,6 @@ func Register(r *registry.Registry) error {
 	return r.Register(registry.Entry{
 		Name:    Name,
 		Aliases: []string{ScrapyName},
-		Kind:    registry.KindFingerprinter,
 		Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
 			return New(Options{}), nil
 		}),

@@ -88,7 +88,7 @@ func NewDownloaderAwarePriorityQueue(ctx context.Context, c *framework.Crawler, 
 		counts:   map[string]*slotCount{},
 		inflight: map[*framework.Request]*slotCount{},
 	}
-	if cfg.Persistent && cfg.Key != "" {
+	if cfg.Job != nil && cfg.Key != "" {
 		if err := q.openJournal(); err != nil {
 			return nil, err
 		}

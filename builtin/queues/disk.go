@@ -96,36 +96,16 @@ func (c *DiskConfig) Validate() error {
 	return nil
 }
 
-// DiskConfigFromCrawler returns the disk queue configuration c's settings
-// give: JOBDIR_FSYNC, JOBDIR_FSYNC_INTERVAL, JOBDIR_FLUSH_INTERVAL and
-// JOBDIR_SEGMENT_BYTES, with
-// c's spider, logger and stats, validated.
-func DiskConfigFromCrawler(c *framework.Crawler) (DiskConfig, error) {
+// DiskConfigFromJob returns the disk queue configuration of the job
+// directory job (its fsync policy, flush interval and segment size), with
+// c's spider, logger and stats. It is validated when a queue or store is
+// built from it.
+func DiskConfigFromJob(job *framework.JobConfig, c *framework.Crawler) DiskConfig {
 	cfg := DiskConfig{Spider: c.Spider, Logger: c.Logger, Stats: c.Stats}
-	if s := c.Settings; s != nil {
-		mode, err := s.GetString("JOBDIR_FSYNC")
-		if err != nil {
-			return cfg, err
-		}
-		if cfg.Fsync.Mode, err = recordio.ParseFsyncMode(mode); err != nil {
-			return cfg, fmt.Errorf("%w: JOBDIR_FSYNC: %w", framework.ErrSetting, err)
-		}
-		if cfg.Fsync.Interval, err = s.GetDuration("JOBDIR_FSYNC_INTERVAL"); err != nil {
-			return cfg, err
-		}
-		if cfg.FlushInterval, err = s.GetDuration("JOBDIR_FLUSH_INTERVAL"); err != nil {
-			return cfg, err
-		}
-		seg, err := s.GetInt("JOBDIR_SEGMENT_BYTES")
-		if err != nil {
-			return cfg, err
-		}
-		if seg < 0 {
-			return cfg, fmt.Errorf("%w: JOBDIR_SEGMENT_BYTES=%d: a size in bytes, 0 for the default", framework.ErrSetting, seg)
-		}
-		cfg.SegmentBytes = int64(seg)
+	if job != nil {
+		cfg.Fsync, cfg.FlushInterval, cfg.SegmentBytes = job.Fsync, job.FlushInterval, job.SegmentBytes
 	}
-	return cfg, cfg.Validate()
+	return cfg
 }
 
 // DiskQueue is a crash-safe request queue on disk, first in first out or
@@ -273,29 +253,15 @@ func newDiskQueueShared(path string, lifo bool, cfg *DiskConfig) (*DiskQueue, er
 }
 
 // DiskQueueFactory returns the registry factory of LIFO (lifo true) or FIFO
-// disk queues: the key is the queue's path. Inside a persistent priority
-// queue, the queues are buckets of the priority queue's [Store] instead. The configuration comes from
-// the crawler's settings ([DiskConfigFromCrawler]), read once per crawler.
+// disk queues. Inside a persistent priority queue (cfg.Store set), a queue
+// is a bucket of the priority queue's store; otherwise it is a queue of its
+// own at the path cfg.Key, configured by cfg.Job ([DiskConfigFromJob]).
 func DiskQueueFactory(lifo bool) framework.QueueFactory {
-	type entry struct {
-		c   *framework.Crawler
-		cfg *DiskConfig
-	}
-	var last atomic.Pointer[entry]
-	return func(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-		if st := storeFrom(ctx); st != nil {
-			return st.Bucket(key, lifo)
+	return func(_ context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+		if cfg.Store != nil {
+			return cfg.Store.Bucket(cfg.Key, lifo)
 		}
-		e := last.Load()
-		if e == nil || e.c != c {
-			cfg, err := DiskConfigFromCrawler(c)
-			if err != nil {
-				return nil, err
-			}
-			e = &entry{c: c, cfg: &cfg}
-			last.Store(e)
-		}
-		return newDiskQueueShared(key, lifo, e.cfg)
+		return newDiskQueue(cfg.Key, lifo, DiskConfigFromJob(cfg.Job, c))
 	}
 }
 
@@ -306,14 +272,14 @@ var (
 
 // FifoDiskFactory builds FIFO disk queues (Scrapy's PickleFifoDiskQueue and
 // MarshalFifoDiskQueue); the key is the queue's directory.
-func FifoDiskFactory(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-	return fifoDiskFactory(ctx, c, key)
+func FifoDiskFactory(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+	return fifoDiskFactory(ctx, c, cfg)
 }
 
 // LifoDiskFactory builds LIFO disk queues (Scrapy's PickleLifoDiskQueue and
 // MarshalLifoDiskQueue); the key is the queue's file.
-func LifoDiskFactory(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-	return lifoDiskFactory(ctx, c, key)
+func LifoDiskFactory(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+	return lifoDiskFactory(ctx, c, cfg)
 }
 
 // Path returns the queue's path: a directory for FIFO, a file for LIFO.

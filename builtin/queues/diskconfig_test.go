@@ -42,14 +42,19 @@ func TestDiskQueueFactorySettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := diskCrawler(t, tc.settings)
-			for _, factory := range []framework.QueueFactory{FifoDiskFactory, LifoDiskFactory} {
-				q, err := factory(context.Background(), c, filepath.Join(t.TempDir(), "0"))
-				if tc.err != "" {
-					if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, framework.ErrSetting) {
-						t.Fatalf("got %v, want an error naming %s", err, tc.err)
-					}
-					continue
+			c.Settings.Set("JOBDIR", t.TempDir(), framework.Source{Kind: framework.SourceCode})
+			job, err := c.Job()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, framework.ErrSetting) {
+					t.Fatalf("got %v, want an error naming %s", err, tc.err)
 				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, factory := range []framework.QueueFactory{FifoDiskFactory, LifoDiskFactory} {
+				q, err := factory(context.Background(), c, framework.QueueConfig{Key: filepath.Join(t.TempDir(), "0"), Job: job})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -60,7 +65,7 @@ func TestDiskQueueFactorySettings(t *testing.T) {
 			}
 		})
 	}
-	if _, err := FifoDiskFactory(context.Background(), diskCrawler(t, nil), ""); !errors.Is(err, ErrDiskQueueKey) {
+	if _, err := FifoDiskFactory(context.Background(), diskCrawler(t, nil), framework.QueueConfig{}); !errors.Is(err, ErrDiskQueueKey) {
 		t.Fatalf("empty key: %v", err)
 	}
 }

@@ -164,11 +164,11 @@ func popBatch(q framework.Queue, max int) ([]*framework.Request, error) {
 }
 
 // FifoMemoryFactory builds FIFO memory queues; the key is ignored.
-func FifoMemoryFactory(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+func FifoMemoryFactory(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 	return NewFifoMemoryQueue(), nil
 }
 
 // LifoMemoryFactory builds LIFO memory queues; the key is ignored.
-func LifoMemoryFactory(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+func LifoMemoryFactory(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 	return NewLifoMemoryQueue(), nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/frontier-go/frontier/jobdir"
 )
 
-// Persistent priority queues (PriorityQueueConfig.Persistent) keep a bucket
+// Persistent priority queues (PriorityQueueConfig.Job set) keep a bucket
 // journal (jobdir.BucketJournal) at Key/buckets.journal. A bucket's name in
 // the journal is its key suffix ("0", "-3", "2s"); in the downloader-aware
 // queue, followed by "/" and the download slot ("0/example.com"), whose
@@ -32,11 +32,21 @@ import (
 // pqDisk is the persistent side of a ScrapyPriorityQueue.
 type pqDisk struct {
 	journal *jobdir.BucketJournal
-	store   *Store // the built-in disk queues' store; nil for a job whose buckets are files
+	store   *Store // the built-in disk queues' store, shared with the other slots; nil for a job whose buckets are files
 	owner   bool   // the queue owns the journal and the store (false inside a downloader-aware queue)
 	slot    string // inside a downloader-aware queue: the slot named in bucket names
 	dirty   map[*bucket]struct{}
 	drained []*bucket // emptied buckets to close (and delete) at the next Flush
+}
+
+// queueConfig is what the downstream queue of the bucket with key is built
+// from: the job directory and, when the job has one, the queue store.
+func (pq *ScrapyPriorityQueue) queueConfig(key string) framework.QueueConfig {
+	cfg := framework.QueueConfig{Key: key, Job: pq.cfg.Job}
+	if pq.disk != nil && pq.disk.store != nil {
+		cfg.Store = pq.disk.store
+	}
+	return cfg
 }
 
 // name returns b's name in the bucket journal.
@@ -98,29 +108,21 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 }
 
 // openBucketJournal opens the bucket journal of a persistent priority queue
-// at key, with the crawler's fsync policy; cleanup deletes the files of a
+// at key, with the job's fsync policy; cleanup deletes the files of a
 // bucket the journal says was drained. It opens the queue store too, unless
 // the job keeps its buckets as files (filesLayout).
-func openBucketJournal(c *framework.Crawler, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, *Store, error) {
+func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, *Store, error) {
 	if err := os.MkdirAll(key, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("queues: %w", err)
 	}
-	policy, err := jobdir.FsyncFromSettings(c.Settings)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	j, live, err := jobdir.OpenBuckets(filepath.Join(key, jobdir.BucketJournalFile), policy,
+	j, live, err := jobdir.OpenBuckets(filepath.Join(key, jobdir.BucketJournalFile), job.Fsync,
 		c.Logger.With().Str("component", "priority queue").Logger(), cleanup)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var st *Store
-	files, err := filesLayout(c, key, len(live) > 0)
-	if err == nil && !files {
-		var cfg DiskConfig
-		if cfg, err = DiskConfigFromCrawler(c); err == nil {
-			st, err = OpenStore(key, cfg)
-		}
+	if !filesLayout(job, key, len(live) > 0) {
+		st, err = OpenStore(key, DiskConfigFromJob(job, c))
 	}
 	if err != nil {
 		return nil, nil, nil, abandon(j, nil, err)
@@ -133,30 +135,11 @@ func openBucketJournal(c *framework.Crawler, key string, cleanup func(name strin
 // one whose journal lists buckets (hasBuckets) and has no store was started
 // with files (JOBDIR_QUEUE_LAYOUT=files, or format 1); a new job follows
 // JOBDIR_QUEUE_LAYOUT.
-func filesLayout(c *framework.Crawler, key string, hasBuckets bool) (bool, error) {
+func filesLayout(job *framework.JobConfig, key string, hasBuckets bool) bool {
 	if hasStore(key) {
-		return false, nil
+		return false
 	}
-	if hasBuckets {
-		return true, nil
-	}
-	layout := "store"
-	if c.Settings != nil {
-		v, err := c.Settings.GetString("JOBDIR_QUEUE_LAYOUT")
-		if err != nil {
-			return false, err
-		}
-		if v != "" {
-			layout = v
-		}
-	}
-	switch layout {
-	case "store":
-		return false, nil
-	case "files":
-		return true, nil
-	}
-	return false, fmt.Errorf("%w: JOBDIR_QUEUE_LAYOUT=%q: \"store\" or \"files\"", framework.ErrSetting, layout)
+	return hasBuckets || job.QueueLayout == framework.LayoutFiles
 }
 
 // removeQueueFiles deletes what a closed, empty downstream queue may have
@@ -191,7 +174,7 @@ func claimed(st *Store, c *framework.Crawler) {
 // openJournal makes a standalone queue persistent: it opens the bucket
 // journal and restores the buckets it lists.
 func (pq *ScrapyPriorityQueue) openJournal() error {
-	j, live, st, err := openBucketJournal(pq.c, pq.cfg.Key, func(name string) error {
+	j, live, st, err := openBucketJournal(pq.c, pq.cfg.Job, pq.cfg.Key, func(name string) error {
 		p, isStart, _, err := parseBucketName(name, false)
 		if err != nil {
 			return err
@@ -202,9 +185,6 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 		return err
 	}
 	pq.disk = &pqDisk{journal: j, store: st, owner: true, dirty: map[*bucket]struct{}{}}
-	if st != nil {
-		pq.ctx = withStore(pq.ctx, st)
-	}
 	fail := func(err error) error { return abandon(j, st, err) }
 	var bs []restoring
 	for _, name := range live {
@@ -250,7 +230,7 @@ func (pq *ScrapyPriorityQueue) opening(p int, isStart bool) (restoring, error) {
 		}
 		factory = pq.cfg.Start
 	}
-	q, err := factory(pq.ctx, pq.c, key)
+	q, err := factory(pq.ctx, pq.c, pq.queueConfig(key))
 	if err != nil {
 		return restoring{}, fmt.Errorf("open bucket %s: %w", key, err)
 	}
@@ -443,7 +423,7 @@ func (q *DownloaderAwarePriorityQueue) slotDir(slot string) string {
 // openJournal makes the queue persistent: it opens the bucket journal and
 // restores the slots and buckets it lists.
 func (q *DownloaderAwarePriorityQueue) openJournal() error {
-	j, live, st, err := openBucketJournal(q.c, q.cfg.Key, func(name string) error {
+	j, live, st, err := openBucketJournal(q.c, q.cfg.Job, q.cfg.Key, func(name string) error {
 		p, isStart, slot, err := parseBucketName(name, true)
 		if err != nil {
 			return err
@@ -457,9 +437,6 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 	}
 	d := &dapqDisk{journal: j, store: st, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
 	q.disk = d
-	if st != nil {
-		q.ctx = withStore(q.ctx, st)
-	}
 	fail := func(err error) error { return abandon(j, st, err) }
 	bySlot := map[string]*ScrapyPriorityQueue{}
 	var order []string
@@ -533,7 +510,7 @@ func (d *dapqDisk) resumeSlot(q *DownloaderAwarePriorityQueue, slot string) (*Sc
 	if err != nil {
 		return nil, err
 	}
-	pq.disk = &pqDisk{journal: d.journal, slot: slot, dirty: map[*bucket]struct{}{}}
+	pq.disk = &pqDisk{journal: d.journal, store: d.store, slot: slot, dirty: map[*bucket]struct{}{}}
 	return pq, nil
 }
 

@@ -14,7 +14,17 @@ import (
 )
 
 func persistentCfg(key string, down, start framework.QueueFactory) framework.PriorityQueueConfig {
-	return framework.PriorityQueueConfig{Downstream: down, Start: start, Key: key, Persistent: true}
+	return framework.PriorityQueueConfig{Downstream: down, Start: start, Key: key, Job: testJob(key)}
+}
+
+// testJob is the job directory config of a persistent priority queue at
+// key, with the defaults.
+func testJob(key string) *framework.JobConfig {
+	job := &framework.JobConfig{Dir: filepath.Dir(key)}
+	if err := job.Validate(); err != nil {
+		panic(err)
+	}
+	return job
 }
 
 func openPSPQ(t *testing.T, key string, down, start framework.QueueFactory) *ScrapyPriorityQueue {
@@ -38,8 +48,9 @@ func openPDAPQ(t *testing.T, key string, down framework.QueueFactory) *Downloade
 // fileQueues hides the priority queue's store from f, so that its buckets
 // are files, as a third-party disk queue's are.
 func fileQueues(f framework.QueueFactory) framework.QueueFactory {
-	return func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-		return f(context.Background(), c, key)
+	return func(_ context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+		cfg.Store = nil
+		return f(context.Background(), c, cfg)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // Downstream keys are Key + "/" + the negated priority ("…/0", "…/-3"), plus
 // "s" for start buckets ("…/0s"), as Scrapy names them on disk.
 //
-// Persistent (cfg.Persistent, the disk queue of a job directory), the queue
+// Persistent (cfg.Job set: the disk queue of a job directory), the queue
 // records its buckets in a bucket journal (Key/buckets.journal, package
 // jobdir) when they are created and drained, and finds them there when it is
 // built again, so that no bucket is known only at close (Scrapy's
@@ -66,7 +66,7 @@ func NewScrapyPriorityQueue(ctx context.Context, c *framework.Crawler, cfg frame
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Persistent && cfg.Key != "" {
+	if cfg.Job != nil && cfg.Key != "" {
 		if err := pq.openJournal(); err != nil {
 			return nil, err
 		}
@@ -152,7 +152,7 @@ func (pq *ScrapyPriorityQueue) open(p int, isStart bool) (*bucket, error) {
 			return nil, fmt.Errorf("queues: open bucket %q: %w", key, err)
 		}
 	}
-	q, err := factory(pq.ctx, pq.c, key)
+	q, err := factory(pq.ctx, pq.c, pq.queueConfig(key))
 	if err != nil {
 		if pq.disk != nil {
 			pq.disk.journal.Remove(pq.disk.name(b))

@@ -134,7 +134,9 @@ type rejectQueue struct{ FifoMemoryQueue }
 func (*rejectQueue) Push(*framework.Request) error { return framework.ErrUnserializable }
 
 func TestSPQFailedPushLeavesNoBucket(t *testing.T) {
-	pq := newSPQ(t, func(context.Context, *framework.Crawler, string) (framework.Queue, error) { return &rejectQueue{}, nil }, nil)
+	pq := newSPQ(t, func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
+		return &rejectQueue{}, nil
+	}, nil)
 	if err := pq.Push(prioReq("https://example.org/", 3, false)); !errors.Is(err, framework.ErrUnserializable) {
 		t.Fatal(err)
 	}
@@ -173,7 +175,7 @@ func (q *ackQueue) Close() error  { q.closed = true; return nil }
 
 func TestSPQRoutesAcks(t *testing.T) {
 	var made []*ackQueue
-	pq := newSPQ(t, func(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+	pq := newSPQ(t, func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 		q := &ackQueue{out: map[*framework.Request]bool{}}
 		made = append(made, q)
 		return q, nil

@@ -1,7 +1,6 @@
 package queues
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,8 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/recordio"
 )
+
+var _ framework.QueueStore = (*Store)(nil)
 
 // Store holds the buckets of a job's disk priority queue in one log:
 // segment files that every bucket appends to, and a checkpoint of which
@@ -130,22 +132,6 @@ const (
 	// storeMaxRecord is the largest record a bucket takes.
 	storeMaxRecord = recordio.MaxPayload - 64
 )
-
-// storeKey is the context key under which a persistent priority queue hands
-// its store to the built-in disk queue factories.
-type storeKey struct{}
-
-// withStore returns ctx carrying s: the built-in disk queue factories called
-// with it put their queues in s.
-func withStore(ctx context.Context, s *Store) context.Context {
-	return context.WithValue(ctx, storeKey{}, s)
-}
-
-// storeFrom returns the store ctx carries, or nil.
-func storeFrom(ctx context.Context) *Store {
-	s, _ := ctx.Value(storeKey{}).(*Store)
-	return s
-}
 
 // OpenStore opens the queue store in dir, creating it (its checkpoint) when
 // there is none, and recovers it: the checkpoint, then the log written after
@@ -803,10 +789,20 @@ func (s *Store) relKey(key string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-// Bucket returns the bucket whose key is key (a path inside the store's
-// directory), creating it empty when the store has none. lifo must match
-// the kind of an existing bucket.
-func (s *Store) Bucket(key string, lifo bool) (*StoreQueue, error) {
+// Bucket is [Store.Queue] for the disk queue factories
+// ([framework.QueueStore]).
+func (s *Store) Bucket(key string, lifo bool) (framework.Queue, error) {
+	q, err := s.Queue(key, lifo)
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// Queue returns the queue of the bucket whose key is key (a path inside
+// the store's directory), creating the bucket empty when the store has
+// none. lifo must match the kind of an existing bucket.
+func (s *Store) Queue(key string, lifo bool) (*StoreQueue, error) {
 	rel, err := s.relKey(key)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,7 @@ func openTestStore(t testing.TB, dir string, cfg DiskConfig) *Store {
 // bucketOf returns the bucket of s named name (a key relative to its directory).
 func bucketOf(t testing.TB, s *Store, name string, lifo bool) *StoreQueue {
 	t.Helper()
-	q, err := s.Bucket(filepath.Join(s.Dir(), filepath.FromSlash(name)), lifo)
+	q, err := s.Queue(filepath.Join(s.Dir(), filepath.FromSlash(name)), lifo)
 	if err != nil {
 		t.Fatalf("bucket %s: %v", name, err)
 	}
@@ -176,7 +176,7 @@ func TestStoreQueueConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				q, err := s.Bucket(key, lifo)
+				q, err := s.Queue(key, lifo)
 				if err != nil {
 					_ = s.Close()
 					t.Fatal(err)
@@ -1606,18 +1606,18 @@ func TestStoreBucketKind(t *testing.T) {
 		key  string
 		lifo bool
 	}{{"lifo", false}, {"empty", true}} {
-		if _, err := s.Bucket(filepath.Join(dir, tc.key), tc.lifo); !errors.Is(err, ErrNotDiskQueue) || !strings.Contains(err.Error(), tc.key) {
+		if _, err := s.Queue(filepath.Join(dir, tc.key), tc.lifo); !errors.Is(err, ErrNotDiskQueue) || !strings.Contains(err.Error(), tc.key) {
 			t.Fatalf("bucket %s as the other kind: %v", tc.key, err)
 		}
 	}
 	mustCloseStore(t, s)
 	s = openTestStore(t, dir, storeTestConfig(0))
-	if _, err := s.Bucket(filepath.Join(dir, "lifo"), false); !errors.Is(err, ErrNotDiskQueue) {
+	if _, err := s.Queue(filepath.Join(dir, "lifo"), false); !errors.Is(err, ErrNotDiskQueue) {
 		t.Fatalf("a LIFO bucket asked for as FIFO after a reopen: %v", err)
 	}
 	sameList(t, popURLs(t, bucketOf(t, s, "lifo", true), 2), []string{"http://x/1", "<nil>"})
 	for _, key := range []string{dir, filepath.Dir(dir), filepath.Join(dir, "..", "elsewhere"), "relative"} {
-		if q, err := s.Bucket(key, false); err == nil {
+		if q, err := s.Queue(key, false); err == nil {
 			t.Fatalf("key %q outside the store gave bucket %s", key, q.Key())
 		}
 	}
@@ -1705,7 +1705,7 @@ func TestStoreClosed(t *testing.T) {
 	if err := s.Flush(); err == nil {
 		t.Fatal("a closed store flushes")
 	}
-	if _, err := s.Bucket(filepath.Join(dir, "q"), false); err == nil {
+	if _, err := s.Queue(filepath.Join(dir, "q"), false); err == nil {
 		t.Fatal("a closed store gives a bucket")
 	}
 	if _, err := q.Pop(); !errors.Is(err, framework.ErrClosed) {

@@ -33,7 +33,7 @@ func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 		}
 		qs := make([]*StoreQueue, nq)
 		for i := range qs {
-			if qs[i], err = st.Bucket(keys[i], lifo); err != nil {
+			if qs[i], err = st.Queue(keys[i], lifo); err != nil {
 				b.Fatal(err)
 			}
 		}

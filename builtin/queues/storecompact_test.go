@@ -25,11 +25,11 @@ func TestStoreCompaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			st.compactQuiet = 0
-			slow, err := st.Bucket(filepath.Join(dir, "slow"), lifo)
+			slow, err := st.Queue(filepath.Join(dir, "slow"), lifo)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fast, err := st.Bucket(filepath.Join(dir, "fast"), lifo)
+			fast, err := st.Queue(filepath.Join(dir, "fast"), lifo)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +84,7 @@ func TestStoreCompaction(t *testing.T) {
 			if got := bucketRecords(t, st, "slow"); !slices.Equal(got, before) {
 				t.Fatalf("after reopening:\n got %v\nwant %v", got, before)
 			}
-			slow, _ = st.Bucket(filepath.Join(dir, "slow"), lifo)
+			slow, _ = st.Queue(filepath.Join(dir, "slow"), lifo)
 			var popped []string
 			for {
 				r, err := slow.Pop()
@@ -143,8 +143,8 @@ func TestStoreNoCompactionWhileChunksDie(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	slow, _ := st.Bucket(filepath.Join(dir, "slow"), false)
-	fast, _ := st.Bucket(filepath.Join(dir, "fast"), false)
+	slow, _ := st.Queue(filepath.Join(dir, "slow"), false)
+	fast, _ := st.Queue(filepath.Join(dir, "fast"), false)
 	for i := range 40 {
 		slow.Push(req(fmt.Sprintf("https://slow.example/%d", i)))
 		for j := range 20 {
@@ -178,7 +178,7 @@ func TestStoreBoundsOpenSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.maxOpen = 3
-	q, _ := st.Bucket(filepath.Join(dir, "q"), false)
+	q, _ := st.Queue(filepath.Join(dir, "q"), false)
 	for i := range 1000 {
 		if err := q.Push(req(fmt.Sprintf("https://example.org/%d", i))); err != nil {
 			t.Fatal(err)

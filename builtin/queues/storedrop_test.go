@@ -15,7 +15,7 @@ func TestStoreBucketDroppedAndMadeAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := filepath.Join(dir, "slot-x", "-3")
-	q, err := st.Bucket(key, true)
+	q, err := st.Queue(key, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestStoreBucketDroppedAndMadeAgain(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	q, err = st.Bucket(key, true)
+	q, err = st.Queue(key, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func useStore(t *testing.T, dir string, size int) {
 		return
 	}
 	for _, info := range s.Buckets() {
-		q, err := s.Bucket(filepath.Join(dir, filepath.FromSlash(info.Key)), info.LIFO)
+		q, err := s.Queue(filepath.Join(dir, filepath.FromSlash(info.Key)), info.LIFO)
 		if err != nil {
 			continue // a key no Bucket call can name
 		}
@@ -179,7 +179,7 @@ func useStore(t *testing.T, dir string, size int) {
 			t.Fatalf("bucket %s: len %d after popping everything", info.Key, q.Len())
 		}
 	}
-	after, err := s.Bucket(filepath.Join(dir, "fuzz", "after"), false)
+	after, err := s.Queue(filepath.Join(dir, "fuzz", "after"), false)
 	if err != nil || after.Len() != 0 {
 		_ = s.Close()
 		return // the input declared it

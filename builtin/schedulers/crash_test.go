@@ -85,7 +85,7 @@ func harnessCrawler(dir string, kind int) (*framework.Crawler, error) {
 		}
 	}
 	registerDiskQueues(reg)
-	if err := reg.Register(registry.Entry{Name: "test.SHA1URL", Kind: registry.KindFingerprinter,
+	if err := reg.Register(registry.Entry{Name: "test.SHA1URL",
 		Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
 			return sha1Fingerprinter{}, nil
 		})}); err != nil {

@@ -42,23 +42,13 @@ const StatGhostsSkipped = "scheduler/redelivered/skipped"
 // openJob opens the job directory: the lock, the manifest (the priority queue
 // must be the one the job started with), the spider state and the in-flight
 // journal. The disk priority queue is built by the caller.
-func (s *Scheduler) openJob(dir string) error {
+func (s *Scheduler) openJob(cfg *framework.JobConfig) error {
 	pqName, err := s.priorityQueueName()
 	if err != nil {
 		return err
 	}
-	policy, err := jobdir.FsyncFromSettings(s.c.Settings)
-	if err != nil {
-		return err
-	}
-	every, err := s.c.Settings.GetDuration("JOBDIR_FLUSH_INTERVAL")
-	if err != nil {
-		return err
-	}
-	if every <= 0 {
-		every = 200 * time.Millisecond
-	}
-	job, err := jobdir.Open(dir, jobdir.Options{PriorityQueue: pqName, Fsync: policy, Logger: s.log})
+	dir := cfg.Dir
+	job, err := jobdir.Open(dir, jobdir.Options{PriorityQueue: pqName, Fsync: cfg.Fsync, Logger: s.log})
 	if err != nil {
 		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
 	}
@@ -67,7 +57,7 @@ func (s *Scheduler) openJob(dir string) error {
 		job.Close()
 		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
 	}
-	js := &jobState{job: job, journal: journal, flushEvery: every, lastFlush: clock.Exact()}
+	js := &jobState{job: job, journal: journal, flushEvery: cfg.FlushInterval, lastFlush: clock.Exact()}
 	for _, d := range st.InFlight {
 		r, err := framework.DecodeRequest(d.Record, s.c.Spider)
 		if err != nil {

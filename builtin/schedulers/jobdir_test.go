@@ -30,7 +30,7 @@ func registerDiskQueues(r *registry.Registry) {
 		{"scrapy.squeues.PickleFifoDiskQueue", queues.FifoDiskFactory},
 	} {
 		if _, err := r.Lookup(e.name); err != nil {
-			r.MustRegister(registry.Entry{Name: e.name, Kind: registry.KindQueue, Factory: e.f})
+			r.MustRegister(registry.Entry{Name: e.name, Factory: e.f})
 		}
 	}
 }

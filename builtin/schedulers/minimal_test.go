@@ -35,11 +35,11 @@ func (s *minimalScheduler) HasPending() bool { return len(s.m) > 0 }
 // methods is selected by SCHEDULER, and its optional interfaces are absent.
 func TestMinimalScheduler(t *testing.T) {
 	c := newCrawler(t, map[string]any{"SCHEDULER": "myproject.MinimalScheduler"})
-	c.Registry.MustRegister(registry.Entry{Name: "myproject.MinimalScheduler", Kind: registry.KindScheduler,
+	c.Registry.MustRegister(registry.Entry{Name: "myproject.MinimalScheduler",
 		Factory: framework.SchedulerFactory(func(context.Context, *framework.Crawler) (framework.Scheduler, error) {
 			return &minimalScheduler{m: map[string]*framework.Request{}}, nil
 		})})
-	sf, err := framework.RequiredComponent[framework.SchedulerFactory](c, "SCHEDULER", registry.KindScheduler)
+	sf, err := framework.RequiredComponent[framework.SchedulerFactory](c, "SCHEDULER")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestMinimalScheduler(t *testing.T) {
 // The default scheduler is what SCHEDULER names by default, through its alias.
 func TestDefaultSchedulerFromSettings(t *testing.T) {
 	c := newCrawler(t, nil)
-	sf, err := framework.RequiredComponent[framework.SchedulerFactory](c, "SCHEDULER", registry.KindScheduler)
+	sf, err := framework.RequiredComponent[framework.SchedulerFactory](c, "SCHEDULER")
 	if err != nil {
 		t.Fatal(err)
 	}

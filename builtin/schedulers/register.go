@@ -11,7 +11,6 @@ func Register(r *registry.Registry) error {
 	return r.Register(registry.Entry{
 		Name:    "frontier.schedulers.Default",
 		Aliases: []string{"scrapy.core.scheduler.Scheduler"},
-		Kind:    registry.KindScheduler,
 		Factory: framework.SchedulerFactory(FromCrawler),
 		Origin:  "builtin",
 		Doc:     "Scrapy's scheduler: dupefilter, memory and disk priority queues, in-flight tracking",

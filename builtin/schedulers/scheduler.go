@@ -8,7 +8,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/framework"
-	"github.com/frontier-go/frontier/registry"
 )
 
 // Scheduler is Scrapy's default scheduler: a dupefilter, a memory priority
@@ -90,26 +89,26 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 		inflight: map[*framework.Request]handed{},
 		count:    bindCounters(c.Stats),
 	}
-	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS", registry.KindDupeFilter)
+	dff, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS")
 	if err != nil {
 		return nil, err
 	}
 	if s.df, err = dff(ctx, c); err != nil {
 		return nil, fmt.Errorf("DUPEFILTER_CLASS: %w", err)
 	}
-	if s.pqf, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE", registry.KindPriorityQueue); err != nil {
+	if s.pqf, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.mqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE", registry.KindQueue); err != nil {
+	if s.mqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.dqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE", registry.KindQueue); err != nil {
+	if s.dqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.smqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE", registry.KindQueue); err != nil {
+	if s.smqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.sdqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE", registry.KindQueue); err != nil {
+	if s.sdqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE"); err != nil {
 		return nil, err
 	}
 	if s.logunser, err = c.Settings.GetBool("SCHEDULER_DEBUG"); err != nil {
@@ -130,14 +129,14 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (memory): %w", err)
 	}
 	s.mqs = mqs
-	dir, ok, err := s.c.JobDir()
+	job, err := s.c.Job()
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if job == nil {
 		return s.df.Open(ctx)
 	}
-	if err := s.openJob(dir); err != nil {
+	if err := s.openJob(job); err != nil {
 		return err
 	}
 	// The dupefilter loads its fingerprints while the disk queue reads its
@@ -147,8 +146,8 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
 		Downstream: s.dqf,
 		Start:      s.sdqf,
-		Key:        diskKey(dir),
-		Persistent: true,
+		Key:        diskKey(job.Dir),
+		Job:        job,
 	})
 	dfErr := <-dfOpened
 	if err != nil || dfErr != nil {

@@ -39,11 +39,11 @@ func testRegistry(t *testing.T) *registry.Registry {
 		}
 	}
 	r.MustRegister(
-		registry.Entry{Name: "test.URLFingerprinter", Kind: registry.KindFingerprinter,
+		registry.Entry{Name: "test.URLFingerprinter",
 			Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
 				return urlFingerprinter{}, nil
 			})},
-		registry.Entry{Name: "test.LowercaseFingerprinter", Kind: registry.KindFingerprinter,
+		registry.Entry{Name: "test.LowercaseFingerprinter",
 			Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
 				return urlFingerprinter{lower: true}, nil
 			})},
@@ -246,8 +246,8 @@ func diskCrawler(t *testing.T, debug bool) (*framework.Crawler, *bytes.Buffer) {
 		"SCHEDULER_DEBUG":              debug,
 		"SCHEDULER_START_MEMORY_QUEUE": nil,
 	})
-	c.Registry.MustRegister(registry.Entry{Name: "test.PartialDisk", Kind: registry.KindQueue,
-		Factory: framework.QueueFactory(func(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+	c.Registry.MustRegister(registry.Entry{Name: "test.PartialDisk",
+		Factory: framework.QueueFactory(func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 			return &partialDiskQueue{}, nil
 		})})
 	var buf bytes.Buffer

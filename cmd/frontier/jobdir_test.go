@@ -29,9 +29,10 @@ func stoppedJob(t *testing.T, files bool) string {
 	if err := builtin.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(registry.Entry{Name: "test.FileLifoDisk", Kind: registry.KindQueue, Factory: framework.QueueFactory(
-		func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-			return queues.LifoDiskFactory(context.Background(), c, key)
+	reg.MustRegister(registry.Entry{Name: "test.FileLifoDisk", Factory: framework.QueueFactory(
+		func(_ context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+			cfg.Store = nil
+			return queues.LifoDiskFactory(context.Background(), c, cfg)
 		})})
 	s := framework.NewSettings()
 	s.Set("JOBDIR", dir, framework.Source{Kind: framework.SourceCode})

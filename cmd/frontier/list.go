@@ -36,7 +36,7 @@ func runList(e *env) error {
 		if aliases == "" {
 			aliases = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", en.Name, en.Kind, en.Origin, aliases, en.Doc)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", en.Name, en.Kind(), en.Origin, aliases, en.Doc)
 	}
 	return tw.Flush()
 }

@@ -135,30 +135,30 @@ func TestRegister(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Kind != kind || e.Origin != "plugin:acme" || !strings.Contains(e.Doc, "./acme --fast") {
+		if e.Kind() != kind || e.Origin != "plugin:acme" || !strings.Contains(e.Doc, "./acme --fast") {
 			t.Fatalf("%s: %+v", name, e)
 		}
 	}
-	if _, _, err := registry.Get[framework.QueueFactory](reg, "acme.Fifo", registry.KindQueue); err != nil {
+	if _, _, err := registry.Get[framework.QueueFactory](reg, "acme.Fifo"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := registry.Get[framework.PriorityQueueFactory](reg, "acme.PQ", registry.KindPriorityQueue); err != nil {
+	if _, _, err := registry.Get[framework.PriorityQueueFactory](reg, "acme.PQ"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := registry.Get[framework.DupeFilterFactory](reg, "acme.DF", registry.KindDupeFilter); err != nil {
+	if _, _, err := registry.Get[framework.DupeFilterFactory](reg, "acme.DF"); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Running()) != 0 {
 		t.Fatal("a plugin started at registration")
 	}
 	// The factory starts the process: here the binary is missing.
-	f, _, _ := registry.Get[framework.QueueFactory](reg, "acme.Fifo", registry.KindQueue)
-	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), "k"); !errors.Is(err, ErrBinaryNotFound) {
+	f, _, _ := registry.Get[framework.QueueFactory](reg, "acme.Fifo")
+	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), framework.QueueConfig{Key: "k"}); !errors.Is(err, ErrBinaryNotFound) {
 		t.Fatalf("factory of a missing binary: %v", err)
 	}
 	// After Close, factories refuse.
 	m.Close()
-	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), "k"); !errors.Is(err, ErrClosed) {
+	if _, err := f(context.Background(), framework.NewCrawler(s, reg, nil), framework.QueueConfig{Key: "k"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("factory after Close: %v", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestRegister(t *testing.T) {
 // plugin is registered.
 func TestRegisterConflict(t *testing.T) {
 	reg := registry.New()
-	reg.MustRegister(registry.Entry{Name: "acme.DF", Kind: registry.KindDupeFilter, Origin: "builtin",
+	reg.MustRegister(registry.Entry{Name: "acme.DF", Origin: "builtin",
 		Factory: framework.DupeFilterFactory(func(context.Context, *framework.Crawler) (framework.DupeFilter, error) { return nil, nil })})
 	s := framework.NewSettings()
 	s.Set("PLUGINS", []any{entry("provides", []any{

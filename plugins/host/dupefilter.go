@@ -65,9 +65,13 @@ func (d *dupeFilter) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, _, err := d.c.JobDir()
+	job, err := d.c.Job()
 	if err != nil {
 		return err
+	}
+	var dir string
+	if job != nil {
+		dir = job.Dir
 	}
 	resp, err := call(d.p, "Open "+d.name, d.cl.Open, &pluginpb.OpenDupeFilterRequest{Name: d.name, JobDir: dir, Debug: d.debug})
 	if err != nil {

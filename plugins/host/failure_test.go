@@ -55,7 +55,7 @@ func TestStartFailures(t *testing.T) {
 			if tc.decl.Provides[0].Kind == registry.KindQueue {
 				_, err = e.queue(t, name, t.TempDir())
 			} else {
-				f, _, gerr := registry.Get[framework.DupeFilterFactory](e.reg, name, registry.KindDupeFilter)
+				f, _, gerr := registry.Get[framework.DupeFilterFactory](e.reg, name)
 				if gerr != nil {
 					t.Fatal(gerr)
 				}
@@ -368,8 +368,8 @@ func helperHost() {
 		os.Exit(1)
 	}
 	c := framework.NewCrawler(framework.NewSettings(), reg, nil)
-	f, _, _ := registry.Get[framework.QueueFactory](reg, "test.MemoryFifo", registry.KindQueue)
-	if _, err := f(context.Background(), c, "k"); err != nil {
+	f, _, _ := registry.Get[framework.QueueFactory](reg, "test.MemoryFifo")
+	if _, err := f(context.Background(), c, framework.QueueConfig{Key: "k"}); err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}

@@ -147,11 +147,11 @@ func newEnv(t testing.TB, log zerolog.Logger, decls ...Decl) *env {
 
 func (e *env) queue(t testing.TB, name, key string) (framework.Queue, error) {
 	t.Helper()
-	f, _, err := registry.Get[framework.QueueFactory](e.reg, name, registry.KindQueue)
+	f, _, err := registry.Get[framework.QueueFactory](e.reg, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f(context.Background(), e.c, key)
+	return f(context.Background(), e.c, framework.QueueConfig{Key: key})
 }
 
 func (e *env) mustQueue(t testing.TB, name, key string) framework.Queue {

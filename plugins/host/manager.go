@@ -56,15 +56,15 @@ func (m *Manager) RegisterIn(reg *registry.Registry) error {
 	for _, p := range m.procs {
 		for _, pr := range p.decl.Provides {
 			if e, err := reg.Lookup(pr.Name); err == nil {
-				return fmt.Errorf("%w: plugin %q provides %q, already registered (%s from %s)", ErrConfig, p.decl.Name, pr.Name, e.Kind, e.Origin)
+				return fmt.Errorf("%w: plugin %q provides %q, already registered (%s from %s)", ErrConfig, p.decl.Name, pr.Name, e.Kind(), e.Origin)
 			}
 		}
 	}
 	for _, p := range m.procs {
 		for _, pr := range p.decl.Provides {
 			e := registry.Entry{
-				Name:    pr.Name,
-				Kind:    pr.Kind,
+				Name: pr.Name,
+
 				Origin:  "plugin:" + p.decl.Name,
 				Factory: m.factory(p, pr),
 				Doc:     fmt.Sprintf("out-of-process %s from %s", pr.Kind, strings.Join(p.decl.Command, " ")),
@@ -77,11 +77,11 @@ func (m *Manager) RegisterIn(reg *registry.Registry) error {
 	return nil
 }
 
-func (m *Manager) factory(p *process, pr Provide) any {
+func (m *Manager) factory(p *process, pr Provide) registry.Factory {
 	switch pr.Kind {
 	case registry.KindQueue:
-		return framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-			return openQueue(ctx, p, c, pr.Name, key, nil)
+		return framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+			return openQueue(ctx, p, c, pr.Name, cfg.Key, nil)
 		})
 	case registry.KindPriorityQueue:
 		return framework.PriorityQueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (framework.PriorityQueue, error) {

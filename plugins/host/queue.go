@@ -116,7 +116,7 @@ func openQueue(ctx context.Context, p *process, c *framework.Crawler, name, key 
 	}
 	req := &pluginpb.OpenQueueRequest{Name: name, Key: key}
 	if pqc != nil {
-		req.Priority = &pluginpb.PriorityQueueOptions{Persistent: pqc.Persistent, SeparateStart: pqc.Start != nil}
+		req.Priority = &pluginpb.PriorityQueueOptions{Persistent: pqc.Job != nil, SeparateStart: pqc.Start != nil}
 	}
 	resp, err := call(p, "Open "+name, clients.Queue.Open, req)
 	if err != nil {

@@ -52,7 +52,7 @@ func TestMemoryPluginQueueConformance(t *testing.T) {
 
 func pq(t *testing.T, e *env, name string, cfg framework.PriorityQueueConfig) framework.PriorityQueue {
 	t.Helper()
-	f, _, err := registry.Get[framework.PriorityQueueFactory](e.reg, name, registry.KindPriorityQueue)
+	f, _, err := registry.Get[framework.PriorityQueueFactory](e.reg, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func preq(url string, prio int, start bool) *framework.Request {
 func TestPluginPriorityQueue(t *testing.T) {
 	e := newEnv(t, zerolog.Nop(), sqliteDecl(t))
 	dir := filepath.Join(t.TempDir(), "requests.queue")
-	cfg := framework.PriorityQueueConfig{Key: dir, Persistent: true, Start: func(context.Context, *framework.Crawler, string) (framework.Queue, error) {
+	cfg := framework.PriorityQueueConfig{Key: dir, Job: &framework.JobConfig{Dir: filepath.Dir(dir)}, Start: func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
 		return nil, errors.New("unused")
 	}}
 	q := pq(t, e, "sqlitequeue.PriorityQueue", cfg)
@@ -165,7 +165,7 @@ func TestPluginDupeFilter(t *testing.T) {
 	e.c.Settings.Set("JOBDIR", t.TempDir(), framework.Source{Kind: framework.SourceCode})
 	open := func() framework.DupeFilter {
 		t.Helper()
-		f, _, err := registry.Get[framework.DupeFilterFactory](e.reg, "sqlitequeue.DupeFilter", registry.KindDupeFilter)
+		f, _, err := registry.Get[framework.DupeFilterFactory](e.reg, "sqlitequeue.DupeFilter")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func ensureFingerprinter(t *testing.T, reg *registry.Registry) {
 	if _, err := reg.Lookup(name); err == nil {
 		return
 	}
-	err := reg.Register(registry.Entry{Name: name, Kind: registry.KindFingerprinter, Origin: "user",
+	err := reg.Register(registry.Entry{Name: name, Origin: "user",
 		Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
 			return urlFingerprinter{}, nil
 		})})

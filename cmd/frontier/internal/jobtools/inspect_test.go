@@ -57,8 +57,9 @@ func (j job) kind() string {
 // fileQueue hides the priority queue's store from a built-in disk queue
 // factory, so that its buckets are files, as a third-party disk queue's are.
 func fileQueue(f framework.QueueFactory) framework.QueueFactory {
-	return func(_ context.Context, c *framework.Crawler, key string) (framework.Queue, error) {
-		return f(context.Background(), c, key)
+	return func(_ context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
+		cfg.Store = nil
+		return f(context.Background(), c, cfg)
 	}
 }
 
@@ -77,7 +78,7 @@ func makeJob(t *testing.T, j job) string {
 		"test.FileLifoDisk": fileQueue(queues.LifoDiskFactory),
 		"test.FileFifoDisk": fileQueue(queues.FifoDiskFactory),
 	} {
-		reg.MustRegister(registry.Entry{Name: name, Kind: registry.KindQueue, Factory: f})
+		reg.MustRegister(registry.Entry{Name: name, Factory: f})
 	}
 	disk := "frontier.queues.LifoDisk"
 	if j.fifo {
@@ -247,7 +248,7 @@ func addStoreBucket(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := st.Bucket(filepath.Join(key, "7"), true)
+	q, err := st.Queue(filepath.Join(key, "7"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
