@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -168,7 +169,7 @@ func TestPersistentSPQReopenWithPrio(t *testing.T) {
 			}
 			entries, _ := os.ReadDir(key)
 			for _, e := range entries {
-				if e.Name() != jobdir.BucketJournalFile && e.Name() != storeIndexFile {
+				if e.Name() != jobdir.BucketJournalFile && e.Name() != queuestore.IndexFile {
 					t.Errorf("%s left in the queue directory", e.Name())
 				}
 			}

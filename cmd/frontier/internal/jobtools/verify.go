@@ -10,6 +10,9 @@ import (
 
 	"github.com/frontier-go/frontier/builtin/dupefilters"
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -178,7 +181,7 @@ func Verify(dir string) (*Verification, error) {
 	for _, o := range view.orphans {
 		v.add(Finding{File: o, Offset: -1, What: "not a bucket of the bucket journal: a resume ignores it"})
 	}
-	var store *queues.Store
+	var store *queuestore.Store
 	if view.hasStore {
 		v.Files++ // the checkpoint
 		store, err = view.openStore(func(file string, off, bytes int64, records int, what string) {
@@ -205,13 +208,13 @@ func Verify(dir string) (*Verification, error) {
 			continue
 		}
 		v.Files++
-		rep, err := queues.VerifyDiskQueue(b.Path, func(rec queues.DiskRecord) error {
+		rep, err := filequeue.Verify(b.Path, func(rec filequeue.Record) error {
 			_, err := framework.DecodeRequest(rec.Payload, nil)
 			return err
 		})
 		v.Records += rep.Records
 		if err != nil {
-			fatal := errors.Is(err, queues.ErrNotDiskQueue) || errors.Is(err, fs.ErrPermission)
+			fatal := errors.Is(err, disk.ErrNotQueue) || errors.Is(err, fs.ErrPermission)
 			v.add(Finding{File: b.Path, Offset: -1, Fatal: fatal, What: err.Error()})
 			continue
 		}
@@ -229,7 +232,7 @@ func Verify(dir string) (*Verification, error) {
 // verifyStored reads every record of bucket b of the queue store st, in
 // the directory key, and reports the chunks that cannot be read and the
 // records that do not decode.
-func (v *Verification) verifyStored(st *queues.Store, key string, b *viewBucket) {
+func (v *Verification) verifyStored(st *queuestore.Store, key string, b *viewBucket) {
 	read, undecodable := 0, 0
 	var first error
 	err := st.Records(b.rel, func(delivery uint64, rec []byte) error {
