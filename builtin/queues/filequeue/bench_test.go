@@ -1,7 +1,6 @@
 package filequeue
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,15 +56,7 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	stPush := st.Pool().Stats()
 	rssPush := disktest.RSSMiB()
 	b.StopTimer()
-	var onDisk int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
-		if d != nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				onDisk += fi.Size()
-			}
-		}
-		return nil
-	})
+	onDisk := disktest.DiskUsage(dir)
 	// Reopen: new queue objects over the same files.
 	for i, q := range qs {
 		if err := q.Close(); err != nil {

@@ -1,7 +1,6 @@
 package queuestore
 
 import (
-	"io/fs"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -61,15 +60,7 @@ func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	if err := st.Close(); err != nil {
 		b.Fatal(err)
 	}
-	var onDisk int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
-		if d != nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				onDisk += fi.Size()
-			}
-		}
-		return nil
-	})
+	onDisk := disktest.DiskUsage(dir)
 	b.StartTimer()
 	t1, c1 := time.Now(), disktest.CPUTime()
 	st, qs = open()

@@ -2,7 +2,9 @@ package disktest
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -114,4 +116,18 @@ func Dir(b *testing.B) string {
 	}
 	b.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+// DiskUsage returns the bytes of the regular files under dir.
+func DiskUsage(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, _ error) error {
+		if d != nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
