@@ -44,11 +44,14 @@ type Config struct {
 	FlushBytes int
 	// PopCommitDelay is how long a pop may stay undurable before an automatic
 	// flush makes it durable (Flush and Close always do). A negative value
-	// leaves it to Flush and Close alone. 0 means 5 × FlushInterval.
+	// leaves it to Flush and Close alone. 0 means 5 × FlushInterval. Only
+	// the per-file queues read it: the queue store writes pops at its flushes.
 	PopCommitDelay time.Duration
-	// SegmentBytes is the size past which a FIFO queue starts a new segment file.
+	// SegmentBytes is the size past which a FIFO queue, or the queue store,
+	// starts a new segment file.
 	SegmentBytes int64
-	// ReadAhead is how many bytes a queue reads from its file at a time.
+	// ReadAhead is how many bytes a per-file queue reads from its file at a
+	// time (the queue store reads fixed windows).
 	ReadAhead int
 	// Spider resolves callback names when requests are encoded and decoded; may be nil.
 	Spider *framework.Spider
