@@ -3,6 +3,7 @@ package queues
 import (
 	"context"
 
+	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/framework"
 )
 
@@ -66,7 +67,7 @@ func (q *FifoMemoryQueue) PushBatch(rs []*framework.Request) error {
 
 // PopBatch pops up to max requests.
 func (q *FifoMemoryQueue) PopBatch(max int) ([]*framework.Request, error) {
-	return popBatch(q, max)
+	return disk.PopBatch(q, max)
 }
 
 // Len returns the number of queued requests.
@@ -137,7 +138,7 @@ func (q *LifoMemoryQueue) PushBatch(rs []*framework.Request) error {
 
 // PopBatch pops up to max requests.
 func (q *LifoMemoryQueue) PopBatch(max int) ([]*framework.Request, error) {
-	return popBatch(q, max)
+	return disk.PopBatch(q, max)
 }
 
 // Len returns the number of queued requests.
@@ -147,20 +148,6 @@ func (q *LifoMemoryQueue) Len() int { return len(q.s) }
 func (q *LifoMemoryQueue) Close() error {
 	q.s = nil
 	return nil
-}
-
-// popBatch pops up to max requests from q, in Pop order, stopping at the
-// first error or when q is empty.
-func popBatch(q framework.Queue, max int) ([]*framework.Request, error) {
-	out := make([]*framework.Request, 0, min(max, q.Len()))
-	for len(out) < max {
-		r, err := q.Pop()
-		if err != nil || r == nil {
-			return out, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }
 
 // FifoMemoryFactory builds FIFO memory queues; the key is ignored.

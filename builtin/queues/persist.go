@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -32,19 +35,21 @@ import (
 // pqDisk is the persistent side of a ScrapyPriorityQueue.
 type pqDisk struct {
 	journal *jobdir.BucketJournal
-	store   *Store // the built-in disk queues' store, shared with the other slots; nil for a job whose buckets are files
-	owner   bool   // the queue owns the journal and the store (false inside a downloader-aware queue)
-	slot    string // inside a downloader-aware queue: the slot named in bucket names
+	buckets framework.QueueStore // where the built-in disk queues keep the buckets, shared with the other slots
+	store   *queuestore.Store    // buckets, when the job keeps them in a queue store; nil for a job whose buckets are files
+	owner   bool                 // the queue owns the journal and the store (false inside a downloader-aware queue)
+	slot    string               // inside a downloader-aware queue: the slot named in bucket names
 	dirty   map[*bucket]struct{}
 	drained []*bucket // emptied buckets to close (and delete) at the next Flush
 }
 
 // queueConfig is what the downstream queue of the bucket with key is built
-// from: the job directory and, when the job has one, the queue store.
+// from: the job directory and, persistent, where the job keeps its buckets
+// (its queue store, or its per-file queues).
 func (pq *ScrapyPriorityQueue) queueConfig(key string) framework.QueueConfig {
 	cfg := framework.QueueConfig{Key: key, Job: pq.cfg.Job}
-	if pq.disk != nil && pq.disk.store != nil {
-		cfg.Store = pq.disk.store
+	if pq.disk != nil {
+		cfg.Store = pq.disk.buckets
 	}
 	return cfg
 }
@@ -109,9 +114,11 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 
 // openBucketJournal opens the bucket journal of a persistent priority queue
 // at key, with the job's fsync policy; cleanup deletes the files of a
-// bucket the journal says was drained. It opens the queue store too, unless
-// the job keeps its buckets as files (filesLayout).
-func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, *Store, error) {
+// bucket the journal says was drained. It opens where the buckets live too:
+// the queue store, or, when the job keeps its buckets as files
+// (filesLayout), the per-file queues' store, which owns their pool and
+// delivery identifiers.
+func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, framework.QueueStore, error) {
 	if err := os.MkdirAll(key, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("queues: %w", err)
 	}
@@ -120,14 +127,27 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var st *Store
-	if !filesLayout(job, key, len(live) > 0) {
-		st, err = OpenStore(key, DiskConfigFromJob(job, c))
+	cfg := disk.ConfigFromJob(job, c)
+	var buckets framework.QueueStore
+	if filesLayout(job, key, len(live) > 0) {
+		var files *filequeue.Store
+		files, err = filequeue.NewStore(cfg, nil)
+		buckets = files
+	} else {
+		var st *queuestore.Store
+		st, err = queuestore.Open(key, cfg)
+		buckets = st
 	}
 	if err != nil {
 		return nil, nil, nil, abandon(j, nil, err)
 	}
-	return j, live, st, nil
+	return j, live, buckets, nil
+}
+
+// logStore returns buckets when it is a queue store, nil otherwise.
+func logStore(buckets framework.QueueStore) *queuestore.Store {
+	st, _ := buckets.(*queuestore.Store)
+	return st
 }
 
 // filesLayout reports whether the persistent priority queue at key keeps its
@@ -136,7 +156,7 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 // with files (JOBDIR_QUEUE_LAYOUT=files, or format 1); a new job follows
 // JOBDIR_QUEUE_LAYOUT.
 func filesLayout(job *framework.JobConfig, key string, hasBuckets bool) bool {
-	if hasStore(key) {
+	if queuestore.Has(key) {
 		return false
 	}
 	return hasBuckets || job.QueueLayout == framework.LayoutFiles
@@ -145,14 +165,14 @@ func filesLayout(job *framework.JobConfig, key string, hasBuckets bool) bool {
 // removeQueueFiles deletes what a closed, empty downstream queue may have
 // left at key; a bucket of the store has no files of its own.
 func removeQueueFiles(q framework.Queue, key string) error {
-	if _, ok := q.(*StoreQueue); ok {
+	if _, ok := q.(*queuestore.Queue); ok {
 		return nil
 	}
 	return os.RemoveAll(key)
 }
 
 // abandon closes what a failed resume opened and returns err.
-func abandon(j *jobdir.BucketJournal, st *Store, err error) error {
+func abandon(j *jobdir.BucketJournal, st *queuestore.Store, err error) error {
 	j.Close()
 	if st != nil {
 		st.Close()
@@ -162,7 +182,7 @@ func abandon(j *jobdir.BucketJournal, st *Store, err error) error {
 
 // claimed ends a resume: the store drops the buckets no live journal entry
 // claimed (drained ones whose drop a crash interrupted).
-func claimed(st *Store, c *framework.Crawler) {
+func claimed(st *queuestore.Store, c *framework.Crawler) {
 	if st == nil {
 		return
 	}
@@ -174,7 +194,7 @@ func claimed(st *Store, c *framework.Crawler) {
 // openJournal makes a standalone queue persistent: it opens the bucket
 // journal and restores the buckets it lists.
 func (pq *ScrapyPriorityQueue) openJournal() error {
-	j, live, st, err := openBucketJournal(pq.c, pq.cfg.Job, pq.cfg.Key, func(name string) error {
+	j, live, buckets, err := openBucketJournal(pq.c, pq.cfg.Job, pq.cfg.Key, func(name string) error {
 		p, isStart, _, err := parseBucketName(name, false)
 		if err != nil {
 			return err
@@ -184,7 +204,8 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 	if err != nil {
 		return err
 	}
-	pq.disk = &pqDisk{journal: j, store: st, owner: true, dirty: map[*bucket]struct{}{}}
+	st := logStore(buckets)
+	pq.disk = &pqDisk{journal: j, buckets: buckets, store: st, owner: true, dirty: map[*bucket]struct{}{}}
 	fail := func(err error) error { return abandon(j, st, err) }
 	var bs []restoring
 	for _, name := range live {
@@ -253,7 +274,7 @@ func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 // thousands of buckets waits on the disk for each.
 func loadLens(rs []restoring) {
 	if len(rs) > 0 {
-		if _, ok := rs[0].b.q.(*StoreQueue); ok {
+		if _, ok := rs[0].b.q.(*queuestore.Queue); ok {
 			// The store knows every length already.
 			for i := range rs {
 				rs[i].n = rs[i].b.q.Len()
@@ -336,7 +357,7 @@ func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
 func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 	var errs []error
 	for b := range d.dirty {
-		if _, ok := b.q.(*StoreQueue); ok {
+		if _, ok := b.q.(*queuestore.Queue); ok {
 			delete(d.dirty, b) // the store's own flush writes every bucket at once
 			b.dirty = false
 			continue
@@ -399,7 +420,8 @@ func (d *pqDisk) close(pq *ScrapyPriorityQueue) error {
 // bucket journal for all its slots.
 type dapqDisk struct {
 	journal *jobdir.BucketJournal
-	store   *Store // nil for a job whose buckets are files
+	buckets framework.QueueStore // where the slots' buckets live
+	store   *queuestore.Store    // buckets, when a queue store; nil for a job whose buckets are files
 	// dirty are slot queues used since the last Flush, or holding drained
 	// buckets not yet closed.
 	dirty map[*ScrapyPriorityQueue]struct{}
@@ -423,7 +445,7 @@ func (q *DownloaderAwarePriorityQueue) slotDir(slot string) string {
 // openJournal makes the queue persistent: it opens the bucket journal and
 // restores the slots and buckets it lists.
 func (q *DownloaderAwarePriorityQueue) openJournal() error {
-	j, live, st, err := openBucketJournal(q.c, q.cfg.Job, q.cfg.Key, func(name string) error {
+	j, live, buckets, err := openBucketJournal(q.c, q.cfg.Job, q.cfg.Key, func(name string) error {
 		p, isStart, slot, err := parseBucketName(name, true)
 		if err != nil {
 			return err
@@ -435,7 +457,8 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 	if err != nil {
 		return err
 	}
-	d := &dapqDisk{journal: j, store: st, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
+	st := logStore(buckets)
+	d := &dapqDisk{journal: j, buckets: buckets, store: st, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
 	q.disk = d
 	fail := func(err error) error { return abandon(j, st, err) }
 	bySlot := map[string]*ScrapyPriorityQueue{}
@@ -510,7 +533,7 @@ func (d *dapqDisk) resumeSlot(q *DownloaderAwarePriorityQueue, slot string) (*Sc
 	if err != nil {
 		return nil, err
 	}
-	pq.disk = &pqDisk{journal: d.journal, store: d.store, slot: slot, dirty: map[*bucket]struct{}{}}
+	pq.disk = &pqDisk{journal: d.journal, buckets: d.buckets, store: d.store, slot: slot, dirty: map[*bucket]struct{}{}}
 	return pq, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -168,7 +170,7 @@ func TestPersistentSPQReopenWithPrio(t *testing.T) {
 			}
 			entries, _ := os.ReadDir(key)
 			for _, e := range entries {
-				if e.Name() != jobdir.BucketJournalFile && e.Name() != storeIndexFile {
+				if e.Name() != jobdir.BucketJournalFile && e.Name() != queuestore.IndexFile {
 					t.Errorf("%s left in the queue directory", e.Name())
 				}
 			}
@@ -267,5 +269,46 @@ func TestPersistentQueuesRefuseOtherKind(t *testing.T) {
 	_, err := NewScrapyPriorityQueue(context.Background(), testCrawler(t), persistentCfg(key, LifoDiskFactory, nil))
 	if !errors.Is(err, jobdir.ErrPriorityQueueMismatch) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A job kept as files gets its buckets from one filequeue.Store: the
+// buckets share a pool, and with it one run of delivery identifiers.
+func TestPersistentFilesLayoutSharesOneStore(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "requests.queue")
+	cfg := persistentCfg(key, FifoDiskFactory, nil)
+	cfg.Job.QueueLayout = framework.LayoutFiles
+	pq, err := NewScrapyPriorityQueue(context.Background(), testCrawler(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pq.Close()
+	if _, ok := pq.disk.buckets.(*filequeue.Store); !ok {
+		t.Fatalf("buckets kept in %T, want a *filequeue.Store", pq.disk.buckets)
+	}
+	for i := range 6 {
+		r := framework.MustRequest(fmt.Sprintf("https://example.org/%d", i))
+		r.Priority = i % 2
+		if err := pq.Push(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, b := range pq.reg {
+		if _, ok := b.q.(*filequeue.Queue); !ok {
+			t.Fatalf("bucket %d is a %T", p, b.q)
+		}
+	}
+	ids := map[uint64]bool{}
+	lo, hi := uint64(1<<63), uint64(0)
+	for range 6 {
+		r, err := pq.Pop()
+		if err != nil || r == nil {
+			t.Fatalf("pop: %v, %v", r, err)
+		}
+		ids[r.Delivery] = true
+		lo, hi = min(lo, r.Delivery), max(hi, r.Delivery)
+	}
+	if len(ids) != 6 || hi-lo != 5 {
+		t.Fatalf("delivery IDs %v: want one run of 6 shared by the buckets", ids)
 	}
 }

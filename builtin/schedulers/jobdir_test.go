@@ -14,6 +14,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 	"github.com/frontier-go/frontier/registry"
@@ -427,7 +429,7 @@ func TestSchedulerResumesFormat1Job(t *testing.T) {
 		t.Fatal(err)
 	}
 	for bucket, urls := range map[string][]string{"0": {"https://a.example/1", "https://a.example/2"}, "-1": {"https://a.example/hi"}} {
-		q, err := queues.NewLifoDiskQueue(filepath.Join(qdir, bucket), queues.DiskConfig{})
+		q, err := filequeue.NewLifo(filepath.Join(qdir, bucket), disk.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

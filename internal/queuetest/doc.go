@@ -4,7 +4,7 @@
 //
 //	func TestFifoDiskQueueConformance(t *testing.T) {
 //		queuetest.Run(t, func(t *testing.T, key string) framework.Queue {
-//			q, err := queues.OpenFifoDisk(key)
+//			q, err := filequeue.NewFifo(key, disk.Config{})
 //			if err != nil {
 //				t.Fatal(err)
 //			}

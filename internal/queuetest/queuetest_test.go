@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/queuetest"
 )
@@ -22,11 +24,11 @@ func TestMemoryQueues(t *testing.T) {
 func TestDiskQueues(t *testing.T) {
 	open := func(lifo bool) queuetest.New {
 		return func(t *testing.T, key string) framework.Queue {
-			newQ := queues.NewFifoDiskQueue
+			newQ := filequeue.NewFifo
 			if lifo {
-				newQ = queues.NewLifoDiskQueue
+				newQ = filequeue.NewLifo
 			}
-			q, err := newQ(key, queues.DiskConfig{})
+			q, err := newQ(key, disk.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/framework"
 )
 
@@ -114,7 +115,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		open func(key string) framework.Queue
 	}{
 		{"builtin-disk-fifo", func(key string) framework.Queue {
-			q, err := queues.NewFifoDiskQueue(key, queues.DiskConfig{})
+			q, err := filequeue.NewFifo(key, disk.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}

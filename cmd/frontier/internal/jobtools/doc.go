@@ -6,10 +6,10 @@
 //
 // The disk priority queue comes in two layouts. A job keeps the buckets of
 // the built-in disk queues in one queue store (requests.queue/queue.index
-// and its segments), which the tools open with queues.ReadStore; a job
+// and its segments), which the tools open with queuestore.Read; a job
 // written before the store, or with a disk queue that keeps its own files,
 // has a file or directory per bucket, which they read with
-// queues.DiskQueueLen and queues.VerifyDiskQueue. Either way the bucket
+// filequeue.Len and filequeue.Verify. Either way the bucket
 // journal says which buckets are live.
 //
 // The tools never write to the job directory: the read-only functions see

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -141,7 +141,7 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 			}
 			continue
 		}
-		rep, err := queues.VerifyDiskQueue(b.Path, func(rec queues.DiskRecord) error {
+		rep, err := filequeue.Verify(b.Path, func(rec filequeue.Record) error {
 			r, err := framework.DecodeRequest(rec.Payload, nil)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/frontier-go/frontier/builtin/dupefilters"
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/jobdir"
 )
 
@@ -124,7 +125,7 @@ func Inspect(dir string) (*Report, error) {
 		case b.kind == "missing" && rep.Store != nil && rep.Store.Err != "":
 			ib.Err = "the queue store cannot be read"
 		default:
-			if n, err := queues.DiskQueueLen(b.Path); err != nil {
+			if n, err := filequeue.Len(b.Path); err != nil {
 				ib.Err = err.Error()
 			} else {
 				ib.Pending = n

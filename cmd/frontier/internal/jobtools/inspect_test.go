@@ -16,6 +16,8 @@ import (
 
 	"github.com/frontier-go/frontier/builtin"
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/builtin/schedulers"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
@@ -139,7 +141,7 @@ func makeJob(t *testing.T, j job) string {
 		if err := os.Remove(filepath.Join(key, "queue.index")); err != nil {
 			t.Fatal(err)
 		}
-	case len(segs) == 0 || !queues.HasStore(key):
+	case len(segs) == 0 || !queuestore.Has(key):
 		t.Fatalf("no queue store in %s", key)
 	}
 	return dir
@@ -244,7 +246,7 @@ func TestInspect(t *testing.T) {
 func addStoreBucket(t *testing.T, dir string) {
 	t.Helper()
 	key := filepath.Join(dir, jobdir.QueueDir)
-	st, err := queues.OpenStore(key, queues.DiskConfig{})
+	st, err := queuestore.Open(key, disk.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

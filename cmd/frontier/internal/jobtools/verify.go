@@ -10,6 +10,9 @@ import (
 
 	"github.com/frontier-go/frontier/builtin/dupefilters"
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -238,7 +241,7 @@ func (v *verifier) queue() {
 // openStore opens the queue store of view, when there is one, and reports
 // what a resume would drop from it; nil when there is none or it cannot be
 // read.
-func (v *verifier) openStore(view *queueView) *queues.Store {
+func (v *verifier) openStore(view *queueView) *queuestore.Store {
 	if !view.hasStore {
 		return nil
 	}
@@ -263,14 +266,14 @@ func (v *verifier) openStore(view *queueView) *queues.Store {
 // directory.
 func (v *verifier) verifyFile(path string) {
 	v.Files++
-	rep, err := queues.VerifyDiskQueue(path, func(rec queues.DiskRecord) error {
+	rep, err := filequeue.Verify(path, func(rec filequeue.Record) error {
 		v.tick()
 		_, err := framework.DecodeRequest(rec.Payload, nil)
 		return err
 	})
 	v.Records += rep.Records
 	if err != nil {
-		fatal := errors.Is(err, queues.ErrNotDiskQueue) || errors.Is(err, fs.ErrPermission)
+		fatal := errors.Is(err, disk.ErrNotQueue) || errors.Is(err, fs.ErrPermission)
 		v.add(Finding{File: path, Offset: -1, Fatal: fatal, What: err.Error()})
 		return
 	}
@@ -286,7 +289,7 @@ func (v *verifier) verifyFile(path string) {
 // verifyStored reads every record of bucket b of the queue store st, in
 // the directory key, and reports the chunks that cannot be read and the
 // records that do not decode.
-func (v *verifier) verifyStored(st *queues.Store, key string, b *viewBucket) {
+func (v *verifier) verifyStored(st *queuestore.Store, key string, b *viewBucket) {
 	read, undecodable := 0, 0
 	var first error
 	err := st.Records(b.rel, func(delivery uint64, rec []byte) error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
 	"github.com/frontier-go/frontier/jobdir"
 )
 
@@ -23,7 +24,7 @@ const (
 )
 
 // queueView is a job's disk priority queue as its bucket journal lists it,
-// read in place: a queue store with queues.ReadStore, bucket files with the
+// read in place: a queue store with queuestore.Read, bucket files with the
 // disk queues' read-only functions.
 type queueView struct {
 	key     string // the queue directory
@@ -35,7 +36,7 @@ type queueView struct {
 	hasStore bool
 	// unclaimed are the store's buckets the journal does not list, which a
 	// resume drops (set by openStore).
-	unclaimed []queues.StoreBucketInfo
+	unclaimed []queuestore.BucketInfo
 }
 
 type viewBucket struct {
@@ -65,7 +66,7 @@ func (v *queueView) layout() string {
 // Buckets in a queue store are found by openStore.
 func openView(dir string) (*queueView, error) {
 	key := filepath.Join(dir, jobdir.QueueDir)
-	v := &queueView{key: key, hasStore: queues.HasStore(key)}
+	v := &queueView{key: key, hasStore: queuestore.Has(key)}
 	b, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("jobtools: %w", err)
@@ -103,7 +104,7 @@ func openView(dir string) (*queueView, error) {
 	for _, e := range entries {
 		p := filepath.Join(key, e.Name())
 		switch {
-		case v.hasStore && !e.IsDir() && queues.IsStoreFile(e.Name()):
+		case v.hasStore && !e.IsDir() && queuestore.IsFile(e.Name()):
 		case slotDirs[p]:
 			sub, _ := os.ReadDir(p)
 			for _, se := range sub {
@@ -124,11 +125,11 @@ func openView(dir string) (*queueView, error) {
 // unclaimed. report receives what a resume would drop while reading the
 // store (torn tails, corrupt frames, missing chunks). The caller closes the
 // store.
-func (v *queueView) openStore(report func(file string, off, bytes int64, records int, what string)) (*queues.Store, error) {
+func (v *queueView) openStore(report func(file string, off, bytes int64, records int, what string)) (*queuestore.Store, error) {
 	if !v.hasStore {
 		return nil, nil
 	}
-	st, err := queues.ReadStore(v.key, report)
+	st, err := queuestore.Read(v.key, report)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,0 @@
-//go:build !linux
-
-package queues
-
-import "os"
-
-// fileDev returns 0: outside Linux, syncs are per file and need no device.
-func fileDev(os.FileInfo) uint64 { return 0 }

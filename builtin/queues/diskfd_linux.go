@@ -1,5 +1,0 @@
-package queues
-
-import "golang.org/x/sys/unix"
-
-func syncfsFD(fd int) error { return unix.Syncfs(fd) }

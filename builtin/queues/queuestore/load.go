@@ -1,0 +1,389 @@
+package queuestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/frontier-go/frontier/builtin/queues/disk"
+	"github.com/frontier-go/frontier/internal/clock"
+	"github.com/frontier-go/frontier/internal/recordio"
+)
+
+// ErrCorrupt marks a queue store whose checkpoint or log contradicts
+// itself: whole, checksummed frames that no store writes. A resume refuses
+// it rather than guess.
+var ErrCorrupt = errors.New("queues: corrupt queue store")
+
+// load recovers the store: the checkpoint, then the log after it.
+func (s *Store) load() error {
+	path := filepath.Join(s.dir, IndexFile)
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := s.decodeIndex(data); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	case !os.IsNotExist(err):
+		return err
+	}
+	nums, err := listSegments(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range nums {
+		st, err := os.Stat(s.segPath(n))
+		if err != nil {
+			return err
+		}
+		s.segs[n] = &storeSeg{no: n, size: st.Size()}
+		s.nextSeg = max(s.nextSeg, n+1)
+	}
+	for i, n := range nums {
+		if n < s.ckpt.seg {
+			continue
+		}
+		start := int64(0)
+		if n == s.ckpt.seg {
+			start = s.ckpt.off
+		}
+		if err := s.replay(s.segs[n], start, i == len(nums)-1); err != nil {
+			return fmt.Errorf("%s: %w", s.segPath(n), err)
+		}
+	}
+	if s.ckpt.seg != 0 && s.ckpt.seg < s.nextSeg && s.segs[s.ckpt.seg] == nil && s.ckpt.off > segHeaderSize {
+		s.report(s.segPath(s.ckpt.seg), s.ckpt.off, 0, 0, "segment the checkpoint goes on from is missing")
+	}
+	s.settleChunks()
+	if len(nums) > 0 && !s.readOnly {
+		if seg := s.segs[nums[len(nums)-1]]; seg != nil && seg.size < s.cfg.SegmentBytes {
+			s.active = seg
+		}
+	}
+	for _, seg := range s.segs {
+		if seg.live == 0 && seg != s.active {
+			s.deadSegs++
+		}
+	}
+	s.ids.Saw(s.maxID)
+	s.ckptAt = clock.Exact()
+	return nil
+}
+
+// settleChunks drops the chunks whose bytes are missing and counts the
+// live chunks of each segment and the live records of each bucket.
+func (s *Store) settleChunks() {
+	for _, b := range s.buckets {
+		kept := b.chunks[:0]
+		b.live = 0
+		for _, c := range b.chunks {
+			seg := s.segs[c.seg]
+			if seg == nil || int64(c.off)+int64(c.size) > seg.size {
+				s.report(s.segPath(c.seg), int64(c.off), int64(c.size), int(c.live), "chunk missing (its segment is gone or cut short)")
+				b.marks = append(b.marks, liveMark{no: c.no})
+				s.markDirty(b)
+				continue
+			}
+			seg.hold(c)
+			b.live += int(c.live)
+			kept = append(kept, c)
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		b.chunks = kept
+	}
+}
+
+// replay applies the frames of seg from start. A bad frame ends the
+// segment: in the last segment, it is the torn tail of writes a crash
+// interrupted, cut off; in another, the rest of the segment is lost.
+func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
+	file := s.segPath(seg.no)
+	if start > seg.size {
+		s.report(file, seg.size, 0, 0, "segment shorter than the checkpoint says")
+		return nil
+	}
+	f, err := s.fileOf(seg)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, seg.size-start)
+	if _, err := f.ReadAt(buf, start); err != nil {
+		return err
+	}
+	pos := 0
+	if start == 0 {
+		fr, k, err := recordio.Next(buf)
+		switch {
+		case err == nil:
+			if err := checkSegHeader(fr.Payload, seg.no); err != nil {
+				return err
+			}
+			pos = k
+		case last && int64(len(buf)) < segHeaderSize:
+			// Created at the crash, before its header was whole.
+			if len(buf) > 0 {
+				s.report(file, 0, int64(len(buf)), 0, "segment torn while being created dropped")
+			}
+			return s.cut(seg, 0)
+		default:
+			return fmt.Errorf("%w: no segment header (%v)", disk.ErrNotQueue, err)
+		}
+	}
+	for pos < len(buf) {
+		fr, k, err := recordio.Next(buf[pos:])
+		if err == nil {
+			if err = s.replayFrame(seg.no, start+int64(pos), fr, k); err != nil {
+				return err
+			}
+			pos += k
+			continue
+		}
+		at, n := start+int64(pos), int64(len(buf)-pos)
+		if !last {
+			s.report(file, at, n, 0, "corrupt frame: the rest of the segment is dropped")
+			seg.size = at
+			s.lossy = true
+			return nil
+		}
+		s.report(file, at, n, 0, "torn tail dropped (writes a crash interrupted)")
+		return s.cut(seg, at)
+	}
+	return nil
+}
+
+// cut shortens the last segment to size, removing it when nothing whole is left.
+func (s *Store) cut(seg *storeSeg, size int64) error {
+	seg.size = size
+	if s.readOnly {
+		return nil
+	}
+	if size < segHeaderSize {
+		delete(s.segs, seg.no)
+		return errors.Join(s.closeFile(seg), os.Remove(s.segPath(seg.no)))
+	}
+	f, err := s.fileOf(seg)
+	if err != nil {
+		return err
+	}
+	return f.Truncate(size)
+}
+
+// replayFrame applies one frame of the log.
+func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int) error {
+	p := fr.Payload
+	r := reader{b: p[1:]}
+	bad := func(what string) error {
+		return fmt.Errorf("%w: %s at offset %d", ErrCorrupt, what, off)
+	}
+	switch p[0] {
+	case recBucket:
+		id, kind := r.uvarint(), r.byte1()
+		rel := string(r.b)
+		if r.bad || id == 0 || (kind != kindFIFO && kind != kindLIFO) || rel == "" {
+			return bad("bad bucket record")
+		}
+		if s.buckets[id] != nil || s.byKey[rel] != nil {
+			return bad(fmt.Sprintf("bucket %d (%s) declared twice", id, rel))
+		}
+		b := &storeBucket{s: s, id: id, rel: rel, lifo: kind == kindLIFO, declared: true}
+		s.buckets[id], s.byKey[rel] = b, b
+		s.nextBucket = max(s.nextBucket, id+1)
+	case recChunk:
+		id, no, count := r.uvarint(), r.u32(), r.u32()
+		b := s.buckets[id]
+		switch {
+		case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
+			return bad("bad chunk header")
+		case b == nil && s.lossy:
+			s.report(s.segPath(segNo), off, int64(size), int(count), "chunk of a bucket whose declaration was lost dropped")
+			return nil
+		case b == nil:
+			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
+		case no < b.nextChunk:
+			return bad(fmt.Sprintf("chunk %d of bucket %d after chunk %d", no, id, b.nextChunk-1))
+		}
+		b.chunks = append(b.chunks, chunkRef{base: fr.ID, no: no, seg: segNo, off: uint32(off), size: uint32(size), count: count, live: count})
+		b.nextChunk = no + 1
+		s.maxID = max(s.maxID, fr.ID+uint64(count)-1)
+	case recLive:
+		id := r.uvarint()
+		b := s.buckets[id]
+		if r.bad || (b == nil && !s.lossy) {
+			return bad(fmt.Sprintf("live counts of unknown bucket %d", id))
+		}
+		if b == nil {
+			return nil // its declaration was lost with a corrupt stretch of the log
+		}
+		for len(r.b) > 0 {
+			no, live := r.u32(), r.u32()
+			if r.bad {
+				return bad("bad live count record")
+			}
+			i, found := b.findChunk(no)
+			if !found {
+				continue // the chunk was lost with a corrupt stretch of the log
+			}
+			if live > b.chunks[i].count {
+				return bad(fmt.Sprintf("chunk %d of bucket %d: live count %d of %d records", no, id, live, b.chunks[i].count))
+			}
+			if b.chunks[i].live = live; live == 0 {
+				b.chunks = slices.Delete(b.chunks, i, i+1)
+			}
+		}
+	case recRelocate:
+		return s.replayRelocate(segNo, off, fr, size)
+	case recDrop:
+		id := r.uvarint()
+		b := s.buckets[id]
+		if r.bad || (b == nil && !s.lossy) {
+			return bad(fmt.Sprintf("drop of unknown bucket %d", id))
+		}
+		if b == nil {
+			return nil
+		}
+		delete(s.buckets, id)
+		delete(s.byKey, b.rel)
+	default:
+		return bad(fmt.Sprintf("unknown record type %q", p[0]))
+	}
+	return nil
+}
+
+// decodeIndex reads a checkpoint. It is written whole and renamed into
+// place, so anything but a whole checkpoint is an error.
+func (s *Store) decodeIndex(data []byte) error {
+	var buckets, chunks uint64
+	end, first := false, true
+	for pos := 0; pos < len(data); {
+		fr, k, err := recordio.Next(data[pos:])
+		if err != nil {
+			return fmt.Errorf("%w: checkpoint unreadable at offset %d: %w", ErrCorrupt, pos, err)
+		}
+		if end {
+			return fmt.Errorf("%w: checkpoint goes on after its end at offset %d", ErrCorrupt, pos)
+		}
+		p := fr.Payload
+		bad := func(what string) error {
+			return fmt.Errorf("%w: checkpoint: %s at offset %d", ErrCorrupt, what, pos)
+		}
+		if first {
+			rest, ok := cutMagic(p, idxHeader, storeIndexMagic)
+			if !ok {
+				return fmt.Errorf("%w: no checkpoint header", disk.ErrNotQueue)
+			}
+			if rest[0] != storeVersion {
+				return fmt.Errorf("%w: queue store format %d (this build reads %d); resume with a newer frontier", disk.ErrVersion, rest[0], storeVersion)
+			}
+			r := reader{b: rest[1:]}
+			s.ckpt = logPos{seg: r.u32(), off: int64(r.uvarint())}
+			s.nextBucket, s.nextSeg, s.maxID = r.uvarint(), r.u32(), r.uvarint()
+			if r.bad || s.nextBucket == 0 || s.nextSeg == 0 {
+				return bad("bad header")
+			}
+			first = false
+			pos += k
+			continue
+		}
+		r := reader{b: p[1:]}
+		switch p[0] {
+		case idxBucket:
+			id, kind, next := r.uvarint(), r.byte1(), r.u32()
+			rel := string(r.b)
+			if r.bad || id == 0 || id >= s.nextBucket || (kind != kindFIFO && kind != kindLIFO) || rel == "" || s.buckets[id] != nil || s.byKey[rel] != nil {
+				return bad("bad bucket")
+			}
+			b := &storeBucket{s: s, id: id, rel: rel, lifo: kind == kindLIFO, declared: true, nextChunk: next}
+			s.buckets[id], s.byKey[rel] = b, b
+			buckets++
+		case idxChunks:
+			id, n := r.uvarint(), r.uvarint()
+			b := s.buckets[id]
+			if r.bad || b == nil || n == 0 || n > uint64(len(r.b)) {
+				return bad("bad chunk list")
+			}
+			for range n {
+				c := r.chunkRef()
+				if r.bad || c.no >= b.nextChunk || c.live == 0 || (len(b.chunks) > 0 && c.no <= b.chunks[len(b.chunks)-1].no) {
+					return bad(fmt.Sprintf("bad chunk of bucket %d", id))
+				}
+				b.chunks = append(b.chunks, c)
+			}
+			if len(r.b) > 0 {
+				return bad("trailing bytes")
+			}
+			chunks += n
+		case idxEnd:
+			nb, nc := r.uvarint(), r.uvarint()
+			if r.bad || nb != buckets || nc != chunks {
+				return bad("end record does not match")
+			}
+			end = true
+		default:
+			return bad(fmt.Sprintf("unknown record type %q", p[0]))
+		}
+		pos += k
+	}
+	if !end {
+		return fmt.Errorf("%w: checkpoint incomplete", ErrCorrupt)
+	}
+	return nil
+}
+
+// Records calls fn with the delivery ID and record of each request of the
+// bucket whose key is rel, in pop order, without removing them. A chunk
+// that cannot be read is an error.
+func (s *Store) Records(rel string, fn func(delivery uint64, rec []byte) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.byKey[rel]
+	if b == nil {
+		return nil
+	}
+	var errs []error
+	visit := func(c chunkRef) error {
+		body, err := s.readChunkBody(b, c)
+		if err != nil {
+			return fmt.Errorf("%s at %d: %w", storeSegName(c.seg), c.off, err)
+		}
+		first, last := int(c.count-c.live), int(c.count)
+		if b.lifo {
+			first, last = 0, int(c.live)
+		}
+		for i := range last - first {
+			j := first + i
+			if b.lifo {
+				j = last - 1 - i
+			}
+			if err := fn(c.base+uint64(j), body.record(j)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	buffered := func(i int) error {
+		rec := b.wbuf[b.wstart(i):b.wends[i]]
+		_, k := binary.Uvarint(rec)
+		return fn(0, rec[k:])
+	}
+	if b.lifo {
+		for i := len(b.wends) - 1; i >= b.wpos; i-- {
+			errs = append(errs, buffered(i))
+		}
+		for i := len(b.chunks) - 1; i >= 0; i-- {
+			errs = append(errs, visit(b.chunks[i]))
+		}
+	} else {
+		for _, c := range b.chunks {
+			errs = append(errs, visit(c))
+		}
+		for i := b.wpos; i < len(b.wends); i++ {
+			errs = append(errs, buffered(i))
+		}
+	}
+	return errors.Join(errs...)
+}
