@@ -48,10 +48,11 @@ func newPendingQueue(st framework.Stats, name string, pq framework.PriorityQueue
 
 // push offers r to the queues in order and returns the one that took it. A
 // queue that does not accept all may refuse r as unserialisable: r is
-// counted in scheduler/unserializable and offered to the next queue. Before
-// a persistent queue is written to, the in-flight journal writes its
+// offered to the next queue, and counted once in scheduler/unserializable.
+// Before a persistent queue is written to, the in-flight journal writes its
 // delivery records (beforePersistentPush).
 func (s *Scheduler) push(r *framework.Request) (*pendingQueue, error) {
+	refused := false
 	for _, q := range s.queues {
 		if q.persistent {
 			if err := s.beforePersistentPush(); err != nil {
@@ -65,14 +66,17 @@ func (s *Scheduler) push(r *framework.Request) (*pendingQueue, error) {
 		if q.acceptsAll || !errors.Is(err, framework.ErrUnserializable) {
 			return nil, err
 		}
-		s.refused(r, err)
+		if !refused {
+			refused = true
+			s.unserializable(r, err)
+		}
 	}
 	return nil, errors.New("scheduler: no queue accepts every request") // a programmer error: the last queue accepts all
 }
 
-// refused counts r, refused by a queue as unserialisable, and logs the first
-// one when SCHEDULER_DEBUG is set.
-func (s *Scheduler) refused(r *framework.Request, err error) {
+// unserializable counts r, refused by a queue as unserialisable, and logs
+// the first one when SCHEDULER_DEBUG is set.
+func (s *Scheduler) unserializable(r *framework.Request, err error) {
 	if s.logUnserializable {
 		s.log.Warn().Err(err).Str("request", r.String()).
 			Msg("Unable to serialize request - no more unserializable requests will be logged (stats being collected)")
