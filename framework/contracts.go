@@ -56,7 +56,8 @@ type InFlightTracker interface {
 
 // Flusher is implemented by components that buffer writes. Flush hands
 // everything buffered to the operating system (and syncs it when the fsync
-// policy says so).
+// policy says so): once it returns, what was written before survives the
+// death of the process.
 type Flusher interface {
 	Flush() error
 }
@@ -130,8 +131,18 @@ type Fingerprinter interface {
 // the next one to download. Only these three methods are required, as Scrapy's
 // duck-typed BaseScheduler; opening, closing, length and acknowledgement are
 // optional interfaces ([Opener], [Closer], [Lener], [Finisher], [Flusher]).
+//
+// Accepted is not durable. A scheduler that keeps its requests outside the
+// process (a job directory, a shared store) may buffer them: it is then a
+// [Flusher], and a request it accepted survives the death of the process
+// only once flushed, by Flush, by Close, or when the scheduler flushes on its
+// own, which it documents. The default scheduler flushes on its own only
+// within a call (the first one after JOBDIR_FLUSH_INTERVAL), never between
+// calls: its caller must Flush or Close before it stops. Package crawl
+// flushes in the background every JOBDIR_FLUSH_INTERVAL.
 type Scheduler interface {
-	// Enqueue adds r and reports whether it was accepted (false: a duplicate).
+	// Enqueue adds r and reports whether it was accepted (false: a
+	// duplicate). An accepted request is not yet durable (see above).
 	Enqueue(r *Request) (bool, error)
 	// Next returns the next request, or (nil, nil) when none is pending.
 	Next() (*Request, error)

@@ -12,11 +12,11 @@ import (
 )
 
 // jobState is the scheduler's job-directory side (JOBDIR set): the open job
-// (its lock), the in-flight journal, and the requests to hand out again
-// after a crash.
+// directory (its lock, manifest and spider state), the in-flight journal,
+// and the requests to hand out again after a crash.
 //
-// In-flight redelivery works for any disk queue: a request popped from the
-// disk priority queue is recorded in the in-flight journal with its record
+// In-flight redelivery works for any disk queue: a request popped from a
+// persistent priority queue (pendingQueue.persistent) is recorded in the in-flight journal with its record
 // (unless the queue keeps it in flight itself, framework.InFlightTracker)
 // and acknowledged there by Finish. Its identifier is Request.Delivery as
 // the disk queue set it (the built-in disk queues store it with the record,
@@ -25,13 +25,12 @@ import (
 // Redelivered; a disk queue that returns one of them again (its pop had not
 // become durable) has it dropped, when the queue gave it a stable identifier.
 type jobState struct {
-	job       *jobdir.Job
+	dir       *jobdir.Job
 	journal   *jobdir.InFlightJournal
 	redeliver []*framework.Request
 
-	flushEvery time.Duration
+	flushEvery time.Duration // JOBDIR_FLUSH_INTERVAL
 	lastFlush  clock.Mono
-	dirty      bool
 }
 
 // StatGhostsSkipped counts requests a disk queue returned again after a
@@ -57,7 +56,7 @@ func (s *Scheduler) openJob(cfg *framework.JobConfig) error {
 		job.Close()
 		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
 	}
-	js := &jobState{job: job, journal: journal, flushEvery: cfg.FlushInterval, lastFlush: clock.Exact()}
+	js := &jobState{dir: job, journal: journal, flushEvery: cfg.FlushInterval, lastFlush: clock.Exact()}
 	for _, d := range st.InFlight {
 		r, err := framework.DecodeRequest(d.Record, s.c.Spider)
 		if err != nil {
@@ -71,7 +70,7 @@ func (s *Scheduler) openJob(cfg *framework.JobConfig) error {
 	if s.c.Spider != nil {
 		s.c.Spider.State = job.State()
 	}
-	s.jd = js
+	s.job = js
 	return nil
 }
 
@@ -93,32 +92,32 @@ func (s *Scheduler) priorityQueueName() (string, error) {
 func diskKey(dir string) string { return filepath.Join(dir, jobdir.QueueDir) }
 
 // tick runs the interval flush (JOBDIR_FLUSH_INTERVAL): the first call after
-// the interval hands everything buffered to the operating system.
+// the interval hands everything buffered to the operating system. Nothing
+// runs it between calls: a scheduler left idle keeps its buffers.
 func (s *Scheduler) tick() error {
-	js := s.jd
+	js := s.job
 	if js == nil {
 		return nil
 	}
-	js.dirty = true
 	if js.lastFlush.Since(clock.Coarse()) < js.flushEvery {
 		return nil
 	}
 	return s.Flush()
 }
 
-// beforeDiskPush writes the delivery records not yet written before the disk
-// queue is written to: a disk queue may make earlier pops durable when it
-// writes, and a pop must never be durable before its delivery record.
-func (s *Scheduler) beforeDiskPush() error {
-	if s.jd == nil {
+// beforePersistentPush writes the delivery records not yet written before a
+// persistent queue is written to: a disk queue may make earlier pops durable
+// when it writes, and a pop must never be durable before its delivery record.
+func (s *Scheduler) beforePersistentPush() error {
+	if s.job == nil {
 		return nil
 	}
-	return s.jd.journal.WriteDeliveries()
+	return s.job.journal.WriteDeliveries()
 }
 
 // nextRedelivered returns the next request in flight at the last stop.
 func (s *Scheduler) nextRedelivered() *framework.Request {
-	js := s.jd
+	js := s.job
 	if js == nil || len(js.redeliver) == 0 {
 		return nil
 	}
@@ -129,26 +128,27 @@ func (s *Scheduler) nextRedelivered() *framework.Request {
 	return r
 }
 
-// delivered records r, just popped from the disk queue, in flight, and
-// returns its delivery ID in the in-flight journal (0 when the queue keeps
-// it in flight itself). It reports false for a ghost: a request handed out
-// before a crash whose pop had not become durable, which is dropped.
-func (s *Scheduler) delivered(r *framework.Request) (journal uint64, ok bool, err error) {
-	js := s.jd
-	if js == nil {
+// delivered records r, just popped from q, in flight when q is persistent,
+// and returns its delivery ID in the in-flight journal (0 when not recorded:
+// no JOBDIR, q is not persistent or keeps it in flight itself). It reports
+// false for a ghost: a request handed out before a crash whose pop had not
+// become durable, which is dropped.
+func (s *Scheduler) delivered(q *pendingQueue, r *framework.Request) (journal uint64, ok bool, err error) {
+	js := s.job
+	if js == nil || !q.persistent {
 		return 0, true, nil
 	}
-	if t, ok := s.dqs.(framework.InFlightTracker); ok {
+	if t, ok := q.pq.(framework.InFlightTracker); ok {
 		if t.Tracks(r) {
 			return 0, true, nil
 		}
-	} else if _, ok := s.dqs.(framework.Acker); ok {
+	} else if _, ok := q.pq.(framework.Acker); ok {
 		return 0, true, nil // the queue keeps all its requests in flight itself
 	}
 	if r.Delivery != 0 && js.journal.IsGhost(r.Delivery) {
 		js.journal.Skip(r.Delivery)
 		s.c.Stats.Inc(StatGhostsSkipped, 1)
-		if a, ok := s.dqs.(framework.Acker); ok {
+		if a, ok := q.pq.(framework.Acker); ok {
 			if err := a.Ack(r); err != nil {
 				return 0, false, err
 			}
@@ -171,16 +171,12 @@ func (s *Scheduler) delivered(r *framework.Request) (journal uint64, ok bool, er
 }
 
 // flushJob flushes in the order the invariants need: delivery records,
-// then the disk queue (its bucket journal, then its queues), then the
-// flushed marker and the acknowledgements, then the dupefilter.
+// then the persistent queues (the disk queue: its bucket journal, then its
+// queues), then the flushed marker and the acknowledgements, then the
+// dupefilter.
 func (s *Scheduler) flushJob(force bool) error {
-	js := s.jd
-	err := js.journal.Flush(func() error {
-		if f, ok := s.dqs.(framework.Flusher); ok {
-			return f.Flush()
-		}
-		return nil
-	}, force)
+	js := s.job
+	err := js.journal.Flush(s.flushQueues, force)
 	if err != nil {
 		return err
 	}
@@ -189,32 +185,26 @@ func (s *Scheduler) flushJob(force bool) error {
 			return err
 		}
 	}
-	js.lastFlush, js.dirty = clock.Exact(), false
+	js.lastFlush = clock.Exact()
 	return nil
 }
 
-// closeJob closes the disk queue between the delivery records and the
-// acknowledgements, closes the journal, saves the spider state and releases
-// the lock. It returns the dupefilter's close error too, since the
-// dupefilter must close after the queues and before the lock is released.
+// closeJob closes the persistent queues between the delivery records and
+// the acknowledgements, closes the journal and the other queues, saves the
+// spider state and releases the lock. It returns the dupefilter's close
+// error too, since the dupefilter must close after the queues and before the
+// lock is released.
 func (s *Scheduler) closeJob(reason string) error {
-	js := s.jd
+	js := s.job
 	var errs []error
-	if err := js.journal.Flush(s.dqs.Close, true); err != nil {
+	if err := js.journal.Flush(func() error { return s.closeQueues(true) }, true); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, js.journal.Close())
-	if s.mqs != nil {
-		if n := s.mqs.Len(); n > 0 {
-			s.log.Warn().Int("requests", n).Msg("Requests kept in memory (unserializable) are not saved in JOBDIR and are lost")
-		}
-		errs = append(errs, s.mqs.Close())
-	}
-	errs = append(errs, s.df.Close(reason))
+	errs = append(errs, js.journal.Close(), s.closeQueues(false), s.df.Close(reason))
 	if s.c.Spider != nil {
-		errs = append(errs, js.job.SaveState(s.c.Spider.State))
+		errs = append(errs, js.dir.SaveState(s.c.Spider.State))
 	}
-	errs = append(errs, js.job.Close())
+	errs = append(errs, js.dir.Close())
 	return errors.Join(errs...)
 }
 
@@ -225,8 +215,8 @@ func (s *Scheduler) Checkpoint() error {
 	if err := s.Flush(); err != nil {
 		return err
 	}
-	if s.jd != nil && s.c.Spider != nil {
-		return s.jd.job.SaveState(s.c.Spider.State)
+	if s.job != nil && s.c.Spider != nil {
+		return s.job.dir.SaveState(s.c.Spider.State)
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func closeJob(t *testing.T, s *Scheduler) {
 // nothing is closed; only the lock is released (the kernel does that for a
 // dead process), so that the job can be opened again in this process.
 func crash(s *Scheduler) {
-	s.jd.job.Close()
+	s.job.dir.Close()
 }
 
 func drain(t *testing.T, s *Scheduler) []*framework.Request {

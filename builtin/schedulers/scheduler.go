@@ -10,14 +10,15 @@ import (
 	"github.com/frontier-go/frontier/framework"
 )
 
-// Scheduler is Scrapy's default scheduler: a dupefilter, a memory priority
-// queue, and with JOBDIR a disk priority queue under JOBDIR/requests.queue.
-// Serialisable requests go to disk when there is one; the others stay in
+// Scheduler is Scrapy's default scheduler: a dupefilter and an ordered list
+// of priority queues, memory and, with JOBDIR, disk under
+// JOBDIR/requests.queue. Enqueue offers a request to the queues in order:
+// serialisable requests go to disk when there is one; the others stay in
 // memory and are counted in scheduler/unserializable.
 //
-// Unlike Scrapy, Next respects priority across the memory and disk queues: it
-// hands out the higher priority of the two heads, memory first at equal
-// priority (Scrapy always pops memory first, its issue #3666).
+// Unlike Scrapy, Next respects priority across the queues: it hands out the
+// highest priority of their heads, memory first at equal priority (Scrapy
+// always pops memory first, its issue #3666).
 //
 // A request returned by Next is in flight until Finish; InFlight counts them.
 // A Scheduler is used from one goroutine at a time.
@@ -25,42 +26,48 @@ import (
 // With JOBDIR, Open takes the job directory's lock, checks its format
 // manifest, loads the spider state into Crawler.Spider.State and recovers the
 // requests in flight at the last stop, which Next hands out first
-// (Request.Redelivered, stat scheduler/redelivered). Writes are buffered and
-// handed to the operating system by Flush, by the first call after
-// JOBDIR_FLUSH_INTERVAL, and by Close, which also saves the spider state and
-// releases the lock; see jobdir.go for the order of the writes.
+// (Request.Redelivered, stat scheduler/redelivered). Writes are buffered; see
+// Enqueue for when they reach the operating system, and jobdir.go for their
+// order.
 type Scheduler struct {
 	c   *framework.Crawler
 	log zerolog.Logger
 	df  framework.DupeFilter
 
-	pqf        framework.PriorityQueueFactory
-	mqf, dqf   framework.QueueFactory
-	smqf, sdqf framework.QueueFactory // nil: start requests share the regular queues
-	logunser   bool
+	factories         queueFactories
+	logUnserializable bool // SCHEDULER_DEBUG, until the first one is logged
 
-	ctx      context.Context
-	mqs, dqs framework.PriorityQueue
+	// queues hold the pending requests, in the order Enqueue offers them a
+	// request: disk (with JOBDIR), then memory.
+	queues   []*pendingQueue
 	inflight map[*framework.Request]handed
 
-	jd        *jobState // nil without JOBDIR
+	job       *jobState // nil without JOBDIR
 	jobClosed bool      // Close has closed the job directory
 
 	count counters
 }
 
-// counters are the scheduler's stats, bound once to their keys.
+// queueFactories are the queue settings resolved to factories, called when
+// the scheduler opens.
+type queueFactories struct {
+	priority     framework.PriorityQueueFactory // SCHEDULER_PRIORITY_QUEUE
+	memory, disk framework.QueueFactory         // SCHEDULER_MEMORY_QUEUE, SCHEDULER_DISK_QUEUE
+	// startMemory and startDisk build the start requests' buckets
+	// (SCHEDULER_START_*_QUEUE); nil: start requests share the regular ones.
+	startMemory, startDisk framework.QueueFactory
+}
+
+// counters are the scheduler's stats, bound once to their keys; each
+// queue counts its own (pendingQueue).
 type counters struct {
-	enqueued, enqueuedDisk, enqueuedMemory func(int64)
-	dequeued, dequeuedDisk, dequeuedMemory func(int64)
-	unserializable, inflight               func(int64)
+	enqueued, dequeued, unserializable, inflight func(int64)
 }
 
 func bindCounters(st framework.Stats) counters {
 	f := func(key string) func(int64) { return framework.CounterFunc(st, key) }
 	return counters{
-		enqueued: f(framework.StatEnqueued), enqueuedDisk: f(framework.StatEnqueuedDisk), enqueuedMemory: f(framework.StatEnqueuedMemory),
-		dequeued: f(framework.StatDequeued), dequeuedDisk: f(framework.StatDequeuedDisk), dequeuedMemory: f(framework.StatDequeuedMemory),
+		enqueued: f(framework.StatEnqueued), dequeued: f(framework.StatDequeued),
 		unserializable: f(framework.StatUnserializable), inflight: f(framework.StatInFlight),
 	}
 }
@@ -96,22 +103,23 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 	if s.df, err = dff(ctx, c); err != nil {
 		return nil, fmt.Errorf("DUPEFILTER_CLASS: %w", err)
 	}
-	if s.pqf, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE"); err != nil {
+	qf := &s.factories
+	if qf.priority, err = framework.RequiredComponent[framework.PriorityQueueFactory](c, "SCHEDULER_PRIORITY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.mqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE"); err != nil {
+	if qf.memory, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_MEMORY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.dqf, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE"); err != nil {
+	if qf.disk, err = framework.RequiredComponent[framework.QueueFactory](c, "SCHEDULER_DISK_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.smqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE"); err != nil {
+	if qf.startMemory, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_MEMORY_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.sdqf, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE"); err != nil {
+	if qf.startDisk, _, err = framework.Component[framework.QueueFactory](c, "SCHEDULER_START_DISK_QUEUE"); err != nil {
 		return nil, err
 	}
-	if s.logunser, err = c.Settings.GetBool("SCHEDULER_DEBUG"); err != nil {
+	if s.logUnserializable, err = c.Settings.GetBool("SCHEDULER_DEBUG"); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -120,15 +128,15 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 // DupeFilter returns the scheduler's dupefilter.
 func (s *Scheduler) DupeFilter() framework.DupeFilter { return s.df }
 
-// Open builds the memory priority queue and, with JOBDIR, the disk one, then
-// opens the dupefilter.
+// Open builds the memory priority queue and, with JOBDIR, opens the job
+// directory and builds the disk one, then opens the dupefilter.
 func (s *Scheduler) Open(ctx context.Context) error {
-	s.ctx = ctx
-	mqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{Downstream: s.mqf, Start: s.smqf})
+	mpq, err := s.factories.priority(ctx, s.c, framework.PriorityQueueConfig{Downstream: s.factories.memory, Start: s.factories.startMemory})
 	if err != nil {
 		return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (memory): %w", err)
 	}
-	s.mqs = mqs
+	memory := newPendingQueue(s.c.Stats, queueMemory, mpq, false, true)
+	s.queues = []*pendingQueue{memory}
 	job, err := s.c.Job()
 	if err != nil {
 		return err
@@ -139,67 +147,82 @@ func (s *Scheduler) Open(ctx context.Context) error {
 	if err := s.openJob(job); err != nil {
 		return err
 	}
-	// The dupefilter loads its fingerprints while the disk queue reads its
-	// buckets: both are a resume's long parts.
-	dfOpened := make(chan error, 1)
-	go func() { dfOpened <- s.df.Open(ctx) }()
-	dqs, err := s.pqf(ctx, s.c, framework.PriorityQueueConfig{
-		Downstream: s.dqf,
-		Start:      s.sdqf,
-		Key:        diskKey(job.Dir),
-		Job:        job,
-	})
-	dfErr := <-dfOpened
-	if err != nil || dfErr != nil {
-		if err != nil {
-			err = fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (disk): %w", err)
-		} else {
-			err = errors.Join(dfErr, dqs.Close())
-		}
-		if dfErr == nil {
-			s.df.Close("")
-		}
-		s.jd.journal.Close()
-		s.jd.job.Close()
-		s.jd = nil
+	disk, err := s.openDisk(ctx, job)
+	if err != nil {
 		return err
 	}
-	s.dqs = dqs
-	if n := dqs.Len() + len(s.jd.redeliver); n > 0 {
+	s.queues = []*pendingQueue{disk, memory}
+	if n := s.Len(); n > 0 {
 		// Ghosts are copies, still in the queues, of requests in flight:
 		// counted here, dropped when popped.
-		s.log.Info().Int("queuesize", n).Int("inflight", len(s.jd.redeliver)).Int("ghosts", s.jd.journal.Ghosts()).
+		s.log.Info().Int("queuesize", n).Int("inflight", len(s.job.redeliver)).Int("ghosts", s.job.journal.Ghosts()).
 			Msgf("Resuming crawl (%d requests scheduled)", n)
 	}
 	return nil
 }
 
+// openDisk builds the disk priority queue under JOBDIR/requests.queue while
+// the dupefilter opens: the dupefilter loads its fingerprints while the disk
+// queue reads its buckets, both a resume's long parts. On failure it closes
+// what it opened and the job directory.
+func (s *Scheduler) openDisk(ctx context.Context, job *framework.JobConfig) (*pendingQueue, error) {
+	dfOpened := make(chan error, 1)
+	go func() { dfOpened <- s.df.Open(ctx) }()
+	dpq, err := s.factories.priority(ctx, s.c, framework.PriorityQueueConfig{
+		Downstream: s.factories.disk,
+		Start:      s.factories.startDisk,
+		Key:        diskKey(job.Dir),
+		Job:        job,
+	})
+	dfErr := <-dfOpened
+	if err == nil && dfErr == nil {
+		return newPendingQueue(s.c.Stats, queueDisk, dpq, true, false), nil
+	}
+	if err != nil {
+		err = fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (disk): %w", err)
+	} else {
+		err = errors.Join(dfErr, dpq.Close())
+	}
+	if dfErr == nil {
+		s.df.Close("")
+	}
+	s.job.journal.Close()
+	s.job.dir.Close()
+	s.job = nil
+	return nil, err
+}
+
 // Close flushes and closes the queues and the dupefilter; with JOBDIR it
-// also saves the spider state and releases the job directory.
+// also saves the spider state and releases the job directory. Close makes
+// every request accepted so far durable, as Flush does: call it (or Flush)
+// before the process exits.
 func (s *Scheduler) Close(reason string) error {
-	if s.jd != nil {
+	if s.job != nil {
 		err := s.closeJob(reason)
-		s.jd, s.jobClosed = nil, true
+		s.job, s.jobClosed = nil, true
 		return err
 	}
 	if s.jobClosed {
 		return nil // closed already, with its job directory
 	}
-	var errs []error
-	if s.dqs != nil {
-		errs = append(errs, s.dqs.Close())
-	}
-	if s.mqs != nil {
-		errs = append(errs, s.mqs.Close())
-	}
-	errs = append(errs, s.df.Close(reason))
-	return errors.Join(errs...)
+	return errors.Join(s.closeQueues(true), s.closeQueues(false), s.df.Close(reason))
 }
 
 // Enqueue schedules r unless the dupefilter has seen it (dont_filter skips the
 // check). It first sends request_scheduled: a handler returning
 // framework.ErrIgnoreRequest drops r silently. A duplicate sends
 // request_dropped and returns false.
+//
+// With JOBDIR, an accepted request is buffered, not yet in the job
+// directory. It is handed to the operating system (and then survives the
+// death of the process) by Flush or Close, by the first Enqueue, Next or
+// Finish called at least JOBDIR_FLUSH_INTERVAL after the last flush, or when
+// the disk queue's write buffer fills. A Scheduler left idle writes nothing:
+// a process killed or exiting without Flush or Close loses the requests
+// accepted since the last flush. What a flush writes is ordered so that
+// nothing depending on a lost request is durable either (a fingerprint, the
+// finish of the request it came from). Package crawl also flushes in the
+// background every JOBDIR_FLUSH_INTERVAL.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 	if err := s.tick(); err != nil {
 		return false, err
@@ -220,45 +243,13 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 			return false, s.c.Signals.Send(framework.Event{Signal: framework.SignalRequestDropped, Request: r, Spider: s.c.Spider})
 		}
 	}
-	disk, err := s.pushDisk(r)
+	q, err := s.push(r)
 	if err != nil {
 		return false, err
 	}
-	if disk {
-		s.count.enqueuedDisk(1)
-	} else {
-		if err := s.mqs.Push(r); err != nil {
-			return false, err
-		}
-		s.count.enqueuedMemory(1)
-	}
+	q.enqueued(1)
 	s.count.enqueued(1)
 	return true, nil
-}
-
-// pushDisk pushes r to the disk queue, reporting false when there is none or
-// r cannot be serialised.
-func (s *Scheduler) pushDisk(r *framework.Request) (bool, error) {
-	if s.dqs == nil {
-		return false, nil
-	}
-	if err := s.beforeDiskPush(); err != nil {
-		return false, err
-	}
-	err := s.dqs.Push(r)
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, framework.ErrUnserializable) {
-		return false, err
-	}
-	if s.logunser {
-		s.log.Warn().Err(err).Str("request", r.String()).
-			Msg("Unable to serialize request - no more unserializable requests will be logged (stats being collected)")
-		s.logunser = false
-	}
-	s.count.unserializable(1)
-	return false, nil
 }
 
 // Next returns the pending request of highest priority, or nil when none is
@@ -268,88 +259,46 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 		return nil, err
 	}
 	if r := s.nextRedelivered(); r != nil {
-		return s.handOut(r, s.dqs, r.Delivery), nil
+		return s.handOut(r, s.journaled(), r.Delivery), nil
 	}
-	var (
-		q  framework.PriorityQueue
-		r  *framework.Request
-		id uint64
-	)
-	for r == nil {
-		var err error
-		if q, err = s.pick(); err != nil {
+	for {
+		q, err := s.pick()
+		if err != nil {
 			return nil, err
 		}
 		if q == nil {
 			return nil, s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
 		}
-		if r, err = q.Pop(); err != nil || r == nil {
+		r, err := q.pq.Pop()
+		if err != nil || r == nil {
 			return nil, err
 		}
-		if q == s.dqs {
-			var ok bool
-			if id, ok, err = s.delivered(r); err != nil {
-				return nil, err
-			}
-			if !ok {
-				r = nil // a ghost of a request handed out before a crash
-			}
+		id, ok, err := s.delivered(q, r)
+		if err != nil {
+			return nil, err
 		}
+		if ok {
+			return s.handOut(r, q, id), nil
+		}
+		// r is a ghost of a request handed out before a crash: dropped.
 	}
-	return s.handOut(r, q, id), nil
 }
 
 // handed is what the scheduler knows of a request in flight: the queue it
 // came from and, when the in-flight journal recorded it, its delivery ID there.
 type handed struct {
-	q       framework.PriorityQueue
+	q       *pendingQueue
 	journal uint64
 }
 
 // handOut counts r as dequeued from q and puts it in flight; journal is its
 // delivery ID in the in-flight journal, or 0 when not recorded there.
-func (s *Scheduler) handOut(r *framework.Request, q framework.PriorityQueue, journal uint64) *framework.Request {
-	if q == s.dqs {
-		s.count.dequeuedDisk(1)
-	} else {
-		s.count.dequeuedMemory(1)
-	}
+func (s *Scheduler) handOut(r *framework.Request, q *pendingQueue, journal uint64) *framework.Request {
+	q.dequeued(1)
 	s.count.dequeued(1)
 	s.inflight[r] = handed{q: q, journal: journal}
 	s.count.inflight(1)
 	return r
-}
-
-// pick chooses the queue Next pops from: the one whose head has the higher
-// priority, memory at equal priority or when a queue cannot peek.
-func (s *Scheduler) pick() (framework.PriorityQueue, error) {
-	memory := s.mqs.Len() > 0
-	disk := s.dqs != nil && s.dqs.Len() > 0
-	switch {
-	case !disk && !memory:
-		return nil, nil
-	case !disk:
-		return s.mqs, nil
-	case !memory:
-		return s.dqs, nil
-	}
-	mp, ok1 := s.mqs.(framework.Peeker)
-	dp, ok2 := s.dqs.(framework.Peeker)
-	if !ok1 || !ok2 {
-		return s.mqs, nil
-	}
-	m, err := mp.Peek()
-	if err != nil {
-		return nil, err
-	}
-	d, err := dp.Peek()
-	if err != nil {
-		return nil, err
-	}
-	if d != nil && (m == nil || d.Priority > m.Priority) {
-		return s.dqs, nil
-	}
-	return s.mqs, nil
 }
 
 // Finish reports that r, returned by Next, is done, whatever the outcome; a
@@ -362,9 +311,9 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 	delete(s.inflight, r)
 	s.count.inflight(-1)
 	if h.journal != 0 {
-		s.jd.journal.Ack(h.journal)
+		s.job.journal.Ack(h.journal)
 	}
-	if a, ok := h.q.(framework.Acker); ok {
+	if a, ok := h.q.pq.(framework.Acker); ok {
 		if err := a.Ack(r); err != nil {
 			return err
 		}
@@ -375,18 +324,15 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 // InFlight returns the number of requests handed out and not finished.
 func (s *Scheduler) InFlight() int { return len(s.inflight) }
 
-// Len returns the number of pending requests, memory and disk, counting the
+// Len returns the number of pending requests in every queue, counting the
 // requests in flight at the last stop that wait to be handed out again.
 func (s *Scheduler) Len() int {
 	n := 0
-	if s.jd != nil {
-		n += len(s.jd.redeliver)
+	if s.job != nil {
+		n += len(s.job.redeliver)
 	}
-	if s.mqs != nil {
-		n += s.mqs.Len()
-	}
-	if s.dqs != nil {
-		n += s.dqs.Len()
+	for _, q := range s.queues {
+		n += q.pq.Len()
 	}
 	return n
 }
@@ -394,20 +340,17 @@ func (s *Scheduler) Len() int {
 // HasPending reports whether a request is pending.
 func (s *Scheduler) HasPending() bool { return s.Len() > 0 }
 
-// Flush hands buffered writes to the operating system: the disk queue first,
-// then the dupefilter, so that a fingerprint is never durable before its request.
-// With JOBDIR, the in-flight journal's records go around the disk queue's
-// flush (see flushJob).
+// Flush hands buffered writes to the operating system: the persistent
+// queues first, then the dupefilter, so that a fingerprint is never durable
+// before its request. With JOBDIR, the in-flight journal's records go around
+// the queues' flush (see flushJob). When Flush returns, every request
+// accepted so far survives the death of the process.
 func (s *Scheduler) Flush() error {
-	if s.jd != nil {
+	if s.job != nil {
 		return s.flushJob(false)
 	}
-	if s.dqs != nil {
-		if f, ok := s.dqs.(framework.Flusher); ok {
-			if err := f.Flush(); err != nil {
-				return err
-			}
-		}
+	if err := s.flushQueues(); err != nil {
+		return err
 	}
 	if f, ok := s.df.(framework.Flusher); ok {
 		return f.Flush()

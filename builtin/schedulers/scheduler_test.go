@@ -337,3 +337,75 @@ func TestFromCrawlerErrors(t *testing.T) {
 		})
 	}
 }
+
+// localQueue stands for a shared queue (Redis, a plugin) that refuses
+// requests whose meta holds "local".
+type localQueue struct{ queues.LifoMemoryQueue }
+
+func (q *localQueue) Push(r *framework.Request) error {
+	if _, ok := r.Meta["local"]; ok {
+		return fmt.Errorf("meta[local]: %w", framework.ErrUnserializable)
+	}
+	return q.LifoMemoryQueue.Push(r)
+}
+
+// A third queue between disk and memory is a list entry: Enqueue offers it
+// what disk refuses, it keeps what memory would have, Next takes the highest
+// head across the three (the later queue at equal priority), and its stats
+// are its own.
+func TestSchedulerThirdQueue(t *testing.T) {
+	c, _ := diskCrawler(t, false)
+	s := openScheduler(t, c)
+	pq, err := s.factories.priority(context.Background(), c, framework.PriorityQueueConfig{
+		Downstream: func(context.Context, *framework.Crawler, framework.QueueConfig) (framework.Queue, error) {
+			return &localQueue{}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk, memory := s.queues[0], s.queues[1]
+	s.queues = []*pendingQueue{disk, newPendingQueue(c.Stats, "shared", pq, false, false), memory}
+	add := func(name string, prio int) {
+		r := framework.MustRequest("http://foo.com/" + name)
+		r.Priority = prio
+		switch {
+		case strings.HasPrefix(name, "shared"):
+			r.Meta = map[string]any{"unserializable": true}
+		case strings.HasPrefix(name, "mem"):
+			r.Meta = map[string]any{"unserializable": true, "local": true}
+		}
+		if ok, err := s.Enqueue(r); !ok || err != nil {
+			t.Fatalf("Enqueue %s: %t %v", name, ok, err)
+		}
+	}
+	add("disk3", 3)
+	add("shared3", 3)
+	add("mem3", 3)
+	add("shared9", 9)
+	add("disk1", 1)
+	var got []string
+	for s.HasPending() {
+		r, err := s.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.TrimPrefix(r.URL, "http://foo.com/"))
+		if err := s.Finish(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"shared9", "mem3", "shared3", "disk3", "disk1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	want := map[string]int64{
+		"scheduler/enqueued/disk": 2, "scheduler/enqueued/shared": 2, "scheduler/enqueued/memory": 1,
+		"scheduler/dequeued/disk": 2, "scheduler/dequeued/shared": 2, "scheduler/dequeued/memory": 1,
+		framework.StatUnserializable: 3, framework.StatEnqueued: 5, framework.StatDequeued: 5,
+	}
+	for k, v := range want {
+		if got := c.Stats.Get(k); got != v {
+			t.Errorf("%s = %d, want %d", k, got, v)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package crawl
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/framework"
+)
+
+// logLevels are LOG_LEVEL's values, Scrapy's level names.
+var logLevels = map[string]zerolog.Level{
+	"DEBUG": zerolog.DebugLevel, "INFO": zerolog.InfoLevel, "WARNING": zerolog.WarnLevel,
+	"WARN": zerolog.WarnLevel, "ERROR": zerolog.ErrorLevel, "CRITICAL": zerolog.FatalLevel,
+}
+
+// NewLogger returns the logger the settings ask for: LOG_LEVEL (DEBUG, INFO,
+// WARNING, ERROR, CRITICAL) and LOG_FORMAT (console, json, or auto: console
+// when w is a terminal, JSON otherwise), writing to w. Every write goes
+// through a lock (zerolog.SyncWriter), since plugin hosts log from their own
+// goroutines.
+func NewLogger(s *framework.Settings, w io.Writer) (zerolog.Logger, error) {
+	level, err := s.GetString("LOG_LEVEL")
+	if err != nil {
+		return zerolog.Nop(), err
+	}
+	lvl, ok := logLevels[strings.ToUpper(level)]
+	if !ok {
+		st, _ := s.Lookup("LOG_LEVEL")
+		return zerolog.Nop(), fmt.Errorf("%w: LOG_LEVEL=%q (from %s): want DEBUG, INFO, WARNING, ERROR or CRITICAL", framework.ErrSetting, level, st.Source)
+	}
+	format, err := s.GetString("LOG_FORMAT")
+	if err != nil {
+		return zerolog.Nop(), err
+	}
+	console := zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	switch format {
+	case "console":
+		w = console
+	case "json":
+	case "auto", "":
+		if isTerminal(w) {
+			w = console
+		}
+	default:
+		st, _ := s.Lookup("LOG_FORMAT")
+		return zerolog.Nop(), fmt.Errorf("%w: LOG_FORMAT=%q (from %s): want auto, console or json", framework.ErrSetting, format, st.Source)
+	}
+	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
