@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/framework"
@@ -43,7 +44,7 @@ func NewLogger(s *framework.Settings, w io.Writer) (zerolog.Logger, error) {
 		w = console
 	case "json":
 	case "auto", "":
-		if isTerminal(w) {
+		if IsTerminal(w) {
 			w = console
 		}
 	default:
@@ -53,12 +54,9 @@ func NewLogger(s *framework.Settings, w io.Writer) (zerolog.Logger, error) {
 	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal (a file that is a tty, not
+// merely a character device such as /dev/null).
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

@@ -6,13 +6,12 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/frontier-go/frontier/builtin"
+	"github.com/frontier-go/frontier/crawl"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/plugins/host"
 	"github.com/frontier-go/frontier/registry"
@@ -37,13 +36,7 @@ type env struct {
 }
 
 func newEnv(stdout, stderr io.Writer) *env {
-	return &env{stdout: stdout, stderr: stderr, terminal: isTerminal(stderr)}
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+	return &env{stdout: stdout, stderr: stderr, terminal: crawl.IsTerminal(stderr)}
 }
 
 // setup loads the settings, checks every value (component names against
@@ -66,7 +59,7 @@ func (e *env) setup(cmd *cobra.Command) error {
 	if err := s.Validate(r); err != nil {
 		return err
 	}
-	if e.log, err = newLogger(s, e.stderr, e.terminal); err != nil {
+	if e.log, err = crawl.NewLogger(s, e.stderr); err != nil {
 		return err
 	}
 	for _, w := range s.Warnings() {
@@ -102,30 +95,6 @@ func (e *env) loadSettings() (*framework.Settings, error) {
 
 // logLevels maps LOG_LEVEL's values, which the settings check allows, to
 // zerolog's.
-var logLevels = map[string]zerolog.Level{
-	"DEBUG": zerolog.DebugLevel, "INFO": zerolog.InfoLevel, "WARNING": zerolog.WarnLevel,
-	"ERROR": zerolog.ErrorLevel, "CRITICAL": zerolog.FatalLevel,
-}
-
-// newLogger builds the command's logger from LOG_LEVEL and LOG_FORMAT: with
-// "auto", console lines on a terminal and JSON otherwise. Plugin hosts log
-// from go-plugin's goroutines, so every write goes through a lock.
-func newLogger(s *framework.Settings, w io.Writer, terminal bool) (zerolog.Logger, error) {
-	level, err := s.GetString("LOG_LEVEL")
-	if err != nil {
-		return zerolog.Nop(), err
-	}
-	format, err := s.GetString("LOG_FORMAT")
-	if err != nil {
-		return zerolog.Nop(), err
-	}
-	if format == "console" || format == "auto" && terminal {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
-	}
-	lvl := logLevels[strings.ToUpper(strings.TrimSpace(level))]
-	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
-}
-
 // registry returns a registry holding the built-ins and the plugins the
 // settings declare.
 func (e *env) registry(s *framework.Settings) (*registry.Registry, error) {

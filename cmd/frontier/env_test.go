@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/frontier-go/frontier/crawl"
 )
 
 // The command's logger is shared by goroutines (a plugin host logs from
@@ -16,7 +18,7 @@ func TestLoggerConcurrentWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := newLogger(s, e.stderr, true)
+	log, err := crawl.NewLogger(s, e.stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
