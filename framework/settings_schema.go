@@ -101,14 +101,23 @@ func LookupSpec(name string) (SettingSpec, bool) {
 type InvalidSettingError struct {
 	Setting Setting
 	Want    string
+	// Err is the registry's error for a component name (unknown, or of
+	// another kind), nil otherwise.
+	Err error
 }
 
 func (e *InvalidSettingError) Error() string {
 	return fmt.Sprintf("setting %s=%s (from %s): %s", e.Setting.Name, formatValue(e.Setting.Value), e.Setting.Source, e.Want)
 }
 
-// Unwrap returns ErrSetting.
-func (e *InvalidSettingError) Unwrap() error { return ErrSetting }
+// Unwrap returns ErrSetting, and the registry's error for a component
+// name, so that errors.Is finds registry.ErrUnknown or ErrWrongKind too.
+func (e *InvalidSettingError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrSetting}
+	}
+	return []error{ErrSetting, e.Err}
+}
 
 // Validate checks every documented setting's value against its spec and
 // returns every problem at once (joined, each an *InvalidSettingError), or
@@ -123,15 +132,16 @@ func (s *Settings) Validate(r *registry.Registry) error {
 		if !ok {
 			continue
 		}
-		if want := spec.check(st.Value, r); want != "" {
-			errs = append(errs, &InvalidSettingError{Setting: st, Want: want})
+		if want, cause := spec.check(st.Value, r); want != "" {
+			errs = append(errs, &InvalidSettingError{Setting: st, Want: want, Err: cause})
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// check returns what the spec wants when v does not fit, or "".
-func (spec SettingSpec) check(v any, r *registry.Registry) string {
+// check returns what the spec wants when v does not fit, or "", and for a
+// component name the registry's error.
+func (spec SettingSpec) check(v any, r *registry.Registry) (string, error) {
 	var num float64
 	var err error
 	switch spec.Type {
@@ -153,14 +163,14 @@ func (spec SettingSpec) check(v any, r *registry.Registry) string {
 	case TypeDict:
 		_, err = toDict(v)
 	case TypeEnum:
-		return spec.checkEnum(v)
+		return spec.checkEnum(v), nil
 	case TypeComponent:
 		return spec.checkComponent(v, r)
 	}
 	if err != nil || (spec.Min != nil && num < *spec.Min) {
-		return spec.Describe()
+		return spec.Describe(), nil
 	}
-	return ""
+	return "", nil
 }
 
 func (spec SettingSpec) checkEnum(v any) string {
@@ -175,15 +185,15 @@ func (spec SettingSpec) checkEnum(v any) string {
 	return spec.Describe()
 }
 
-func (spec SettingSpec) checkComponent(v any, r *registry.Registry) string {
+func (spec SettingSpec) checkComponent(v any, r *registry.Registry) (string, error) {
 	name, ok, err := componentName(v)
 	switch {
 	case err != nil:
-		return spec.Describe()
+		return spec.Describe(), nil
 	case !ok && spec.Required:
-		return spec.Describe() + "; it cannot be null or empty"
+		return spec.Describe() + "; it cannot be null or empty", nil
 	case !ok || r == nil:
-		return ""
+		return "", nil
 	}
 	e, err := r.Lookup(name)
 	var unknown *registry.UnknownError
@@ -193,13 +203,14 @@ func (spec SettingSpec) checkComponent(v any, r *registry.Registry) string {
 		if len(unknown.Closest) > 0 {
 			want += " (did you mean " + orList(quoteAll(unknown.Closest)) + "?)"
 		}
-		return want + "; want " + article(string(spec.Kind)) + " name: `frontier list` shows them, and a plugin's names need its PLUGINS entry"
+		return want + "; want " + article(string(spec.Kind)) + " name: `frontier list` shows them, and a plugin's names need its PLUGINS entry", err
 	case err != nil:
-		return err.Error()
+		return err.Error(), err
 	case e.Kind() != spec.Kind:
-		return fmt.Sprintf("%q is %s, want %s", name, article(string(e.Kind())), article(string(spec.Kind)))
+		return fmt.Sprintf("%q is %s, want %s", name, article(string(e.Kind())), article(string(spec.Kind))),
+			&registry.WrongKindError{Name: name, Expected: spec.Kind, Actual: e.Kind()}
 	}
-	return ""
+	return "", nil
 }
 
 // Describe says what the spec allows, as in "want an integer >= 0".

@@ -123,6 +123,9 @@ func TestValidate(t *testing.T) {
 			if err != nil && !errors.Is(err, ErrSetting) {
 				t.Errorf("%v does not wrap ErrSetting", err)
 			}
+			if tt.name == "components" && (!errors.Is(err, registry.ErrUnknown) || !errors.Is(err, registry.ErrWrongKind)) {
+				t.Errorf("%v does not wrap the registry's ErrUnknown and ErrWrongKind", err)
+			}
 		})
 	}
 }
