@@ -13,10 +13,11 @@ import (
 	"github.com/frontier-go/frontier/framework"
 )
 
-// logLevels are LOG_LEVEL's values, Scrapy's level names.
+// logLevels are LOG_LEVEL's values, Scrapy's level names, as the settings
+// schema allows them.
 var logLevels = map[string]zerolog.Level{
 	"DEBUG": zerolog.DebugLevel, "INFO": zerolog.InfoLevel, "WARNING": zerolog.WarnLevel,
-	"WARN": zerolog.WarnLevel, "ERROR": zerolog.ErrorLevel, "CRITICAL": zerolog.FatalLevel,
+	"ERROR": zerolog.ErrorLevel, "CRITICAL": zerolog.FatalLevel,
 }
 
 // NewLogger returns the logger the settings ask for: LOG_LEVEL (DEBUG, INFO,
@@ -29,7 +30,7 @@ func NewLogger(s *framework.Settings, w io.Writer) (zerolog.Logger, error) {
 	if err != nil {
 		return zerolog.Nop(), err
 	}
-	lvl, ok := logLevels[strings.ToUpper(level)]
+	lvl, ok := logLevels[strings.ToUpper(strings.TrimSpace(level))]
 	if !ok {
 		st, _ := s.Lookup("LOG_LEVEL")
 		return zerolog.Nop(), fmt.Errorf("%w: LOG_LEVEL=%q (from %s): want DEBUG, INFO, WARNING, ERROR or CRITICAL", framework.ErrSetting, level, st.Source)

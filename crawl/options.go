@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -79,15 +80,12 @@ func (o *Options) logger(s *framework.Settings) (zerolog.Logger, error) {
 	return NewLogger(s, os.Stderr)
 }
 
-// registry returns Registry, or a new one with the built-ins, with the
-// plugins the settings declare added; the manager stops them.
-func (o *Options) registry(s *framework.Settings) (*registry.Registry, *host.Manager, error) {
-	reg := o.Registry
-	if reg == nil {
-		reg = registry.New()
-		if err := builtin.Register(reg); err != nil {
-			return nil, nil, err
-		}
+// NewRegistry returns a registry with every built-in component and the
+// plugins the settings declare (PLUGINS); the manager stops the plugins.
+func NewRegistry(s *framework.Settings) (*registry.Registry, *host.Manager, error) {
+	reg := registry.New()
+	if err := builtin.Register(reg); err != nil {
+		return nil, nil, err
 	}
 	plugins, err := host.Register(reg, s)
 	if err != nil {
@@ -96,8 +94,22 @@ func (o *Options) registry(s *framework.Settings) (*registry.Registry, *host.Man
 	return reg, plugins, nil
 }
 
-// crawler builds the crawler the options describe; the manager stops the
-// plugins it declares.
+// registry returns Registry with the plugins the settings declare added,
+// or a new one ([NewRegistry]); the manager stops the plugins.
+func (o *Options) registry(s *framework.Settings) (*registry.Registry, *host.Manager, error) {
+	if o.Registry == nil {
+		return NewRegistry(s)
+	}
+	plugins, err := host.Register(o.Registry, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.Registry, plugins, nil
+}
+
+// crawler builds the crawler the options describe, after checking every
+// setting's value (component names against the registry), as frontier's
+// commands do; the manager stops the plugins it declares.
 func (o *Options) crawler() (*framework.Crawler, *host.Manager, error) {
 	if err := o.Validate(); err != nil {
 		return nil, nil, err
@@ -106,16 +118,19 @@ func (o *Options) crawler() (*framework.Crawler, *host.Manager, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	log, err := o.logger(s)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, w := range s.Warnings() {
-		log.Warn().Msg(w)
-	}
 	reg, plugins, err := o.registry(s)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := s.Validate(reg); err != nil {
+		return nil, nil, errors.Join(err, plugins.Close())
+	}
+	log, err := o.logger(s)
+	if err != nil {
+		return nil, nil, errors.Join(err, plugins.Close())
+	}
+	for _, w := range s.Warnings() {
+		log.Warn().Msg(w)
 	}
 	c := framework.NewCrawler(s, reg, o.Spider)
 	c.Logger = log

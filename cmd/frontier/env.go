@@ -10,10 +10,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/frontier-go/frontier/builtin"
 	"github.com/frontier-go/frontier/crawl"
 	"github.com/frontier-go/frontier/framework"
-	"github.com/frontier-go/frontier/plugins/host"
 	"github.com/frontier-go/frontier/registry"
 )
 
@@ -93,20 +91,14 @@ func (e *env) loadSettings() (*framework.Settings, error) {
 	return framework.LoadSettings(framework.LoadOptions{File: file, Environ: os.Environ(), Overrides: overrides})
 }
 
-// logLevels maps LOG_LEVEL's values, which the settings check allows, to
-// zerolog's.
 // registry returns a registry holding the built-ins and the plugins the
 // settings declare.
 func (e *env) registry(s *framework.Settings) (*registry.Registry, error) {
-	r := registry.New()
-	if err := builtin.Register(r); err != nil {
-		return nil, err
-	}
-	m, err := host.Register(r, s)
+	r, plugins, err := crawl.NewRegistry(s)
 	if err != nil {
 		return nil, err
 	}
-	e.closers = append(e.closers, m.Close)
+	e.closers = append(e.closers, plugins.Close)
 	return r, nil
 }
 
