@@ -10,11 +10,12 @@ import (
 	"github.com/frontier-go/frontier/internal/recordio"
 )
 
-// Defaults of [Config].
+// Defaults of [Config]; those of the job directory's settings are the
+// job config's.
 const (
-	DefaultFlushInterval = 200 * time.Millisecond
+	DefaultFlushInterval = framework.DefaultFlushInterval
 	DefaultFlushBytes    = 256 << 10
-	DefaultSegmentBytes  = 64 << 20
+	DefaultSegmentBytes  = framework.DefaultSegmentBytes
 	DefaultReadAhead     = 16 << 10
 )
 
