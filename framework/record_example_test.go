@@ -12,7 +12,7 @@ import (
 // types and its callback name; the spider resolves the name on the way back.
 func ExampleEncodeRequest() {
 	sp := framework.NewSpider("books")
-	sp.HandleCallback("parse_item", func(context.Context, *framework.Response) error { return nil })
+	sp.HandleCallback("parse_item", func(context.Context, *framework.Response, framework.Output) error { return nil })
 
 	r := framework.MustRequest("https://books.example/catalogue/page-2.html")
 	r.Priority = -1

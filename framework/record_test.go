@@ -25,8 +25,8 @@ var updateRecords = flag.Bool("update-records", false, "rewrite testdata/record 
 // callbacks and errbacks, some of them aliases of others.
 func methodsSpider() *Spider {
 	sp := NewSpider("methods")
-	parse := func(context.Context, *Response) error { return nil }
-	handle := func(context.Context, *Request, error) error { return nil }
+	parse := func(context.Context, *Response, Output) error { return nil }
+	handle := func(context.Context, *Request, error, Output) error { return nil }
 	sp.HandleCallback("parse", parse)
 	sp.HandleCallback("parse_item", parse)
 	sp.HandleCallback("parse_item_reference", parse)

@@ -47,13 +47,10 @@ type SettingSpec struct {
 	Unused string
 }
 
-// notYet marks the settings the crawl engine will read.
-const notYet = "not used until the crawl engine lands"
-
 // settingSchema describes every setting in settings.yaml; a test keeps the
 // two in step.
 var settingSchema = []SettingSpec{
-	{Name: "SCHEDULER", Type: TypeComponent, Kind: registry.KindScheduler, Required: true, Unused: notYet},
+	{Name: "SCHEDULER", Type: TypeComponent, Kind: registry.KindScheduler, Required: true},
 	{Name: "SCHEDULER_DEBUG", Type: TypeBool},
 	{Name: "SCHEDULER_DISK_QUEUE", Type: TypeComponent, Kind: registry.KindQueue, Required: true},
 	{Name: "SCHEDULER_MEMORY_QUEUE", Type: TypeComponent, Kind: registry.KindQueue, Required: true},
@@ -69,15 +66,44 @@ var settingSchema = []SettingSpec{
 	{Name: "JOBDIR_SEGMENT_BYTES", Type: TypeInt, Min: new(0.0)},
 	{Name: "JOBDIR_QUEUE_LAYOUT", Type: TypeEnum, Values: []string{"store", "files"}},
 	{Name: "REQUEST_FINGERPRINTER_CLASS", Type: TypeComponent, Kind: registry.KindFingerprinter},
-	{Name: "CONCURRENT_REQUESTS", Type: TypeInt, Min: new(0.0), Unused: notYet},
-	{Name: "CONCURRENT_REQUESTS_PER_DOMAIN", Type: TypeInt, Min: new(1.0), Unused: notYet},
+	{Name: "CONCURRENT_REQUESTS", Type: TypeInt, Min: new(0.0)},
+	{Name: "CONCURRENT_REQUESTS_PER_DOMAIN", Type: TypeInt, Min: new(1.0)},
 	{Name: "CONCURRENT_REQUESTS_PER_IP", Type: TypeInt, Min: new(0.0)},
-	{Name: "DOWNLOAD_SLOTS", Type: TypeDict, Unused: notYet},
-	{Name: "DEPTH_LIMIT", Type: TypeInt, Min: new(0.0), Unused: notYet},
-	{Name: "DEPTH_PRIORITY", Type: TypeInt, Unused: notYet},
-	{Name: "DEPTH_STATS_VERBOSE", Type: TypeBool, Unused: notYet},
+	{Name: "DOWNLOAD_SLOTS", Type: TypeDict},
+	{Name: "DEPTH_LIMIT", Type: TypeInt, Min: new(0.0)},
+	{Name: "DEPTH_PRIORITY", Type: TypeInt},
+	{Name: "DEPTH_STATS_VERBOSE", Type: TypeBool},
+	{Name: "DOWNLOAD_DELAY", Type: TypeDuration, Min: new(0.0)},
+	{Name: "RANDOMIZE_DOWNLOAD_DELAY", Type: TypeBool},
+	{Name: "DOWNLOAD_TIMEOUT", Type: TypeDuration, Min: new(0.0)},
+	{Name: "DOWNLOAD_MAXSIZE", Type: TypeInt, Min: new(0.0)},
+	{Name: "DOWNLOAD_WARNSIZE", Type: TypeInt, Min: new(0.0)},
+	{Name: "USER_AGENT", Type: TypeString},
+	{Name: "DEFAULT_REQUEST_HEADERS", Type: TypeDict},
+	{Name: "COMPRESSION_ENABLED", Type: TypeBool},
+	{Name: "COOKIES_ENABLED", Type: TypeBool},
+	{Name: "COOKIES_DEBUG", Type: TypeBool},
+	{Name: "RETRY_ENABLED", Type: TypeBool},
+	{Name: "RETRY_TIMES", Type: TypeInt, Min: new(0.0)},
+	{Name: "RETRY_HTTP_CODES", Type: TypeList},
+	{Name: "RETRY_PRIORITY_ADJUST", Type: TypeInt},
+	{Name: "RETRY_AFTER_MAX", Type: TypeDuration, Min: new(0.0)},
+	{Name: "REDIRECT_ENABLED", Type: TypeBool},
+	{Name: "REDIRECT_MAX_TIMES", Type: TypeInt, Min: new(0.0)},
+	{Name: "REDIRECT_PRIORITY_ADJUST", Type: TypeInt},
+	{Name: "HTTPERROR_ALLOWED_CODES", Type: TypeList},
+	{Name: "HTTPERROR_ALLOW_ALL", Type: TypeBool},
+	{Name: "ROBOTSTXT_OBEY", Type: TypeBool},
+	{Name: "CLOSESPIDER_PAGECOUNT", Type: TypeInt, Min: new(0.0)},
+	{Name: "CLOSESPIDER_ITEMCOUNT", Type: TypeInt, Min: new(0.0)},
+	{Name: "CLOSESPIDER_TIMEOUT", Type: TypeDuration, Min: new(0.0)},
+	{Name: "CLOSESPIDER_ERRORCOUNT", Type: TypeInt, Min: new(0.0)},
+	{Name: "LOGSTATS_INTERVAL", Type: TypeDuration, Min: new(0.0)},
+	{Name: "STATS_DUMP", Type: TypeBool},
+	{Name: "FEED_EXPORT_FIELDS", Type: TypeList},
 	{Name: "LOG_LEVEL", Type: TypeEnum, Values: []string{"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, AnyCase: true},
 	{Name: "LOG_FORMAT", Type: TypeEnum, Values: []string{"auto", "console", "json"}},
+	{Name: "LOG_FILE", Type: TypeString},
 	{Name: "PLUGINS", Type: TypeList},
 }
 
