@@ -166,3 +166,16 @@ func (s *Spider) StartURLs(urls ...string) {
 		}
 	}
 }
+
+// HTTPError is the error an errback receives for a response whose status
+// its request's callback does not handle (Scrapy's HttpError from
+// HttpErrorMiddleware): a status outside 200-299 that neither
+// HTTPERROR_ALLOWED_CODES, HTTPERROR_ALLOW_ALL nor the request's meta
+// handle_httpstatus_list / handle_httpstatus_all lets through.
+type HTTPError struct {
+	Response *Response
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("ignoring non-200 response (%d) %s", e.Response.Status, e.Response.URL)
+}
