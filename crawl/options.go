@@ -133,6 +133,6 @@ func (o *Options) crawler() (*framework.Crawler, *host.Manager, error) {
 		log.Warn().Msg(w)
 	}
 	c := framework.NewCrawler(s, reg, o.Spider)
-	c.Logger = log
+	c.Logger = log.Hook(levelCounter{c.Stats})
 	return c, plugins, nil
 }

@@ -19,14 +19,23 @@ const (
 	SignalSchedulerEmpty Signal = "scheduler_empty"
 	SignalSpiderOpened   Signal = "spider_opened"
 	SignalSpiderClosed   Signal = "spider_closed"
+	// SignalRequestReachedDownloader is sent when the engine hands a request
+	// to the downloader.
+	SignalRequestReachedDownloader Signal = "request_reached_downloader"
+	// SignalResponseReceived is sent for every response downloaded.
+	SignalResponseReceived Signal = "response_received"
+	// SignalItemScraped is sent for every item once committed to the feeds.
+	SignalItemScraped Signal = "item_scraped"
 )
 
 // Event is what a signal handler receives. Fields that do not apply are zero.
 type Event struct {
-	Signal  Signal
-	Request *Request
-	Spider  *Spider
-	Reason  string
+	Signal   Signal
+	Request  *Request
+	Response *Response
+	Item     any
+	Spider   *Spider
+	Reason   string
 }
 
 // Handler handles an event. Its error is returned by Send.

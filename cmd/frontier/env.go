@@ -23,10 +23,13 @@ type env struct {
 	// terminal is true when stderr is a terminal: logs are then console
 	// lines, and long work shows a progress line.
 	terminal bool
+	// live is stderr with the crawl's progress line when it is a terminal.
+	live *liveLine
 
 	settingsFile        string
 	overrides           []string
 	logLevel, logFormat string
+	logFile             string
 
 	settings *framework.Settings
 	log      zerolog.Logger
@@ -34,7 +37,11 @@ type env struct {
 }
 
 func newEnv(stdout, stderr io.Writer) *env {
-	return &env{stdout: stdout, stderr: stderr, terminal: crawl.IsTerminal(stderr)}
+	e := &env{stdout: stdout, stderr: stderr, terminal: crawl.IsTerminal(stderr)}
+	if e.terminal {
+		e.live = &liveLine{w: stderr}
+	}
+	return e
 }
 
 // setup loads the settings, checks every value (component names against
@@ -57,7 +64,11 @@ func (e *env) setup(cmd *cobra.Command) error {
 	if err := s.Validate(r); err != nil {
 		return err
 	}
-	if e.log, err = crawl.NewLogger(s, e.stderr); err != nil {
+	var logOut io.Writer = e.stderr
+	if e.live != nil {
+		logOut = e.live
+	}
+	if e.log, err = crawl.NewLogger(s, logOut); err != nil {
 		return err
 	}
 	for _, w := range s.Warnings() {
@@ -81,6 +92,9 @@ func (e *env) loadSettings() (*framework.Settings, error) {
 	}
 	if e.logFormat != "" {
 		overrides = append(overrides, "LOG_FORMAT="+e.logFormat)
+	}
+	if e.logFile != "" {
+		overrides = append(overrides, "LOG_FILE="+e.logFile)
 	}
 	file := e.settingsFile
 	if file == "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -59,4 +60,38 @@ func (p *progress) done() {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.shown = false
 	}
+}
+
+// liveLine is a terminal's stderr with a status line kept at the bottom:
+// each write (a log line) clears the status line, writes, and draws it
+// again, so that logs and progress do not overwrite each other. Safe for
+// concurrent use.
+type liveLine struct {
+	mu   sync.Mutex
+	w    io.Writer
+	line string
+}
+
+// IsTerminal tells crawl.NewLogger that the writer is a terminal.
+func (l *liveLine) IsTerminal() bool { return true }
+
+func (l *liveLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.line != "" {
+		io.WriteString(l.w, "\r\x1b[K")
+	}
+	n, err := l.w.Write(p)
+	if l.line != "" {
+		io.WriteString(l.w, l.line)
+	}
+	return n, err
+}
+
+// Set replaces the status line; "" clears it.
+func (l *liveLine) Set(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(l.w, "\r\x1b[K"+line)
+	l.line = line
 }

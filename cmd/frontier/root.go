@@ -33,11 +33,15 @@ then -s NAME=VALUE. Every command checks every setting before it starts.`,
 	f.StringVar(&e.settingsFile, "settings", "", "settings `FILE` (default: ./settings.yaml when present)")
 	f.StringArrayVarP(&e.overrides, "set", "s", nil, "override a setting: -s `NAME=VALUE` (repeatable; NAME=null means None)")
 	f.StringVar(&e.logLevel, "log-level", "", "lowest level logged: DEBUG, INFO, WARNING, ERROR or CRITICAL (sets LOG_LEVEL)")
+	f.StringVar(&e.logLevel, "loglevel", "", "Scrapy's spelling of --log-level")
 	f.StringVar(&e.logFormat, "log-format", "", "log format: auto, console or json (sets LOG_FORMAT)")
+	f.StringVar(&e.logFile, "logfile", "", "write the log to `FILE` instead of standard error (sets LOG_FILE)")
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(
+		newDemoCommand(e),
+		newCrawlCommand(e),
 		newListCommand(e),
 		newSettingsCommand(e),
 		newFingerprintCommand(e),

@@ -15,6 +15,7 @@ import (
 
 func newSettingsCommand(e *env) *cobra.Command {
 	var asJSON bool
+	var get string
 	c := &cobra.Command{
 		Use:   "settings",
 		Short: "Print every setting, its value and where the value came from",
@@ -25,13 +26,21 @@ Settings that nothing reads yet are marked. Every value has been checked
 against what the setting allows; a bad one fails the command, as it fails any
 command.
 
-The output is a valid settings file.`,
+The output is a valid settings file. --get NAME prints one setting's value
+alone (YAML, or JSON with --json), as "scrapy settings --get" does.`,
 		Example: `  frontier settings
+  frontier settings --get CONCURRENT_REQUESTS
   frontier -s JOBDIR=/tmp/job settings --json`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return runSettings(e, asJSON) },
+		RunE: func(*cobra.Command, []string) error {
+			if get != "" {
+				return getSetting(e, get, asJSON)
+			}
+			return runSettings(e, asJSON)
+		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of {name, value, source, unused}")
+	c.Flags().StringVar(&get, "get", "", "print the value of the setting `NAME` only")
 	return c
 }
 
@@ -67,6 +76,23 @@ func runSettings(e *env, asJSON bool) error {
 		fmt.Fprintf(tw, "%s:\t%s\t# %s\n", l.Name, v, note)
 	}
 	return tw.Flush()
+}
+
+// getSetting prints one setting's value; an unknown name is an error.
+func getSetting(e *env, name string, asJSON bool) error {
+	st, ok := e.settings.Lookup(name)
+	if !ok {
+		return fmt.Errorf("no setting %s: frontier settings lists them all", name)
+	}
+	if asJSON {
+		return printJSON(e.stdout, st.Value)
+	}
+	v, err := yamlFlow(st.Value)
+	if err != nil {
+		return fmt.Errorf("setting %s: %w", name, err)
+	}
+	_, err = fmt.Fprintln(e.stdout, v)
+	return err
 }
 
 // yamlFlow writes v as YAML on one line: maps and lists in flow style,
