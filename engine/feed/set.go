@@ -175,7 +175,7 @@ func (s *Set) readLog() (*record, error) {
 // openFeeds opens the feed files, then sets each one's state: from the
 // last record (cut back to its committed length), or afresh.
 func (s *Set) openFeeds(specs []Spec, out io.Writer, last *record) error {
-	seen := map[string]bool{}
+	seen := map[string]string{}
 	for _, sp := range specs {
 		if !validFormat(sp.Format) || sp.Path == "" {
 			return fmt.Errorf("%w: %q: want a path and a format (%s)", ErrSpec, sp.String(), formatList)
@@ -192,10 +192,10 @@ func (s *Set) openFeeds(specs []Spec, out io.Writer, last *record) error {
 		if key == "" {
 			key = Stdout
 		}
-		if seen[key] {
-			return fmt.Errorf("%w: %s", ErrDuplicate, sp.Path)
+		if prev, ok := seen[key]; ok {
+			return fmt.Errorf("%w: %s and %s are both %s", ErrDuplicate, prev, sp.Path, key)
 		}
-		seen[key] = true
+		seen[key] = sp.Path
 		s.feeds = append(s.feeds, f)
 		if f.abs == "" {
 			if s.job != nil {
