@@ -63,6 +63,10 @@ type Set struct {
 
 	items atomic.Int64 // committed, for Items
 
+	// synced, when set (by tests), is called with a file's path after each
+	// fsync of it.
+	synced func(path string)
+
 	doneMu   sync.Mutex
 	carried  map[uint64]struct{} // done identifiers of the previous run not yet asked for
 	retiring []uint64            // asked for since the last record was written
@@ -288,7 +292,7 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 		switch {
 		case f.fileSize > e.Length:
 			s.log.Info().Str("feed", f.spec.Path).Int64("committed", e.Length).Int64("size", f.fileSize).
-				Msg("feed resumed: cut what was written after the last commit")
+				Msg("feed resumed at its committed length: cut what was written after the last commit (a JSON array's closing bracket, or items of requests not finished)")
 			if err := f.f.Truncate(e.Length); err != nil {
 				return err
 			}
@@ -299,15 +303,16 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 			st.length = f.fileSize
 			if f.fileSize == 0 {
 				st.headerWritten, st.json = false, jsonNone
-				break
 			}
-			if f.spec.Format != JSON {
-				last, err := byteAt(f.f, f.fileSize-1)
-				if err != nil {
-					return err
-				}
-				st.newline = last != '\n'
+		}
+		if f.spec.Format != JSON && st.length > 0 {
+			// A file that ends inside a line: cut short, or appended to (-o)
+			// when it did not end with a newline.
+			last, err := byteAt(f.f, st.length-1)
+			if err != nil {
+				return err
 			}
+			st.newline = last != '\n'
 		}
 		f.committed = st
 		return nil
@@ -412,10 +417,8 @@ func (s *Set) appendRecord(done []uint64) error {
 	}
 	sync := s.job.Fsync.Due(s.unsynced, now)
 	if sync {
-		for _, f := range s.feeds {
-			if err := f.sync(); err != nil {
-				return err
-			}
+		if err := s.syncFeeds(); err != nil {
+			return err
 		}
 	}
 	s.doneMu.Lock()
@@ -430,8 +433,8 @@ func (s *Set) appendRecord(done []uint64) error {
 		return fmt.Errorf("feed: write %s at offset %d: %w", s.logPath, s.logSize, err)
 	}
 	if sync {
-		if err := s.logFile.Sync(); err != nil {
-			return fmt.Errorf("feed: fsync %s: %w", s.logPath, err)
+		if err := s.syncLog(); err != nil {
+			return err
 		}
 		s.unsynced = time.Time{}
 	}
@@ -481,10 +484,8 @@ func (s *Set) fail(err error, logWritten bool) error {
 
 // compact fsyncs the feeds, then replaces the log with its last record.
 func (s *Set) compact() error {
-	for _, f := range s.feeds {
-		if err := f.sync(); err != nil {
-			return err
-		}
+	if err := s.syncFeeds(); err != nil {
+		return err
 	}
 	return s.rewriteLog(s.lastFrame)
 }
@@ -558,15 +559,40 @@ func (s *Set) syncAll() error {
 	if s.job == nil || s.unsynced.IsZero() {
 		return nil
 	}
+	if err := s.syncFeeds(); err != nil {
+		return err
+	}
+	if err := s.syncLog(); err != nil {
+		return err
+	}
+	s.unsynced = time.Time{}
+	return nil
+}
+
+// syncFeeds fsyncs every feed file written since its last fsync.
+func (s *Set) syncFeeds() error {
 	for _, f := range s.feeds {
+		if !f.dirty || f.f == nil {
+			continue
+		}
 		if err := f.sync(); err != nil {
 			return err
 		}
+		if s.synced != nil {
+			s.synced(f.abs)
+		}
 	}
+	return nil
+}
+
+// syncLog fsyncs the commit log.
+func (s *Set) syncLog() error {
 	if err := s.logFile.Sync(); err != nil {
 		return fmt.Errorf("feed: fsync %s: %w", s.logPath, err)
 	}
-	s.unsynced = time.Time{}
+	if s.synced != nil {
+		s.synced(s.logPath)
+	}
 	return nil
 }
 

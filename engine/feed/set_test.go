@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -868,5 +869,71 @@ func TestCloseDropsUncommitted(t *testing.T) {
 	mustClose(t, s)
 	if got := numbers(t, JSONLines, readFile(t, path)); !slices.Equal(got, seq(0, 2)) || !strings.Contains(logBuf.String(), `"items":1`) {
 		t.Errorf("items %v, log %s", got, logBuf.String())
+	}
+}
+
+// A -o feed whose file does not end with a newline continues on a new
+// line, also when a crash came before the first commit.
+func TestAppendWithoutNewlineResumed(t *testing.T) {
+	for _, f := range []Format{JSONLines, CSV} {
+		t.Run(string(f), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "items")
+			os.WriteFile(path, []byte(map[Format]string{JSONLines: `{"n":0}`, CSV: "n\n0"}[f]), 0o644)
+			spec := []Spec{{Path: path, Format: f}}
+			opts := Options{Job: job(filepath.Join(dir, "job"), recordio.FsyncNever)}
+			crash(mustOpen(t, spec, opts))
+			s := mustOpen(t, spec, opts)
+			mustAdd(t, s, numbered(1, 2)...)
+			mustCommit(t, s, 1)
+			mustClose(t, s)
+			if got := numbers(t, f, readFile(t, path)); !slices.Equal(got, seq(0, 2)) {
+				t.Errorf("items %v, want 0..1", got)
+			}
+		})
+	}
+}
+
+// Each policy fsyncs when it says, the feeds before the log.
+func TestFsyncPolicy(t *testing.T) {
+	tests := []struct {
+		mode recordio.FsyncMode
+		// want lists, per step (commit 1; a pause, commit 2; commit 3;
+		// close), the files fsynced: f the feed, l the log.
+		want []string
+	}{
+		{recordio.FsyncAlways, []string{"fl", "fl", "fl", "fl"}},
+		{recordio.FsyncInterval, []string{"", "fl", "", "fl"}},
+		{recordio.FsyncNever, []string{"", "", "", "fl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "items.jsonl")
+			cfg := job(filepath.Join(dir, "job"), tt.mode)
+			cfg.Fsync.Interval = 200 * time.Millisecond
+			s := mustOpen(t, []Spec{{Path: path, Format: JSONLines}}, Options{Job: cfg})
+			var got []string
+			var step strings.Builder
+			s.synced = func(p string) {
+				step.WriteString(map[string]string{path: "f", filepath.Join(cfg.Dir, LogName): "l"}[p])
+			}
+			next := func() { got = append(got, step.String()); step.Reset() }
+			mustAdd(t, s, numbered(0, 1)...)
+			mustCommit(t, s, 1)
+			next()
+			time.Sleep(250 * time.Millisecond)
+			mustAdd(t, s, numbered(1, 2)...)
+			mustCommit(t, s, 2)
+			next()
+			mustAdd(t, s, numbered(2, 3)...)
+			mustCommit(t, s, 3)
+			next()
+			mustClose(t, s)
+			next()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("fsyncs per step %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
