@@ -15,9 +15,15 @@
 //  1. calls [Set.Add] for every item of every request of the batch, in order;
 //  2. flushes the scheduler (the batch's new requests become durable);
 //  3. calls [Set.Commit] with the batch's delivery identifiers
-//     (Request.Delivery), the requests whose items were added;
+//     (Request.Delivery) — every request of the batch, with items or
+//     without, so that none is fetched again after a crash;
 //  4. reports each request of the batch finished to the scheduler (Finish),
 //     whose acknowledgements the next scheduler flush makes durable.
+//
+// A Commit must not come between a batch's Adds and the scheduler flush
+// of step 2: its record would name items whose requests' new requests are
+// not durable. A Commit error is final (the crawl stops; a resume
+// continues from the last commit).
 //
 // When the scheduler hands out a request with Request.Redelivered set (it
 // was in flight at a crash), the engine first asks [Set.Done] with its
@@ -26,7 +32,13 @@
 // scheduler's next flush) without fetching it or adding its items again.
 // False means it is fetched as any request. Once no more redelivered
 // requests come (the scheduler hands them out first), the engine may call
-// [Set.ForgetDone]. At the end, after the last Commit, [Set.Close].
+// [Set.ForgetDone]. When the crawl is idle it may call [Set.Sync], so that
+// an interval policy does not leave the last commit unsynced. At the end,
+// after the last Commit, [Set.Close]; the engine needs no feed call at
+// pause or resume beyond Open and Close.
+//
+// [Set.Items] counts the items committed by the job over all its runs
+// (CLOSESPIDER_ITEMCOUNT, item_scraped_count).
 //
 // Why this is exactly once: a commit record holds each feed file's length
 // after the batch's items and the batch's delivery identifiers, written
