@@ -20,14 +20,18 @@ const (
 	CSV Format = "csv"
 )
 
-// formatNames maps every name a -o/-O argument may use, as a ":format"
-// suffix or as an extension, to its format. Scrapy's aliases are accepted.
-var formatNames = map[string]Format{
-	"jsonlines": JSONLines,
-	"jsonl":     JSONLines,
-	"jl":        JSONLines,
-	"json":      JSON,
-	"csv":       CSV,
+// formatNamed returns the format a -o/-O argument names, as a ":format"
+// suffix or as an extension, in any case. Scrapy's aliases are accepted.
+func formatNamed(name string) (Format, bool) {
+	switch strings.ToLower(name) {
+	case "jsonlines", "jsonl", "jl":
+		return JSONLines, true
+	case "json":
+		return JSON, true
+	case "csv":
+		return CSV, true
+	}
+	return "", false
 }
 
 // formatList is what an error about an unknown format offers.
@@ -75,7 +79,7 @@ func ParseSpec(arg string, overwrite bool) (Spec, error) {
 	s := Spec{Path: path, Overwrite: overwrite}
 	switch {
 	case name != "":
-		f, ok := formatNames[strings.ToLower(name)]
+		f, ok := formatNamed(name)
 		if !ok {
 			return Spec{}, fmt.Errorf("%w: %q: unknown format %q (formats: %s)", ErrSpec, arg, name, formatList)
 		}
@@ -83,15 +87,15 @@ func ParseSpec(arg string, overwrite bool) (Spec, error) {
 	case path == Stdout:
 		s.Format = JSONLines
 	default:
-		ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-		f, ok := formatNames[ext]
+		ext := strings.TrimPrefix(filepath.Ext(path), ".")
+		f, ok := formatNamed(ext)
 		if !ok {
-			what := fmt.Sprintf("extension %q", "."+ext)
+			what := fmt.Sprintf("%q: extension %q names no format", arg, "."+ext)
 			if ext == "" {
-				what = "no extension"
+				what = fmt.Sprintf("%q has no extension to name its format", arg)
 			}
-			return Spec{}, fmt.Errorf("%w: %q: %s names no format: use FILE.jsonl, FILE.json, FILE.csv or FILE:format (formats: %s)",
-				ErrSpec, arg, what, formatList)
+			return Spec{}, fmt.Errorf("%w: %s: use FILE.jsonl, FILE.json, FILE.csv or FILE:format (formats: %s)",
+				ErrSpec, what, formatList)
 		}
 		s.Format = f
 	}

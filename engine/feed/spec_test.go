@@ -26,7 +26,7 @@ func TestParseSpec(t *testing.T) {
 		{arg: "-", want: Spec{Path: "-", Format: JSONLines}},
 		{arg: "-:json", overwrite: true, want: Spec{Path: "-", Format: JSON, Overwrite: true}},
 		{arg: "items.xml", err: `extension ".xml" names no format`},
-		{arg: "items", err: "no extension names no format"},
+		{arg: "items", err: "has no extension"},
 		{arg: "items.json:xml", err: `unknown format "xml"`},
 		{arg: "items.json:", err: "empty format"},
 		{arg: "", err: "no file name"},
