@@ -164,9 +164,10 @@ func (f *feed) write(b []byte) error {
 func (f *feed) cutBack() error {
 	f.pend.Reset()
 	f.cur = f.committed
-	if f.f == nil || f.fileSize <= f.committed.length {
+	if f.f == nil {
 		return nil
 	}
+	// Always: a failed write may have written part of its bytes.
 	if err := f.f.Truncate(f.committed.length); err != nil {
 		return err
 	}
