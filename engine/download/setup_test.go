@@ -164,3 +164,66 @@ func statsWith(c *framework.Crawler, prefix string) map[string]int64 {
 	}
 	return out
 }
+
+// pipeline plays the engine's part for one request: it fetches it, and
+// fetches again what Retry and Redirect turn it into, until it ends in a
+// response for the callback or an error for the errback.
+type pipeline struct {
+	d        *Downloader
+	retry    *Retry
+	redirect *Redirect
+	httpErr  *HTTPError
+}
+
+func newPipeline(t testing.TB, overrides ...string) (*pipeline, *framework.Crawler, *logBuffer) {
+	t.Helper()
+	d, c, logs := newDownloader(t, overrides...)
+	p := &pipeline{d: d}
+	var err error
+	if p.retry, err = NewRetry(c); err != nil {
+		t.Fatal(err)
+	}
+	if p.redirect, err = NewRedirect(c); err != nil {
+		t.Fatal(err)
+	}
+	if p.httpErr, err = NewHTTPError(c); err != nil {
+		t.Fatal(err)
+	}
+	return p, c, logs
+}
+
+// run returns the final response or error and every request fetched, in order.
+func (p *pipeline) run(ctx context.Context, r *framework.Request) (*framework.Response, error, []*framework.Request) {
+	var sent []*framework.Request
+	for {
+		sent = append(sent, r)
+		resp, err := p.d.Fetch(ctx, r)
+		if err != nil {
+			if next, ok := p.retry.OnError(r, err); ok {
+				r = next
+				continue
+			}
+			return nil, err, sent
+		}
+		next, pause, ok := p.retry.OnResponse(r, resp)
+		if pause > 0 {
+			p.d.Pause(p.d.SlotKey(r), time.Now().Add(pause))
+		}
+		if ok {
+			r = next
+			continue
+		}
+		next, err = p.redirect.OnResponse(r, resp)
+		if err != nil {
+			return nil, err, sent
+		}
+		if next != nil {
+			r = next
+			continue
+		}
+		if !p.httpErr.Allowed(r, resp) {
+			return resp, &framework.HTTPError{Response: resp}, sent
+		}
+		return resp, nil, sent
+	}
+}
