@@ -47,6 +47,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // body does not stay in memory.
 const maxPooled = 1 << 20
 
+// maxPreallocated is the largest body allocated whole from its
+// Content-Length before it arrives.
+const maxPreallocated = 4 << 20
+
 var gzipPool sync.Pool // *gzip.Reader
 
 // readBody reads resp's body, decoding gzip and deflate when decode is true,
@@ -81,8 +85,10 @@ func readBody(resp *http.Response, decode bool, lim bodyLimits) ([]byte, int64, 
 
 	var body []byte
 	var err error
-	if n := resp.ContentLength; n >= 0 && !decode && (lim.max == 0 || n <= lim.max) {
-		// The length is known: one allocation of the right size.
+	if n := resp.ContentLength; n >= 0 && n <= maxPreallocated && !decode && (lim.max == 0 || n <= lim.max) {
+		// The length is known and modest: one allocation of the right size.
+		// A larger one grows as the bytes come, so that a Content-Length
+		// alone cannot make the downloader allocate DOWNLOAD_MAXSIZE.
 		body = make([]byte, n)
 		_, err = io.ReadFull(src, body)
 	} else {

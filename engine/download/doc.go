@@ -35,7 +35,8 @@
 // or zstd (a response in those is handed on undecoded, with its
 // Content-Encoding); TLS certificates are verified, where Scrapy accepts any;
 // with meta dont_merge_cookies a request's own Cookies are still sent (as
-// Scrapy's documentation says, not as its code does), without the jar.
+// Scrapy's documentation says, not as its code does), without the jar; with
+// COOKIES_ENABLED false they are not (a Cookie header the request sets is).
 // Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY);
 // meta proxy is not read.
 package download

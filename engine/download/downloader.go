@@ -54,7 +54,8 @@ const (
 // each download slot's concurrency, delay and pause, as Scrapy's Downloader
 // with its download handlers and the downloader middlewares that act on
 // every request (default headers, user agent, compression, cookies, timeout,
-// size limits, stats).
+// size limits, stats). A slot concurrency of 0 means no limit, as does a
+// DOWNLOAD_TIMEOUT, DOWNLOAD_MAXSIZE or DOWNLOAD_WARNSIZE of 0.
 //
 // All methods are safe for concurrent use. Fetch is called from many
 // goroutines; Close is called once, after the last Fetch has returned.
@@ -160,10 +161,11 @@ func (d *Downloader) SlotKey(r *framework.Request) string {
 
 // fetchSlotKey is SlotKey for a download: with CONCURRENT_REQUESTS_PER_IP it
 // resolves the host (once, cached) rather than falling back to its name.
-func (d *Downloader) fetchSlotKey(ctx context.Context, r *framework.Request, host string) string {
+func (d *Downloader) fetchSlotKey(ctx context.Context, r *framework.Request) string {
 	if v, ok := r.Meta[framework.MetaDownloadSlot]; ok && v != nil {
 		return r.Slot()
 	}
+	host := framework.Hostname(r.URL) // lowercased, as SlotKey's
 	if d.conf.perIP == 0 {
 		return host
 	}
@@ -295,7 +297,7 @@ func (d *Downloader) Fetch(ctx context.Context, r *framework.Request) (*framewor
 		d.exception(KindInvalidURL)
 		return nil, &Error{Kind: KindInvalidURL, URL: r.URL, Err: err}
 	}
-	s := d.slot(d.fetchSlotKey(ctx, r, req.URL.Hostname()), true)
+	s := d.slot(d.fetchSlotKey(ctx, r), true)
 	d.total.Add(1)
 	defer func() {
 		s.active.Add(-1)

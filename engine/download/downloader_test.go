@@ -409,6 +409,22 @@ func TestSlotKey(t *testing.T) {
 		}
 	}
 
+	// A download counts in the slot SlotKey names, whatever the host's case.
+	g := newGate()
+	held := serve(t, g)
+	upper := get(t, strings.Replace(held.URL, "127.0.0.1", "LocalHost", 1))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Fetch(context.Background(), upper)
+	}()
+	waitFor(t, "the download in its slot", func() bool { return g.inflight.Load() == 1 })
+	if key := d.SlotKey(upper); key != "localhost" || d.Active(key) != 1 {
+		t.Errorf("SlotKey %q has %d active, want localhost with 1", key, d.Active(key))
+	}
+	close(g.release)
+	<-done
+
 	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	perIP, _, _ := newDownloader(t, "CONCURRENT_REQUESTS_PER_IP=2")
 	r := get(t, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
