@@ -39,9 +39,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// bufPool holds buffers for bodies of unknown length; a body is copied out of
-// one into a slice of its exact size.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bodyReader reads response bodies with pooled buffers (for bodies of
+// unknown length, copied out into a slice of their exact size) and pooled
+// gzip readers. Its zero value is ready; it is safe for concurrent use.
+type bodyReader struct {
+	bufs  sync.Pool // *bytes.Buffer
+	gzips sync.Pool // *gzip.Reader
+}
 
 // maxPooled is the largest buffer put back in the pool, so that one huge
 // body does not stay in memory.
@@ -51,12 +55,10 @@ const maxPooled = 1 << 20
 // Content-Length before it arrives.
 const maxPreallocated = 4 << 20
 
-var gzipPool sync.Pool // *gzip.Reader
-
-// readBody reads resp's body, decoding gzip and deflate when decode is true,
+// read reads resp's body, decoding gzip and deflate when decode is true,
 // and stops as soon as the decoded size passes lim.max. It returns the body,
 // the bytes read from the wire, and an error with the kind of failure.
-func readBody(resp *http.Response, decode bool, lim bodyLimits) ([]byte, int64, Kind, error) {
+func (br *bodyReader) read(resp *http.Response, decode bool, lim bodyLimits) ([]byte, int64, Kind, error) {
 	wire := &countingReader{r: resp.Body}
 	var src io.Reader = wire
 	encodings := contentEncodings(resp.Header)
@@ -71,7 +73,7 @@ func readBody(resp *http.Response, decode bool, lim bodyLimits) ([]byte, int64, 
 		var err error
 		for i := len(encodings) - 1; i >= 0; i-- { // the last applied first
 			var done func()
-			src, done, err = decoder(encodings[i], src)
+			src, done, err = br.decoder(encodings[i], src)
 			if err != nil {
 				return nil, wire.n, kindOfDecode(err), err
 			}
@@ -92,7 +94,10 @@ func readBody(resp *http.Response, decode bool, lim bodyLimits) ([]byte, int64, 
 		body = make([]byte, n)
 		_, err = io.ReadFull(src, body)
 	} else {
-		buf := bufPool.Get().(*bytes.Buffer)
+		buf, _ := br.bufs.Get().(*bytes.Buffer)
+		if buf == nil {
+			buf = new(bytes.Buffer)
+		}
 		buf.Reset()
 		_, err = buf.ReadFrom(src)
 		body = bytes.Clone(buf.Bytes())
@@ -100,7 +105,7 @@ func readBody(resp *http.Response, decode bool, lim bodyLimits) ([]byte, int64, 
 			body = []byte{}
 		}
 		if buf.Cap() <= maxPooled {
-			bufPool.Put(buf)
+			br.bufs.Put(buf)
 		}
 	}
 	if err != nil {
@@ -159,10 +164,10 @@ func decodable(encodings []string) bool {
 
 // decoder wraps src in a reader for encoding. Deflate is zlib-wrapped by the
 // standard but raw in some servers, so the first bytes decide, as Scrapy does.
-func decoder(encoding string, src io.Reader) (io.Reader, func(), error) {
+func (br *bodyReader) decoder(encoding string, src io.Reader) (io.Reader, func(), error) {
 	switch encoding {
 	case "gzip", "x-gzip":
-		zr, _ := gzipPool.Get().(*gzip.Reader)
+		zr, _ := br.gzips.Get().(*gzip.Reader)
 		var err error
 		if zr == nil {
 			zr, err = gzip.NewReader(src)
@@ -175,10 +180,10 @@ func decoder(encoding string, src io.Reader) (io.Reader, func(), error) {
 			}
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return zr, func() { gzipPool.Put(zr) }, nil
+		return zr, func() { br.gzips.Put(zr) }, nil
 	case "deflate":
-		br := bufio.NewReader(src)
-		head, err := br.Peek(2)
+		buffered := bufio.NewReader(src)
+		head, err := buffered.Peek(2)
 		if err != nil && len(head) < 2 {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -186,13 +191,13 @@ func decoder(encoding string, src io.Reader) (io.Reader, func(), error) {
 			return nil, nil, fmt.Errorf("deflate: %w", err)
 		}
 		if isZlibHeader(head) {
-			zr, err := zlib.NewReader(br)
+			zr, err := zlib.NewReader(buffered)
 			if err != nil {
 				return nil, nil, fmt.Errorf("deflate: %w", err)
 			}
 			return zr, func() { zr.Close() }, nil
 		}
-		fr := flate.NewReader(br)
+		fr := flate.NewReader(buffered)
 		return fr, func() { fr.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("%w %q", errUnknownEncoding, encoding)

@@ -213,7 +213,7 @@ func FuzzReadBody(f *testing.F) {
 			h.Set("Content-Encoding", enc)
 		}
 		resp := &http.Response{Header: h, Body: io.NopCloser(bytes.NewReader(data)), ContentLength: -1}
-		body, _, _, err := readBody(resp, true, bodyLimits{max: 1 << 16})
+		body, _, _, err := new(bodyReader).read(resp, true, bodyLimits{max: 1 << 16})
 		if err == nil && len(body) > 1<<16 {
 			t.Fatalf("body of %d bytes past the max", len(body))
 		}

@@ -76,6 +76,7 @@ type Downloader struct {
 	dnsMu sync.Mutex
 	dns   map[string]string // host → IP, for CONCURRENT_REQUESTS_PER_IP
 
+	bodies    bodyReader
 	userAgent []string // shared header values, never changed
 	accept    []string
 
@@ -393,7 +394,7 @@ func (d *Downloader) download(ctx context.Context, r *framework.Request, req *ht
 		d.log.Warn().Msgf("Expected response size (%d) larger than download warn size (%d) in request %s.",
 			resp.ContentLength, lim.warn, r)
 	}
-	body, wire, kind, err := readBody(resp, d.conf.compression, lim)
+	body, wire, kind, err := d.bodies.read(resp, d.conf.compression, lim)
 	if err != nil {
 		if kind == KindResponseTooLarge {
 			d.log.Warn().Msgf("Received more bytes than download max size (%d) in request %s.", lim.max, r)
