@@ -2,6 +2,7 @@ package download
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -179,7 +180,7 @@ func (d *Downloader) fetchSlotKey(ctx context.Context, r *framework.Request) str
 	if ok {
 		return ip
 	}
-	ctx, cancel := context.WithTimeout(ctx, cmpOr(d.conf.timeout, dnsTimeout))
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(d.conf.timeout, dnsTimeout))
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 	if err != nil || len(addrs) == 0 {
@@ -193,13 +194,6 @@ func (d *Downloader) fetchSlotKey(ctx context.Context, r *framework.Request) str
 	d.dns[host] = ip
 	d.dnsMu.Unlock()
 	return ip
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // Active returns the number of requests in slot: downloading, or waiting in
