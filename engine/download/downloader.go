@@ -71,7 +71,6 @@ type Downloader struct {
 	mu        sync.RWMutex
 	slots     map[string]*slot
 	lastSweep time.Time
-	idleAge   time.Duration // a slot unused this long is forgotten
 	total     atomic.Int64
 
 	dnsMu sync.Mutex
@@ -121,7 +120,6 @@ func New(c *framework.Crawler) (*Downloader, error) {
 		closed:    make(chan struct{}),
 		slots:     map[string]*slot{},
 		lastSweep: time.Now(),
-		idleAge:   slotIdleAge,
 		dns:       map[string]string{},
 		userAgent: []string{conf.userAgent},
 		accept:    []string{acceptEncoding},
@@ -252,7 +250,7 @@ func (d *Downloader) slot(key string, enter bool) *slot {
 	s = d.slots[key]
 	if s == nil {
 		now := time.Now()
-		if now.Sub(d.lastSweep) > d.idleAge {
+		if now.Sub(d.lastSweep) > slotIdleAge {
 			d.sweep(now)
 		}
 		s = newSlot(d.conf.slotConfig(key), now)
@@ -269,7 +267,7 @@ func (d *Downloader) slot(key string, enter bool) *slot {
 func (d *Downloader) sweep(now time.Time) {
 	d.lastSweep = now
 	for key, s := range d.slots {
-		if s.idle(now, d.idleAge) {
+		if s.idle(now, slotIdleAge) {
 			s.stop()
 			delete(d.slots, key)
 		}
