@@ -45,7 +45,7 @@ func newSitemap(a argValues) (*framework.Spider, error) {
 	s := framework.NewSpider("sitemap")
 	s.AllowedDomains = domains
 	s.Start = startRequests(urls, CallbackSitemap, "")
-	s.HandleCallback(CallbackSitemap, sitemapReader{follow: follow}.parse)
+	s.HandleCallback(CallbackSitemap, sitemapReader{follow: follow, maxSize: defaultSitemapMaxSize}.parse)
 	s.HandleCallback(CallbackPage, parsePage(false))
 	s.HandleErrback(ErrbackPage, pageError)
 	return s, nil
@@ -53,7 +53,8 @@ func newSitemap(a argValues) (*framework.Spider, error) {
 
 // sitemapReader is the CallbackSitemap callback.
 type sitemapReader struct {
-	follow *regexp.Regexp // nil: every sitemap of an index
+	follow  *regexp.Regexp // nil: every sitemap of an index
+	maxSize int64          // the cap on a gzip sitemap's size, unless meta download_maxsize sets one
 }
 
 // parse handles a response to a CallbackSitemap request, as Scrapy's
@@ -70,7 +71,7 @@ func (s sitemapReader) parse(_ context.Context, resp *framework.Response, out fr
 	if isRobotsTxt(resp.URL) {
 		var bad badLocs
 		for _, loc := range sitemapsFromRobots(resp.Body) {
-			r, err := requestFor(resp.URL, loc)
+			r, err := requestFor(resp.URL, loc, true)
 			if err != nil {
 				bad.add(loc, err)
 				continue
@@ -80,7 +81,7 @@ func (s sitemapReader) parse(_ context.Context, resp *framework.Response, out fr
 		}
 		return bad.err(resp.URL, "Sitemap: line")
 	}
-	sc, readErr := readSitemap(resp.Body, sitemapMaxSize(resp.Request))
+	sc, readErr := readSitemap(resp.Body, sitemapMaxSize(resp.Request, s.maxSize))
 	if errors.Is(readErr, ErrSitemapTooLarge) {
 		return fmt.Errorf("%s: %w", resp.URL, readErr)
 	}
@@ -90,7 +91,7 @@ func (s sitemapReader) parse(_ context.Context, resp *framework.Response, out fr
 		if sc.kind == sitemapIndex && s.follow != nil && !s.follow.MatchString(loc) {
 			continue
 		}
-		r, err := requestFor(resp.URL, loc)
+		r, err := requestFor(resp.URL, loc, false)
 		if err != nil {
 			bad.add(loc, err)
 			continue
@@ -124,11 +125,15 @@ func isRobotsTxt(rawURL string) bool {
 	return strings.HasSuffix(rawURL, "/robots.txt")
 }
 
-// requestFor returns a GET request for loc, resolved against base when it
-// has no scheme (as Scrapy's urljoin for robots.txt lines; sitemaps should
-// hold absolute URLs), or an error when that is no http(s) URL.
-func requestFor(base, loc string) (*framework.Request, error) {
+// requestFor returns a GET request for loc, or an error when loc is not an
+// absolute http(s) URL. A relative loc is resolved against base when
+// relative is true (robots.txt lines, which Scrapy joins to the robots.txt
+// URL) and refused otherwise (sitemaps hold absolute URLs).
+func requestFor(base, loc string, relative bool) (*framework.Request, error) {
 	if !hasScheme(loc) {
+		if !relative {
+			return nil, errors.New("not an absolute URL")
+		}
 		b, err := url.Parse(base)
 		if err != nil {
 			return nil, err

@@ -44,30 +44,33 @@ type sitemapContent struct {
 
 // sitemapMaxSize returns the cap on a gzip sitemap's decompressed size for
 // a response to r: r's meta "download_maxsize" when it is a number (0 means
-// no cap, as in Scrapy), otherwise defaultSitemapMaxSize.
-func sitemapMaxSize(r *framework.Request) int64 {
-	if r == nil {
-		return defaultSitemapMaxSize
-	}
-	switch v := r.Meta["download_maxsize"].(type) {
+// no cap, as in Scrapy), otherwise def.
+func sitemapMaxSize(r *framework.Request, def int64) int64 {
+	var v float64
+	switch m := metaValue(r, "download_maxsize").(type) {
 	case int:
-		return capValue(float64(v))
+		v = float64(m)
 	case int64:
-		return capValue(float64(v))
+		v = float64(m)
 	case float64:
-		return capValue(v)
+		v = m
+	default:
+		return def
 	}
-	return defaultSitemapMaxSize
-}
-
-func capValue(v float64) int64 {
 	switch {
 	case v == 0:
 		return math.MaxInt64
 	case v < 0 || v > math.MaxInt64/2:
-		return defaultSitemapMaxSize
+		return def
 	}
 	return int64(v)
+}
+
+func metaValue(r *framework.Request, key string) any {
+	if r == nil {
+		return nil
+	}
+	return r.Meta[key]
 }
 
 // isGzip reports whether body starts as a gzip stream does (Scrapy's
@@ -152,8 +155,11 @@ func readXML(r io.Reader) (sitemapContent, error) {
 	for {
 		tok, err := d.RawToken()
 		if err == io.EOF {
-			if sc.kind == notSitemap {
+			switch {
+			case sc.kind == notSitemap:
 				return sc, errors.New("no root element")
+			case depth > 0:
+				return sc, errors.New("XML ends before its root element is closed")
 			}
 			return sc, nil
 		}
