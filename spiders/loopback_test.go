@@ -186,16 +186,18 @@ func summary(base string, p Page) string {
 	return fmt.Sprintf("%s %d %q depth=%d links=%v", strings.TrimPrefix(p.URL, base), p.Status, p.Title, p.Depth, links)
 }
 
-func TestLinksSpiderOnLoopback(t *testing.T) {
+func TestSpidersOnLoopback(t *testing.T) {
 	srv := testSite(t)
 	tests := []struct {
-		name string
-		args map[string]string
-		want []string
+		name   string
+		spider string
+		args   map[string]string
+		want   []string
 	}{
 		{
-			name: "follow",
-			args: map[string]string{"start_urls": srv.URL + "/"},
+			name:   "links, following",
+			spider: "links",
+			args:   map[string]string{"start_urls": srv.URL + "/"},
 			want: []string{
 				`/ 200 "Home" depth=0 links=[/about /blog/ /missing /data.json http://offsite.example/]`,
 				`/about 200 "About" depth=1 links=[/ /about]`,
@@ -207,17 +209,28 @@ func TestLinksSpiderOnLoopback(t *testing.T) {
 			},
 		},
 		{
-			name: "no follow",
-			args: map[string]string{"start_urls": srv.URL + "/, " + srv.URL + "/blog/posts/two", "follow": "false"},
+			name:   "links, not following",
+			spider: "links",
+			args:   map[string]string{"start_urls": srv.URL + "/, " + srv.URL + "/blog/posts/two", "follow": "false"},
 			want: []string{
 				`/ 200 "Home" depth=0 links=[/about /blog/ /missing /data.json http://offsite.example/]`,
 				`/blog/posts/two 500 "Oops" depth=0 links=[]`,
 			},
 		},
+		{
+			name:   "sitemap from robots.txt",
+			spider: "sitemap",
+			args:   map[string]string{"sitemap_urls": srv.URL + "/robots.txt", "sitemap_follow": `/sitemap\d\.xml\.gz$`},
+			want: []string{
+				`/about 200 "About" depth=3 links=[/ /about]`,
+				`/blog/ 200 "Blog" depth=3 links=[/blog/posts/one /blog/posts/two]`,
+				`/missing 404 "" depth=3 links=[]`,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sp, err := New("links", tt.args)
+			sp, err := New(tt.spider, tt.args)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,32 +246,5 @@ func TestLinksSpiderOnLoopback(t *testing.T) {
 				t.Errorf("items:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
 			}
 		})
-	}
-}
-
-func TestSitemapSpiderOnLoopback(t *testing.T) {
-	srv := testSite(t)
-	sp, err := New("sitemap", map[string]string{
-		"sitemap_urls":   srv.URL + "/robots.txt",
-		"sitemap_follow": `/sitemap\d\.xml\.gz$`,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, errs := crawl(t, sp)
-	if len(errs) > 0 {
-		t.Errorf("handler errors: %v", errs)
-	}
-	var got []string
-	for _, p := range items {
-		got = append(got, summary(srv.URL, p))
-	}
-	want := []string{
-		`/about 200 "About" depth=3 links=[/ /about]`,
-		`/blog/ 200 "Blog" depth=3 links=[/blog/posts/one /blog/posts/two]`,
-		`/missing 404 "" depth=3 links=[]`,
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("items:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 }
