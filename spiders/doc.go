@@ -19,6 +19,13 @@
 // offsite filtering (AllowedDomains), depth (meta "depth", which the Page
 // item reports), retries, redirects and robots.txt.
 //
+// The sitemap spider decompresses a gzip sitemap up to the request's meta
+// "download_maxsize" (0: no cap), 50 MiB without it. What it cannot read (a
+// response that is no sitemap, XML that breaks off, locations that are not
+// http(s) URLs, a sitemap over its cap) its callback returns as an error
+// wrapping ErrInvalidSitemap or ErrSitemapTooLarge, after yielding what it
+// could read, for the engine to log.
+//
 // A spider returned by New is ready to crawl; its handlers are safe for
 // concurrent use and keep no state between calls.
 package spiders
