@@ -21,7 +21,8 @@ type Config struct {
 	Pages int
 	// LinksPerPage is the number of links from each page to other pages
 	// (the next page in a chain that reaches every page, then pseudo-random
-	// ones). Zero means 8.
+	// ones). A page followed by gone pages also links each of them. Zero
+	// means 8.
 	LinksPerPage int
 	// Seed selects the pseudo-random link targets, link forms, page kinds
 	// and filler text.

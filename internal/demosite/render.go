@@ -69,15 +69,32 @@ const (
 	formAbsURL          // http://host/page/5
 )
 
-// linkFor returns the target page of page i's k-th link, the alias kind of
-// its href (0: the canonical path, 301: /old/N, 302: /moved/N), its form and
-// whether it carries a fragment.
+// numLinks returns the number of page i's links to pages: LinksPerPage,
+// plus one for each gone page between i and the next page that is not gone,
+// so that a crawl sees every gone page.
+func (s *Site) numLinks(i int) int {
+	n := s.cfg.LinksPerPage
+	if s.next != nil {
+		j := s.succ(i)
+		if j == 0 {
+			j = s.cfg.Pages
+		}
+		n += j - i - 1
+	}
+	return n
+}
+
+// linkFor returns the target page of page i's k-th link (k < numLinks(i)),
+// the alias kind of its href (0: the canonical path, 301: /old/N, 302:
+// /moved/N), its form and whether it carries a fragment. Link 0 goes to the
+// next page that is not gone, the others to pseudo-random pages, and those
+// after LinksPerPage to the gone pages that follow i.
 func (s *Site) linkFor(i, k int) (target, alias, form int, fragment bool) {
 	switch {
 	case k == 0:
 		target = s.succ(i)
-	case k == 1 && i+1 < s.cfg.Pages && s.Kind(i+1) == KindGone:
-		target = i + 1 // a gone page must be linked for a crawl to see it
+	case k >= s.cfg.LinksPerPage:
+		target = i + 1 + k - s.cfg.LinksPerPage
 	default:
 		target = int(s.rnd(streamTarget, i, k) % uint64(s.cfg.Pages))
 	}
@@ -163,7 +180,7 @@ func (s *Site) appendPage(b []byte, i int, scheme, host string) ([]byte, int) {
 	split := len(b)
 
 	b = append(b, "<nav class=\"related\">\n<h2>Related pages</h2>\n<ul>\n"...)
-	for k := range s.cfg.LinksPerPage {
+	for k := range s.numLinks(i) {
 		target, alias, form, fragment := s.linkFor(i, k)
 		b = append(b, "<li><a href=\""...)
 		b = appendHref(b, i, target, alias, form, scheme, host)
