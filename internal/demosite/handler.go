@@ -92,7 +92,9 @@ func (s *Site) servePage(w http.ResponseWriter, r *http.Request, i int) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return
+			// The client left or the server is closing: close the
+			// connection instead of answering 200 with no body.
+			panic(http.ErrAbortHandler)
 		}
 	}
 
