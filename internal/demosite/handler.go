@@ -8,16 +8,14 @@ import (
 	"time"
 )
 
-// Header values shared by every response; net/http only reads them.
-var (
-	typeHTML  = []string{"text/html; charset=utf-8"}
-	typeText  = []string{"text/plain; charset=utf-8"}
-	typeJSON  = []string{"application/json"}
-	typePNG   = []string{"image/png"}
-	typeXML   = []string{"application/xml; charset=utf-8"}
-	typeGzip  = []string{"application/gzip"}
-	lengthNil = []string{"0"}
-	oneSecond = []string{"1"}
+// Content types.
+const (
+	typeHTML = "text/html; charset=utf-8"
+	typeText = "text/plain; charset=utf-8"
+	typeJSON = "application/json"
+	typePNG  = "image/png"
+	typeXML  = "application/xml; charset=utf-8"
+	typeGzip = "application/gzip"
 )
 
 // ServeHTTP answers one request. The routes:
@@ -36,6 +34,10 @@ var (
 // Anything else is 404. Only the paths the Config provides for exist: with
 // RedirectLoop false, /loop/a is 404, and /data/N.json exists only for the
 // pages that link it.
+//
+// A slow page whose request context ends before SlowDelay (the client went
+// away, or the Server is closing) panics with http.ErrAbortHandler, which
+// net/http takes as the signal to drop the connection without an answer.
 func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if i, ok := s.pageIndex(path); ok {
@@ -83,7 +85,7 @@ func (s *Site) servePage(w http.ResponseWriter, r *http.Request, i int) {
 		writeBody(w, http.StatusInternalServerError, typeText, "500 internal server error: try again\n")
 		return
 	case kind == KindRetryAfter && n == 1:
-		w.Header()["Retry-After"] = oneSecond
+		w.Header()["Retry-After"] = []string{"1"}
 		writeBody(w, http.StatusServiceUnavailable, typeText, "503 service unavailable: try again in 1 second\n")
 		return
 	case kind == KindSlow && s.cfg.SlowDelay > 0:
@@ -105,7 +107,7 @@ func (s *Site) servePage(w http.ResponseWriter, r *http.Request, i int) {
 		pad = s.large
 	}
 	h := w.Header()
-	h["Content-Type"] = typeHTML
+	h["Content-Type"] = s.htmlType // shared: net/http only reads it
 	h["Content-Length"] = []string{strconv.Itoa(len(body) + len(pad))}
 	s.okPage(i)
 	w.WriteHeader(http.StatusOK)
@@ -190,7 +192,7 @@ func reset(w http.ResponseWriter) {
 func redirect(w http.ResponseWriter, path string, code int) {
 	h := w.Header()
 	h["Location"] = []string{path}
-	h["Content-Length"] = lengthNil
+	h["Content-Length"] = []string{"0"}
 	w.WriteHeader(code)
 }
 
@@ -198,17 +200,17 @@ func notFound(w http.ResponseWriter) {
 	writeBody(w, http.StatusNotFound, typeText, "404 page not found\n")
 }
 
-func writeBody(w http.ResponseWriter, code int, ctype []string, body string) {
+func writeBody(w http.ResponseWriter, code int, ctype, body string) {
 	h := w.Header()
-	h["Content-Type"] = ctype
+	h["Content-Type"] = []string{ctype}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
 }
 
-func writeBytes(w http.ResponseWriter, code int, ctype []string, body []byte) {
+func writeBytes(w http.ResponseWriter, code int, ctype string, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = ctype
+	h["Content-Type"] = []string{ctype}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)

@@ -64,6 +64,8 @@ type Site struct {
 	large  []byte   // the padding of a large page
 	png    []byte   // the body of every /img/N.png
 
+	htmlType []string // the Content-Type header of every page
+
 	hits    []atomic.Int32 // per page: requests
 	oks     []atomic.Int32 // per page: 200 responses
 	fetches atomic.Int64
@@ -89,6 +91,8 @@ func New(cfg Config) *Site {
 		hits:   make([]atomic.Int32, cfg.Pages),
 		oks:    make([]atomic.Int32, cfg.Pages),
 		other:  make(map[string]int),
+
+		htmlType: []string{typeHTML},
 	}
 	s.bufs.New = func() any { b := make([]byte, 0, 8<<10); return &b }
 
