@@ -7,7 +7,9 @@
 // pages counts the responses Colly handed to its callbacks, items the pages
 // with a <title>, errors the requests that failed (network errors and
 // non-2xx statuses), seconds the time from the first request to the end of
-// the crawl. Nothing persists: no job directory, no cache.
+// the crawl. Nothing persists: no job directory, no cache. Colly checks and
+// marks a URL visited in two steps, so with Async a page is now and then
+// fetched twice; the site's counters report it.
 //
 // It is a module of its own so that frontier does not depend on Colly.
 package main
