@@ -81,8 +81,8 @@ func readConfig(s *framework.Settings) (config, error) {
 
 // stringList converts a list setting's values to strings.
 func stringList(v []any) []string {
-	if v == nil {
-		return nil
+	if len(v) == 0 {
+		return nil // null: the first item's fields
 	}
 	out := make([]string, 0, len(v))
 	for _, x := range v {

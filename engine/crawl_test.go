@@ -152,7 +152,8 @@ func checkOnce(t *testing.T, s *site, items []pageItem) {
 	}
 	for i := range s.pages {
 		if n := seen[s.url(i)]; n != 1 {
-			t.Errorf("page %d: %d items, want 1", i, n)
+			t.Errorf("page %d (%s): %d items, want 1; first item %+v", i, s.url(i), n, items[0])
+			return
 		}
 	}
 	if len(items) != s.pages {
@@ -283,10 +284,10 @@ func TestDepthAndOffsite(t *testing.T) {
 	if pages, _ := s.fetched(); pages != 15 {
 		t.Errorf("fetched %d pages, want 15 (depth 0 to 3)", pages)
 	}
-	if res.Stats["request_depth_max"] != 3 || res.Stats["request_depth_count/3"] != 8 {
+	if res.Stats["request_depth_max"] != 3 || res.Stats["request_depth_count/3"] != 12 {
 		t.Errorf("depth stats: %v", res.Stats)
 	}
-	if res.Stats["offsite/domains"] != 1 || res.Stats["offsite/filtered"] != 15 {
+	if res.Stats["offsite/domains"] != 1 || res.Stats["offsite/filtered"] != 7 {
 		t.Errorf("offsite stats: domains %d filtered %d", res.Stats["offsite/domains"], res.Stats["offsite/filtered"])
 	}
 }

@@ -74,9 +74,10 @@ type Engine struct {
 	httperr  *download.HTTPError
 	robots   *download.Robots // nil unless ROBOTSTXT_OBEY
 
-	feeds   *feed.Set // nil without feeds
-	f       Frontier
-	started time.Time
+	feeds      *feed.Set // nil without feeds
+	forgotDone bool      // feeds.ForgetDone was called (main loop only)
+	f          Frontier
+	started    time.Time
 
 	downloading atomic.Int64 // requests between dispatch and the end of their download
 	active      atomic.Int64 // requests between Next and Finish
@@ -93,7 +94,7 @@ type Engine struct {
 	fatal       error
 
 	depthLogOnce sync.Once
-	offsite      offsite
+	offsite      *offsite
 }
 
 // New builds an engine over c: its downloader (which becomes
@@ -355,6 +356,12 @@ func (e *Engine) pullStart(starts *startRequests) error {
 // downloaded and its callback run on a goroutine of its own.
 func (e *Engine) dispatch(ctx context.Context, workers *sync.WaitGroup, r *framework.Request) {
 	e.active.Add(1)
+	if e.feeds != nil && !r.Redelivered && !e.forgotDone {
+		// The scheduler hands out the requests in flight at the last stop
+		// first: the previous run's committed deliveries no longer matter.
+		e.feeds.ForgetDone()
+		e.forgotDone = true
+	}
 	if r.Redelivered && e.feeds != nil && r.Delivery != 0 && e.feeds.Done(r.Delivery) {
 		e.c.Stats.Inc("engine/redelivered_committed", 1)
 		e.commits <- &outcome{req: r, skip: true}

@@ -17,8 +17,8 @@ type offsite struct {
 	seen    map[string]bool // domains logged
 }
 
-func newOffsite(sp *framework.Spider) offsite {
-	var o offsite
+func newOffsite(sp *framework.Spider) *offsite {
+	o := &offsite{}
 	for _, d := range sp.AllowedDomains {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if d != "" {

@@ -53,7 +53,7 @@ func orderCase(t *testing.T, set []string, start func(req func(num, prio int) *f
 	var c *crawl.Crawl
 	sp.Start = func(ctx context.Context) iter.Seq2[*framework.Request, error] {
 		return func(yield func(*framework.Request, error) bool) {
-			for _, r := range start(req, func(r *framework.Request) {
+			for r := range start(req, func(r *framework.Request) {
 				if _, err := c.Frontier().Enqueue(r); err != nil {
 					t.Error(err)
 				}

@@ -83,10 +83,11 @@ func (e *Engine) download(ctx context.Context, r *framework.Request, o *outcome,
 	if e.cfg.closePages > 0 && e.pages.Load() >= e.cfg.closePages {
 		e.Close("closespider_pagecount")
 	}
-	if retry, pause, ok := e.retry.OnResponse(r, resp); ok {
-		if pause > 0 {
-			e.dl.Pause(e.dl.SlotKey(r), timeNow().Add(pause))
-		}
+	retry, pause, ok := e.retry.OnResponse(r, resp)
+	if pause > 0 {
+		e.dl.Pause(e.dl.SlotKey(r), timeNow().Add(pause))
+	}
+	if ok {
 		return []*framework.Request{retry}
 	}
 	next, err := e.redirect.OnResponse(r, resp)

@@ -82,6 +82,7 @@ func (b *CollyBinary) Run(ctx context.Context, startURL string, concurrency int)
 	if err != nil {
 		return Result{}, runError("colly crawl", err, stderr)
 	}
+	res.PeakRSS = peakRSS(cmd)
 	return res, nil
 }
 

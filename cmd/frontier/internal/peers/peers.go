@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +23,20 @@ type Result struct {
 	Seconds float64 `json:"seconds"`
 	// Items is the number of items (Scrapy) or of pages with a title (Colly).
 	Items int64 `json:"items"`
+	// PeakRSS is the crawling process's peak resident memory in bytes (0
+	// when the system does not say).
+	PeakRSS int64 `json:"-"`
+}
+
+// peakRSS returns the peak resident memory of cmd's finished process.
+func peakRSS(cmd *exec.Cmd) int64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * 1024
+	}
+	return 0
 }
 
 // PagesPerSecond returns Pages over Seconds, or 0 when Seconds is not positive.

@@ -89,6 +89,7 @@ func Scrapy(ctx context.Context, python, startURL string, opts ScrapyOptions) (R
 	case perr != nil:
 		return Result{}, runError("scrapy crawl", perr, stderr)
 	}
+	res.PeakRSS = peakRSS(cmd)
 	return res, nil
 }
 
