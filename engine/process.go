@@ -92,6 +92,12 @@ func (e *Engine) download(ctx context.Context, r *framework.Request, o *outcome,
 	}
 	next, err := e.redirect.OnResponse(r, resp)
 	if next != nil {
+		if metaInt(r.Meta["retry_times"]) > 0 {
+			// A retry is not filtered (its URL was seen: it is its own);
+			// where it redirects to is a new URL, which the duplicate filter
+			// must see, or a page fetched already is fetched again.
+			next.DontFilter = false
+		}
 		return []*framework.Request{next}
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 
@@ -78,7 +79,7 @@ served on the same address each time, so the job's URLs still resolve.
 				}
 			}
 			site := demosite.New(demosite.Demo())
-			srv, err := site.Serve(cmd.Context(), addr)
+			srv, err := site.Serve(context.WithoutCancel(cmd.Context()), addr) // served until the crawl has finished its requests in flight
 			if err != nil {
 				return err
 			}
@@ -103,4 +104,3 @@ served on the same address each time, so the job's URLs still resolve.
 	cmd.Flags().StringArrayVarP(&f.overwrite, "overwrite-output", "O", nil, "write items to `FILE` instead of "+demoItems)
 	return cmd
 }
-
