@@ -87,6 +87,10 @@ func getSetting(e *env, name string, asJSON bool) error {
 	if asJSON {
 		return printJSON(e.stdout, st.Value)
 	}
+	if str, ok := st.Value.(string); ok {
+		_, err := fmt.Fprintln(e.stdout, str)
+		return err
+	}
 	v, err := yamlFlow(st.Value)
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", name, err)
