@@ -73,4 +73,3 @@ func Run(ctx context.Context, opts Options, eo engine.Options) (engine.Result, e
 }
 
 var _ engine.Frontier = (*Frontier)(nil)
-
