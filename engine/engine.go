@@ -290,27 +290,24 @@ type startRequests struct {
 	done bool
 }
 
-// fill hands requests to the downloader while it has room, pulling a start
-// request whenever the frontier has nothing to hand out, then tops the
-// frontier up with start requests while it holds few: so start requests
-// are taken lazily, as Scrapy's engine takes them, and the first ones are
-// sent at once.
+// fill hands requests to the downloader while it has room. When the
+// frontier has nothing to hand out, one start request is pulled and sent
+// at once; then the frontier is topped up with start requests while it
+// holds few, and the room left is filled again. So start requests are taken
+// lazily, the first ones are sent at once, and how a start function's
+// requests interleave with others depends on the queues only, never on
+// how fast a download ends (Scrapy's send order).
 func (e *Engine) fill(ctx context.Context, workers *sync.WaitGroup, starts *startRequests) error {
-	for e.downloading.Load() < int64(e.cfg.concurrency) && e.active.Load() < int64(e.cfg.maxActive) {
-		r, err := e.f.Next()
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrFrontier, err)
+	if err := e.dispatchAll(ctx, workers); err != nil {
+		return err
+	}
+	if !starts.done && e.hasRoom() && !e.f.HasPending() {
+		if err := e.pullStart(starts); err != nil {
+			return err
 		}
-		if r == nil {
-			if starts.done {
-				break
-			}
-			if err := e.pullStart(starts); err != nil {
-				return err
-			}
-			continue
+		if err := e.dispatchAll(ctx, workers); err != nil {
+			return err
 		}
-		e.dispatch(ctx, workers, r)
 	}
 	for !starts.done && e.f.Len() < e.cfg.startBuffer {
 		if reason, _ := e.stopReason(); reason != "" {
@@ -319,6 +316,27 @@ func (e *Engine) fill(ctx context.Context, workers *sync.WaitGroup, starts *star
 		if err := e.pullStart(starts); err != nil {
 			return err
 		}
+	}
+	return e.dispatchAll(ctx, workers)
+}
+
+// hasRoom reports whether the downloader can take another request.
+func (e *Engine) hasRoom() bool {
+	return e.downloading.Load() < int64(e.cfg.concurrency) && e.active.Load() < int64(e.cfg.maxActive)
+}
+
+// dispatchAll hands requests to the downloader while it has room and the
+// frontier has requests.
+func (e *Engine) dispatchAll(ctx context.Context, workers *sync.WaitGroup) error {
+	for e.hasRoom() {
+		r, err := e.f.Next()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrFrontier, err)
+		}
+		if r == nil {
+			return nil
+		}
+		e.dispatch(ctx, workers, r)
 	}
 	return nil
 }
