@@ -92,7 +92,7 @@ func (e *Engine) download(ctx context.Context, r *framework.Request, o *outcome,
 	}
 	next, err := e.redirect.OnResponse(r, resp)
 	if next != nil {
-		if metaInt(r.Meta["retry_times"]) > 0 {
+		if retries, _ := framework.MetaInt(r.Meta["retry_times"]); retries > 0 {
 			// A retry is not filtered (its URL was seen: it is its own);
 			// where it redirects to is a new URL, which the duplicate filter
 			// must see, or a page fetched already is fetched again.
@@ -200,7 +200,8 @@ func (e *Engine) schedule(r *framework.Request, follow, yielded []*framework.Req
 			return fmt.Errorf("%w: %w", ErrFrontier, err)
 		}
 	}
-	depth := metaInt(r.Meta[framework.MetaDepth]) + 1
+	parent, _ := framework.MetaInt(r.Meta[framework.MetaDepth])
+	depth := parent + 1
 	for _, next := range yielded {
 		if !e.keepDepth(next, depth) || !e.offsite.allows(e, next) {
 			continue
@@ -233,21 +234,4 @@ func (e *Engine) keepDepth(next *framework.Request, depth int) bool {
 		e.c.Stats.Inc("request_depth_count/"+strconv.Itoa(depth), 1)
 	}
 	return true
-}
-
-// metaInt reads an integer meta value as stored in memory (int) or after
-// a job directory round trip (int64, float64); anything else is 0.
-func metaInt(v any) int {
-	switch v := v.(type) {
-	case int:
-		return v
-	case int64:
-		return int(v)
-	case float64:
-		return int(v)
-	case string:
-		n, _ := strconv.Atoi(v)
-		return n
-	}
-	return 0
 }

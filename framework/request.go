@@ -91,13 +91,13 @@ func (r *Request) method() string {
 
 // IsStart reports whether meta marks r as a start request.
 func (r *Request) IsStart() bool {
-	return truthy(r.Meta[MetaIsStartRequest])
+	return Truthy(r.Meta[MetaIsStartRequest])
 }
 
 // VerbatimURL reports whether meta["verbatim_url"] is truthy: the URL is
 // then fingerprinted as it is, without canonicalization (Scrapy 2.17).
 func (r *Request) VerbatimURL() bool {
-	return truthy(r.Meta[MetaVerbatimURL])
+	return Truthy(r.Meta[MetaVerbatimURL])
 }
 
 // Slot returns r's download slot: meta["download_slot"] when set and not nil,
@@ -186,10 +186,10 @@ func cloneValue(v any) any {
 	}
 }
 
-// truthy follows Python's truth rules for the plain values meta and settings
+// Truthy follows Python's truth rules for the plain values meta and settings
 // hold: nil, zero numbers, false and empty strings, slices and maps are false.
 // The common types are switched on directly; others go through reflection.
-func truthy(v any) bool {
+func Truthy(v any) bool {
 	switch t := v.(type) {
 	case nil:
 		return false

@@ -295,7 +295,7 @@ func parsePyFloat(s string) (float64, error) {
 }
 
 func toList(v any) ([]any, error) {
-	if !truthy(v) {
+	if !Truthy(v) {
 		return []any{}, nil
 	}
 	rv := reflect.ValueOf(v)

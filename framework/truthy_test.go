@@ -2,7 +2,7 @@ package framework
 
 import "testing"
 
-// truthy follows Python's truth rules for every plain type, not only the
+// Truthy follows Python's truth rules for every plain type, not only the
 // ones it switches on directly.
 func TestTruthy(t *testing.T) {
 	for _, tc := range []struct {
@@ -15,8 +15,8 @@ func TestTruthy(t *testing.T) {
 		{[]string{}, false}, {[]string{"a"}, true}, {map[string]any{}, false},
 		{map[string]int{"a": 1}, true}, {[]byte{}, false}, {struct{}{}, true},
 	} {
-		if got := truthy(tc.v); got != tc.want {
-			t.Errorf("truthy(%#v) = %v, want %v", tc.v, got, tc.want)
+		if got := Truthy(tc.v); got != tc.want {
+			t.Errorf("Truthy(%#v) = %v, want %v", tc.v, got, tc.want)
 		}
 	}
 	r := MustRequest("https://example.org/")

@@ -82,7 +82,7 @@ func (r *settingsReader) ints(name string) []int {
 	list := r.list(name)
 	out := make([]int, 0, len(list))
 	for _, e := range list {
-		n, ok := asInt(e)
+		n, ok := framework.MetaInt(e)
 		if !ok {
 			r.keep(fmt.Errorf("%w: %s: %v is not an integer", framework.ErrSetting, name, e))
 			continue
@@ -185,7 +185,7 @@ func (c *config) parseSlot(name string, v any) (slotConfig, error) {
 		}
 		switch key {
 		case "concurrency":
-			n, ok := asInt(val)
+			n, ok := framework.MetaInt(val)
 			if !ok || n < 0 {
 				return sc, bad("an integer, 0 or more")
 			}
@@ -197,7 +197,7 @@ func (c *config) parseSlot(name string, v any) (slotConfig, error) {
 			}
 			sc.delay = d
 		case "randomize_delay":
-			sc.randomize = truthy(val)
+			sc.randomize = framework.Truthy(val)
 		default:
 			return sc, bad("one of concurrency, delay and randomize_delay as the key")
 		}

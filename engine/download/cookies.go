@@ -52,7 +52,7 @@ func (c *cookies) jar(r *framework.Request) *cookiejar.Jar {
 // r.Cookies are sent. A Cookie header the request sets itself comes first.
 func (c *cookies) send(r *framework.Request, u *url.URL, h http.Header) {
 	var send []*http.Cookie
-	if truthy(r.Meta[MetaDontMergeCookies]) {
+	if framework.Truthy(r.Meta[MetaDontMergeCookies]) {
 		for _, ck := range r.Cookies {
 			send = append(send, &http.Cookie{Name: ck.Name, Value: ck.Value})
 		}
@@ -88,7 +88,7 @@ func (c *cookies) send(r *framework.Request, u *url.URL, h http.Header) {
 
 // receive stores the cookies resp sets, unless r has meta dont_merge_cookies.
 func (c *cookies) receive(r *framework.Request, u *url.URL, resp *http.Response) {
-	if truthy(r.Meta[MetaDontMergeCookies]) {
+	if framework.Truthy(r.Meta[MetaDontMergeCookies]) {
 		return
 	}
 	set := resp.Cookies()

@@ -342,10 +342,10 @@ func (d *Downloader) download(ctx context.Context, r *framework.Request, req *ht
 		}
 	}
 	lim := bodyLimits{max: d.conf.maxSize, warn: d.conf.warnSize}
-	if n, ok := asInt(r.Meta[MetaDownloadMaxsize]); ok && n >= 0 {
+	if n, ok := framework.MetaInt(r.Meta[MetaDownloadMaxsize]); ok && n >= 0 {
 		lim.max = int64(n)
 	}
-	if n, ok := asInt(r.Meta[MetaDownloadWarnsize]); ok && n >= 0 {
+	if n, ok := framework.MetaInt(r.Meta[MetaDownloadWarnsize]); ok && n >= 0 {
 		lim.warn = int64(n)
 	}
 

@@ -51,7 +51,7 @@ func (h *HTTPError) Allowed(r *framework.Request, resp *framework.Response) bool
 	if resp.Status >= 200 && resp.Status < 300 {
 		return true
 	}
-	if truthy(r.Meta[MetaHandleStatusAll]) {
+	if framework.Truthy(r.Meta[MetaHandleStatusAll]) {
 		return true
 	}
 	if list, ok := r.Meta[MetaHandleStatusList]; ok && list != nil {

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/frontier-go/frontier/framework"
 )
 
 // Meta keys the downloader and its middlewares read or write, as Scrapy's.
@@ -34,86 +35,12 @@ const (
 // record codec's float64, int64, string, bool and []any), so they are read
 // leniently, with Python's truth and int rules.
 
-// truthy follows Python's truth rules for plain values: nil, zero numbers,
-// false and empty strings, slices and maps are false.
-func truthy(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return t
-	case string:
-		return t != ""
-	case int:
-		return t != 0
-	case int64:
-		return t != 0
-	case float64:
-		return t != 0
-	case []any:
-		return len(t) > 0
-	case map[string]any:
-		return len(t) > 0
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
-		return rv.Len() > 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return !rv.IsZero()
-	}
-	return true
-}
-
-// asFloat converts a number, a bool or a string holding a number.
-func asFloat(v any) (float64, bool) {
-	switch t := v.(type) {
-	case nil:
-		return 0, false
-	case float64:
-		return t, !math.IsNaN(t)
-	case int:
-		return float64(t), true
-	case int64:
-		return float64(t), true
-	case bool:
-		if t {
-			return 1, true
-		}
-		return 0, true
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-		return f, err == nil && !math.IsNaN(f)
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return float64(rv.Int()), true
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return float64(rv.Uint()), true
-	case reflect.Float32, reflect.Float64:
-		return rv.Float(), !math.IsNaN(rv.Float())
-	}
-	return 0, false
-}
-
-// asInt converts like asFloat and truncates toward zero, as Python's int.
-func asInt(v any) (int, bool) {
-	f, ok := asFloat(v)
-	if !ok || f >= math.MaxInt64 || f <= math.MinInt64 {
-		return 0, false
-	}
-	return int(f), true
-}
-
 // asInts converts a list of numbers; elements that are not numbers are
 // skipped.
 func asInts(v any) []int {
 	var out []int
 	add := func(e any) {
-		if n, ok := asInt(e); ok {
+		if n, ok := framework.MetaInt(e); ok {
 			out = append(out, n)
 		}
 	}
@@ -152,7 +79,7 @@ func asDuration(v any) (time.Duration, bool) {
 			return d, true
 		}
 	}
-	f, ok := asFloat(v)
+	f, ok := framework.MetaFloat(v)
 	if !ok || f < 0 || f*float64(time.Second) >= math.MaxInt64 {
 		return 0, false
 	}
@@ -162,7 +89,7 @@ func asDuration(v any) (time.Duration, bool) {
 // metaInt returns meta[key] as an int, or def when it is missing or not a
 // number.
 func metaInt(meta map[string]any, key string, def int) int {
-	if n, ok := asInt(meta[key]); ok {
+	if n, ok := framework.MetaInt(meta[key]); ok {
 		return n
 	}
 	return def

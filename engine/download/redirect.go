@@ -55,7 +55,7 @@ func NewRedirect(c *framework.Crawler) (*Redirect, error) {
 // request (a loop ends there too), the error wraps [ErrMaxRedirects] and
 // framework.ErrIgnoreRequest, and r's errback should get it.
 func (rd *Redirect) OnResponse(r *framework.Request, resp *framework.Response) (*framework.Request, error) {
-	if !rd.enabled || truthy(r.Meta[MetaDontRedirect]) || truthy(r.Meta[MetaHandleStatusAll]) ||
+	if !rd.enabled || framework.Truthy(r.Meta[MetaDontRedirect]) || framework.Truthy(r.Meta[MetaHandleStatusAll]) ||
 		slices.Contains(asInts(r.Meta[MetaHandleStatusList]), resp.Status) {
 		return nil, nil
 	}

@@ -65,7 +65,7 @@ func NewRetry(c *framework.Crawler) (*Retry, error) {
 // d.Pause(d.SlotKey(r), time.Now().Add(pause)). ok is false when r is not
 // retried: resp then goes on to the callback or errback.
 func (rt *Retry) OnResponse(r *framework.Request, resp *framework.Response) (retry *framework.Request, pause time.Duration, ok bool) {
-	if !rt.enabled || truthy(r.Meta[MetaDontRetry]) {
+	if !rt.enabled || framework.Truthy(r.Meta[MetaDontRetry]) {
 		return nil, 0, false
 	}
 	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
@@ -82,7 +82,7 @@ func (rt *Retry) OnResponse(r *framework.Request, resp *framework.Response) (ret
 // retryable kind. ok is false when r is not retried: err then goes on to the
 // errback.
 func (rt *Retry) OnError(r *framework.Request, err error) (retry *framework.Request, ok bool) {
-	if !rt.enabled || truthy(r.Meta[MetaDontRetry]) {
+	if !rt.enabled || framework.Truthy(r.Meta[MetaDontRetry]) {
 		return nil, false
 	}
 	var de *Error

@@ -95,7 +95,7 @@ func productToken(ua string) string {
 // when it ends first. Allowed counts and logs a forbidden request; the
 // engine drops it (Scrapy's IgnoreRequest).
 func (rb *Robots) Allowed(ctx context.Context, r *framework.Request) (bool, error) {
-	if !rb.obey || truthy(r.Meta[MetaDontObeyRobotsTxt]) {
+	if !rb.obey || framework.Truthy(r.Meta[MetaDontObeyRobotsTxt]) {
 		return true, nil
 	}
 	u, err := url.Parse(r.URL)
