@@ -77,7 +77,9 @@ type Engine struct {
 	feeds      *feed.Set // nil without feeds
 	forgotDone bool      // feeds.ForgetDone was called (main loop only)
 	f          Frontier
-	started    time.Time
+	// running is the frontier and start time of a Run, for Progress,
+	// which other goroutines call.
+	running atomic.Pointer[running]
 
 	downloading atomic.Int64 // requests between dispatch and the end of their download
 	active      atomic.Int64 // requests between Next and Finish
@@ -139,13 +141,17 @@ func (e *Engine) Progress() Progress {
 		Pages: e.pages.Load(), Items: e.items.Load(), Errors: e.errs.Load(),
 		InFlight: int(e.active.Load()),
 	}
-	if e.f != nil {
-		p.Pending = e.f.Len()
-	}
-	if !e.started.IsZero() {
-		p.Elapsed = time.Since(e.started)
+	if r := e.running.Load(); r != nil {
+		p.Pending = r.f.Len()
+		p.Elapsed = time.Since(r.started)
 	}
 	return p
+}
+
+// running is what Progress reads of a Run.
+type running struct {
+	f       Frontier
+	started time.Time
 }
 
 // Close asks the crawl to stop with reason, as Scrapy's
@@ -191,8 +197,8 @@ func (e *Engine) wakeUp() {
 // result is valid either way.
 func (e *Engine) Run(ctx context.Context, f Frontier) (Result, error) {
 	e.f = f
-	e.started = time.Now()
-	res := Result{Started: e.started}
+	res := Result{Started: time.Now()}
+	e.running.Store(&running{f: f, started: res.Started})
 	job, err := e.c.Job()
 	if err != nil {
 		return e.finish(res, "error", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 
 	"github.com/frontier-go/frontier/framework"
 )
@@ -85,7 +86,7 @@ func (e *Engine) download(ctx context.Context, r *framework.Request, o *outcome,
 	}
 	retry, pause, ok := e.retry.OnResponse(r, resp)
 	if pause > 0 {
-		e.dl.Pause(e.dl.SlotKey(r), timeNow().Add(pause))
+		e.dl.Pause(e.dl.SlotKey(r), time.Now().Add(pause))
 	}
 	if ok {
 		return []*framework.Request{retry}

@@ -11,10 +11,6 @@ import (
 	"github.com/frontier-go/frontier/framework"
 )
 
-// timeNow is time.Now, named for the one place the engine reads the clock
-// for a pause.
-var timeNow = time.Now
-
 // logStats writes Scrapy's periodic "Crawled N pages (at X pages/min),
 // scraped M items (at Y items/min)" line.
 type logStats struct {
