@@ -57,7 +57,7 @@ func benchSite(ctx context.Context, e *env, timeout time.Duration, python string
 		return err
 	}
 	defer srv.Close()
-	run, err := crawlChild(ctx, srv.URL()+"/", t2s(timeout), "-s", "CLOSESPIDER_TIMEOUT="+t2s(timeout))
+	run, err := crawlChild(ctx, srv.URL()+"/", "-s", "CLOSESPIDER_TIMEOUT="+t2s(timeout))
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ type childRun struct {
 
 // crawlChild runs "frontier crawl links" on start in a child process (this
 // same binary), so that its time and memory are its own, as the peers'.
-func crawlChild(ctx context.Context, start, _ string, extra ...string) (childRun, error) {
+func crawlChild(ctx context.Context, start string, extra ...string) (childRun, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return childRun{}, err
@@ -164,7 +164,7 @@ func benchCrawl(ctx context.Context, e *env, f benchCrawlFlags) error {
 		}
 		fmt.Fprintf(e.stdout, "%-22s %10d %10.0f %12d %14s\n", name, pages, float64(pages)/secs, dups, rssCol)
 	}
-	run, err := crawlChild(ctx, start, "", "-s", "JOBDIR="+filepath.Join(tmp, "frontier"),
+	run, err := crawlChild(ctx, start, "-s", "JOBDIR="+filepath.Join(tmp, "frontier"),
 		"-s", "CONCURRENT_REQUESTS="+conc, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN="+conc)
 	if err != nil {
 		return err
