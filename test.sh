@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
-# (nothing yet: redis-server joins when the shared Redis frontier lands)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+# the power-loss tests mount a FUSE filesystem; they are skipped without /dev/fuse
+if [ -e /dev/fuse ] && ! command -v fusermount3 >/dev/null && ! command -v fusermount >/dev/null; then
+  need_apt+=(fuse3)
+fi
 if [ ${#need_apt[@]} -gt 0 ] && [ "${FRONTIER_TEST_NO_INSTALL:-}" = "" ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -59,6 +59,8 @@ var settingSchema = []SettingSpec{
 	{Name: "SCHEDULER_START_MEMORY_QUEUE", Type: TypeComponent, Kind: registry.KindQueue},
 	{Name: "DUPEFILTER_CLASS", Type: TypeComponent, Kind: registry.KindDupeFilter, Required: true},
 	{Name: "DUPEFILTER_DEBUG", Type: TypeBool},
+	{Name: "DUPEFILTER_BLOOM_CAPACITY", Type: TypeInt, Min: new(1.0)},
+	{Name: "DUPEFILTER_BLOOM_ERROR_RATE", Type: TypeFloat, Min: new(0.0)},
 	{Name: "JOBDIR", Type: TypeString},
 	{Name: "JOBDIR_FSYNC", Type: TypeEnum, Values: []string{"interval", "always", "never"}, AnyCase: true},
 	{Name: "JOBDIR_FSYNC_INTERVAL", Type: TypeDuration, Min: new(0.0)},

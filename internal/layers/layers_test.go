@@ -24,6 +24,7 @@ var layers = []layer{
 	{"internal/clock", 0},
 	{"internal/recordio", 0},
 	{"internal/demosite", 0},
+	{"internal/redistest", 0},
 	{"framework/urlnorm", 0},
 	{"framework/recordpb", 0},
 	{"plugins/proto", 0},
