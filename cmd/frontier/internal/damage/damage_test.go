@@ -1,0 +1,97 @@
+package damage
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// configs are the jobs the suite damages: both priority queues, both
+// layouts, closed and killed.
+func configs(requests int) []Config {
+	var out []Config
+	for _, pq := range []string{ScrapyPQ, DownloaderAwarePQ} {
+		for _, layout := range []string{LayoutStore, LayoutFiles} {
+			for _, killed := range []bool{false, true} {
+				out = append(out, Config{PriorityQueue: pq, Layout: layout, Killed: killed, Requests: requests, Seed: 10})
+			}
+		}
+	}
+	return out
+}
+
+// TestUndamagedResumesEverything checks the oracle: a resume of each
+// undamaged job hands out exactly what was pending and in flight, and
+// verify says OK.
+func TestUndamagedResumesEverything(t *testing.T) {
+	for _, cfg := range configs(60) {
+		t.Run(cfg.String(), func(t *testing.T) {
+			job, err := Build(context.Background(), t.TempDir(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(job.InFlight) == 0 || len(job.Pending) == 0 || job.Items == 0 {
+				t.Fatalf("job holds %d pending, %d in flight, %d items: want some of each", len(job.Pending), len(job.InFlight), job.Items)
+			}
+			for u := range job.Expected() {
+				if !job.Oracle.Recoverable(u, job.InFlight[u], nil) {
+					t.Errorf("the oracle finds no record of %s (in flight: %v)", u, job.InFlight[u])
+				}
+			}
+			none := Case{File: "none", Damage: "none", apply: func(string) error { return nil }}
+			res := Run(context.Background(), job, none, RunOptions{Scratch: t.TempDir(), Timeout: time.Minute})
+			for _, f := range res.Failures {
+				t.Error(f)
+			}
+			if res.Resumed != res.Expected || res.Duplicates != 0 || res.Lost != 0 {
+				t.Errorf("resumed %d of %d, %d duplicates, %d lost", res.Resumed, res.Expected, res.Duplicates, res.Lost)
+			}
+			if !res.VerifyOK() {
+				t.Errorf("verify of the undamaged job: %s", findings(res.Verify))
+			}
+		})
+	}
+}
+
+// TestCorruption damages every file of every job in every way and checks
+// each resume (issue 10, item 5).
+func TestCorruption(t *testing.T) {
+	requests, opts := 60, CaseOptions{MaxTruncations: 6, Flips: 2, FlipBits: 1, Seed: 1}
+	if testing.Short() {
+		requests, opts = 40, CaseOptions{MaxTruncations: 3, Flips: 1, FlipBits: 1, Seed: 1}
+	}
+	for _, cfg := range configs(requests) {
+		t.Run(cfg.String(), func(t *testing.T) {
+			t.Parallel()
+			job, err := Build(context.Background(), t.TempDir(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scratch := t.TempDir()
+			for _, c := range Cases(job.Oracle, opts) {
+				res := Run(context.Background(), job, c, RunOptions{Scratch: scratch, Timeout: 30 * time.Second})
+				for _, f := range res.Failures {
+					t.Errorf("%s: %s: %s", cfg, c, f)
+				}
+			}
+		})
+	}
+}
+
+func ExampleCases() {
+	o := &Oracle{Files: []*FileInfo{{Rel: "lock", Kind: KindLock, Size: 0}, {Rel: "spider.state", Kind: KindState, Size: 10, Header: -1}}}
+	for _, c := range Cases(o, CaseOptions{Flips: 1, Seed: 1}) {
+		fmt.Println(c.Damage, c.File)
+	}
+	// Output:
+	// delete lock
+	// swap lock
+	// delete spider.state
+	// truncate spider.state
+	// truncate spider.state
+	// truncate spider.state
+	// flip spider.state
+	// garbage spider.state
+	// swap spider.state
+}
