@@ -59,7 +59,7 @@ the ratios.`,
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
 	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
-	return newBenchSiteCommand(e, sched, newBenchCrawlCommand(e))
+	return newBenchSiteCommand(e, sched, newBenchCrawlCommand(e), newBenchDamageCommand(e))
 }
 
 // benchResult is one variant's figures.

@@ -315,3 +315,17 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// Configs returns the jobs a suite damages: both priority queues, both
+// layouts, each closed and killed, with requests requests from seed.
+func Configs(requests int, seed uint64) []Config {
+	var out []Config
+	for _, pq := range []string{ScrapyPQ, DownloaderAwarePQ} {
+		for _, layout := range []string{LayoutStore, LayoutFiles} {
+			for _, killed := range []bool{false, true} {
+				out = append(out, Config{PriorityQueue: pq, Layout: layout, Killed: killed, Requests: requests, Seed: seed})
+			}
+		}
+	}
+	return out
+}

@@ -62,8 +62,8 @@ type CaseOptions struct {
 	// offset): the offsets kept are the first and last few and a random
 	// choice of the others.
 	MaxTruncations int
-	// Flips is the number of bit-flip cases per file, each flipping
-	// FlipBits bits (at least 1) at random offsets over the whole file.
+	// Flips is the number of bit-flip cases per file, each flipping from
+	// 1 to FlipBits bits at random offsets over the whole file.
 	Flips, FlipBits int
 	// Seed drives every random choice; each case's own seed derives from it.
 	Seed uint64
@@ -86,7 +86,7 @@ func Cases(o *Oracle, opts CaseOptions) []Case {
 		}
 		if f.Size > 0 {
 			for range opts.Flips {
-				out = append(out, flipCase(f, max(opts.FlipBits, 1), rng.Uint64()|1))
+				out = append(out, flipCase(f, 1+rng.IntN(max(opts.FlipBits, 1)), rng.Uint64()|1))
 			}
 			seed := rng.Uint64() | 1
 			out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Garbage, Seed: seed, Damaged: whole,

@@ -7,25 +7,11 @@ import (
 	"time"
 )
 
-// configs are the jobs the suite damages: both priority queues, both
-// layouts, closed and killed.
-func configs(requests int) []Config {
-	var out []Config
-	for _, pq := range []string{ScrapyPQ, DownloaderAwarePQ} {
-		for _, layout := range []string{LayoutStore, LayoutFiles} {
-			for _, killed := range []bool{false, true} {
-				out = append(out, Config{PriorityQueue: pq, Layout: layout, Killed: killed, Requests: requests, Seed: 10})
-			}
-		}
-	}
-	return out
-}
-
 // TestUndamagedResumesEverything checks the oracle: a resume of each
 // undamaged job hands out exactly what was pending and in flight, and
 // verify says OK.
 func TestUndamagedResumesEverything(t *testing.T) {
-	for _, cfg := range configs(60) {
+	for _, cfg := range Configs(60, 10) {
 		t.Run(cfg.String(), func(t *testing.T) {
 			job, err := Build(context.Background(), t.TempDir(), cfg)
 			if err != nil {
@@ -61,7 +47,7 @@ func TestCorruption(t *testing.T) {
 	if testing.Short() {
 		requests, opts = 40, CaseOptions{MaxTruncations: 3, Flips: 1, FlipBits: 1, Seed: 1}
 	}
-	for _, cfg := range configs(requests) {
+	for _, cfg := range Configs(requests, 10) {
 		t.Run(cfg.String(), func(t *testing.T) {
 			t.Parallel()
 			job, err := Build(context.Background(), t.TempDir(), cfg)

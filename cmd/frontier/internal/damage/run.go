@@ -48,6 +48,9 @@ type Result struct {
 	// Panic and Hang describe a panic or a timeout (with every goroutine's
 	// stack).
 	Panic, Hang string
+	// VerifyAgreed is set when verify's verdict and counts match what the
+	// resume did.
+	VerifyAgreed bool
 	// Failures are the checks that failed, each a sentence.
 	Failures []string
 }
@@ -308,7 +311,9 @@ func (res *Result) judge(job *Job, got map[string]int) {
 	} else if len(res.LostIntact) > 0 {
 		res.fail("the resume lost %d of %d intact requests (%s)", len(res.LostIntact), res.Intact, sample(res.LostIntact))
 	}
+	before := len(res.Failures)
 	res.judgeVerify()
+	res.VerifyAgreed = len(res.Failures) == before
 }
 
 // judgeVerify checks verify's verdict against what the resume did: OK iff
