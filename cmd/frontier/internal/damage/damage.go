@@ -65,6 +65,10 @@ type CaseOptions struct {
 	// Flips is the number of bit-flip cases per file, each flipping from
 	// 1 to FlipBits bits at random offsets over the whole file.
 	Flips, FlipBits int
+	// FilesPerKind, when not 0, damages only that many files of each kind
+	// (a random choice): a job of the files layout has a queue file per
+	// bucket, alike for the suite.
+	FilesPerKind int
 	// Seed drives every random choice; each case's own seed derives from it.
 	Seed uint64
 }
@@ -75,7 +79,11 @@ type CaseOptions struct {
 func Cases(o *Oracle, opts CaseOptions) []Case {
 	rng := rand.New(rand.NewPCG(opts.Seed, 0xda3a6e))
 	var out []Case
+	chosen := chooseFiles(o.Files, opts.FilesPerKind, rng)
 	for i, f := range o.Files {
+		if !chosen[f.Rel] {
+			continue
+		}
 		whole := []Span{{File: f.Rel, Off: 0, End: max(f.Size, 1)}}
 		out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Delete, Damaged: whole,
 			apply: func(dir string) error { return os.Remove(filepath.Join(dir, f.Rel)) }})
@@ -100,6 +108,37 @@ func Cases(o *Oracle, opts CaseOptions) []Case {
 		}
 	}
 	return out
+}
+
+// chooseFiles returns the files to damage: all when perKind is 0, else
+// perKind of each kind.
+func chooseFiles(files []*FileInfo, perKind int, rng *rand.Rand) map[string]bool {
+	chosen := map[string]bool{}
+	byKind := map[string][]string{}
+	for _, f := range files {
+		byKind[f.Kind] = append(byKind[f.Kind], f.Rel)
+	}
+	for _, f := range files {
+		rels := byKind[f.Kind]
+		if perKind <= 0 || len(rels) <= perKind {
+			chosen[f.Rel] = true
+		}
+	}
+	kinds := make([]string, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		rels := byKind[k]
+		if perKind <= 0 || len(rels) <= perKind {
+			continue
+		}
+		for _, i := range rng.Perm(len(rels))[:perKind] {
+			chosen[rels[i]] = true
+		}
+	}
+	return chosen
 }
 
 // truncations returns the interesting offsets to cut f at: 0, inside its

@@ -117,9 +117,6 @@ func Run(ctx context.Context, job *Job, c Case, opts RunOptions) *Result {
 	var got map[string]int
 	guard(res, opts.Timeout, "resume", func() {
 		got = resume(ctx, res, job, dir)
-		if res.Refused == nil {
-			fingerprints(ctx, res, job, dir)
-		}
 		feeds(res, job, dir, feedPath)
 	})
 	if res.Panic != "" || res.Hang != "" {
@@ -224,18 +221,13 @@ func resume(ctx context.Context, res *Result, job *Job, dir string) map[string]i
 	if len(left) > 0 && res.NextErrors == 0 && len(res.Failures) == before {
 		res.fail("reopen after a full drain and a clean close handed out %d requests again", len(left))
 	}
+	fingerprints(res, job, f)
 	return got
 }
 
-// fingerprints enqueues every request the job saw again: one accepted was
-// not filtered, so its fingerprint was lost.
-func fingerprints(ctx context.Context, res *Result, job *Job, dir string) {
-	f, err := openFrontier(ctx, job.Config, dir)
-	if err != nil {
-		res.fail("open for the fingerprint check: %v", err)
-		return
-	}
-	defer f.Close()
+// fingerprints enqueues every request the job saw again into the reopened
+// job f: one accepted was not filtered, so its fingerprint was lost.
+func fingerprints(res *Result, job *Job, f *crawl.Frontier) {
 	for _, u := range job.Seen {
 		ok, err := f.Enqueue(framework.MustRequest(u))
 		if err != nil {
