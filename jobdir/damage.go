@@ -21,9 +21,14 @@ const damagedStamp = "20060102T150405Z"
 
 // MoveAside keeps a damaged file of the job directory root aside, in
 // root/damaged-<UTC time>/ at the same relative path, and returns where it
-// went. With keep, the file is copied (its replacement is written over it
-// next); otherwise it is renamed. Damaged files are never deleted.
+// went. An empty root is the job directory holding path (the nearest
+// directory above it with a manifest, else path's directory). With keep,
+// the file is copied (its replacement is written over it next); otherwise
+// it is renamed. Damaged files are never deleted.
 func MoveAside(root, path string, keep bool) (string, error) {
+	if root == "" {
+		root = jobRoot(path)
+	}
 	rel, err := filepath.Rel(root, path)
 	if err != nil || !filepath.IsLocal(rel) {
 		rel = filepath.Base(path)
@@ -73,4 +78,18 @@ func reportCorrupt(logger zerolog.Logger, path string, regions []recordio.Region
 		logger.Warn().Str("file", path).Int64("offset", r.Off).Int64("corrupt_bytes", r.Len).
 			Msgf("Skipped a corrupt stretch of the %s and kept the records after it (damage, not a crash: %s); the damaged file is kept in %s*", what, meaning, DamagedDirPrefix)
 	}
+}
+
+// jobRoot returns the nearest directory holding a manifest among the three
+// above path (a job's files are at most that deep), or path's directory
+// when none does.
+func jobRoot(path string) string {
+	d := filepath.Dir(path)
+	for range 3 {
+		if _, err := os.Stat(filepath.Join(d, ManifestFile)); err == nil {
+			return d
+		}
+		d = filepath.Dir(d)
+	}
+	return filepath.Dir(path)
 }
