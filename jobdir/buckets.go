@@ -2,9 +2,12 @@ package jobdir
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // BucketJournalFile is the name of a persistent priority queue's bucket
@@ -28,6 +31,10 @@ type BucketState struct {
 	// Valid is how many bytes of the file were read; Dropped how many bytes of
 	// torn tail followed them.
 	Valid, Dropped int64
+	// Corrupt are the damaged stretches of the file that valid records
+	// follow (not a crash's doing): they were skipped and the records after
+	// them applied.
+	Corrupt []recordio.Region
 	// Records counts the records read.
 	Records int
 }
@@ -42,7 +49,7 @@ func DecodeBuckets(data []byte) (BucketState, error) {
 	}
 	names := map[string]entry{}
 	var order []string
-	end, err := scanFrames(data, func(off int64, p []byte) error {
+	rep, err := scanFrames(data, func(off int64, p []byte) error {
 		st.Records++
 		name := string(p[1:])
 		e, seen := names[name]
@@ -64,7 +71,7 @@ func DecodeBuckets(data []byte) (BucketState, error) {
 		}
 		return nil
 	})
-	st.Valid, st.Dropped = end, int64(len(data))-end
+	st.Valid, st.Dropped, st.Corrupt = rep.Valid(int64(len(data))), rep.Torn.Len, rep.Corrupt
 	if err != nil {
 		return st, err
 	}
@@ -115,6 +122,12 @@ func OpenBuckets(path string, policy FsyncPolicy, logger zerolog.Logger, cleanup
 		logger.Warn().Str("file", path).Int64("offset", st.Valid).Int64("dropped_bytes", st.Dropped).
 			Msg("Dropped the torn tail of the bucket journal (writes a crash interrupted)")
 	}
+	if len(st.Corrupt) > 0 {
+		reportCorrupt(logger, path, st.Corrupt, "bucket journal", "a bucket created or removed there may be missed or come back")
+		if _, err := MoveAside(filepath.Dir(filepath.Dir(path)), path, true); err != nil {
+			return nil, nil, err
+		}
+	}
 	if cleanup != nil {
 		for _, name := range st.Removed {
 			if err := cleanup(name); err != nil {
@@ -126,7 +139,7 @@ func OpenBuckets(path string, policy FsyncPolicy, logger zerolog.Logger, cleanup
 	for _, name := range st.Live {
 		j.live[name] = struct{}{}
 	}
-	if st.Records == len(st.Live) && len(st.Removed) == 0 && st.Dropped == 0 {
+	if st.Records == len(st.Live) && len(st.Removed) == 0 && st.Dropped == 0 && len(st.Corrupt) == 0 {
 		// Already compact (one creation per live bucket, as a clean close
 		// leaves it): appended to as it is.
 		l, err := openAppendLog(path, policy)

@@ -21,21 +21,20 @@ func appendFrame(dst, payload []byte) []byte {
 }
 
 // scanFrames calls fn with the payload of every whole, valid frame of data
-// from the start, and returns the offset just past the last one. Reading stops
-// at the first frame that is cut short or fails its checksum: what follows
-// is a torn tail, len(data)-end bytes a caller reports as dropped. An error
-// from fn stops the scan and is returned with the frame's offset.
-func scanFrames(data []byte, fn func(off int64, payload []byte) error) (end int64, err error) {
-	off := 0
-	for off < len(data) {
-		fr, n, err := recordio.Next(data[off:])
-		if err != nil {
-			break
-		}
-		if err := fn(int64(off), fr.Payload); err != nil {
-			return int64(off), err
-		}
-		off += n
+// from the start. A bad frame followed by valid ones is corruption: the scan
+// resynchronises on the next valid frame and reports the stretch skipped
+// (recordio.Scan); only a bad stretch with no valid frame after it is a torn
+// tail, a crash's unacknowledged writes. An error from fn stops the scan and
+// is returned.
+func scanFrames(data []byte, fn func(off int64, payload []byte) error) (recordio.ScanReport, error) {
+	return recordio.Scan(data, 0, func(off int64, f recordio.Frame) error { return fn(off, f.Payload) })
+}
+
+// corruptBytes sums the lengths of regions.
+func corruptBytes(regions []recordio.Region) int64 {
+	var n int64
+	for _, r := range regions {
+		n += r.Len
 	}
-	return int64(off), nil
+	return n
 }

@@ -52,6 +52,10 @@ type InFlightState struct {
 	// Valid is how many bytes of the file were read; Dropped how many bytes of
 	// torn tail followed them.
 	Valid, Dropped int64
+	// Corrupt are the damaged stretches of the file that valid records
+	// follow (not a crash's doing): they were skipped and the records after
+	// them applied.
+	Corrupt []recordio.Region
 	// Records counts the records read.
 	Records int
 }
@@ -64,7 +68,7 @@ func DecodeInFlight(data []byte) (InFlightState, error) {
 	index := map[uint64]int{} // ID -> position in st.InFlight
 	ghosts := map[uint64]bool{}
 	var pending []uint64 // IDs handed out since the last flushed marker
-	end, err := scanFrames(data, func(off int64, p []byte) error {
+	rep, err := scanFrames(data, func(off int64, p []byte) error {
 		st.Records++
 		typ, body := p[0], p[1:]
 		switch typ {
@@ -80,6 +84,8 @@ func DecodeInFlight(data []byte) (InFlightState, error) {
 				return fmt.Errorf("%w: bad delivery record at offset %d", ErrCorruptJournal, off)
 			}
 			rec := body[n:]
+			// The epoch record may be lost to damage: IDs carry their epoch.
+			st.Epoch = max(st.Epoch, id>>idBits)
 			if i, ok := index[id]; ok {
 				st.InFlight[i].Record = rec
 			} else {
@@ -118,7 +124,7 @@ func DecodeInFlight(data []byte) (InFlightState, error) {
 		}
 		return nil
 	})
-	st.Valid, st.Dropped = end, int64(len(data))-end
+	st.Valid, st.Dropped, st.Corrupt = rep.Valid(int64(len(data))), rep.Torn.Len, rep.Corrupt
 	if err != nil {
 		return st, err
 	}
@@ -196,6 +202,13 @@ func OpenInFlight(path string, policy FsyncPolicy, logger zerolog.Logger) (*InFl
 	if st.Dropped > 0 {
 		logger.Warn().Str("file", path).Int64("offset", st.Valid).Int64("dropped_bytes", st.Dropped).
 			Msg("Dropped the torn tail of the in-flight journal (writes a crash interrupted)")
+	}
+	if len(st.Corrupt) > 0 {
+		reportCorrupt(logger, path, st.Corrupt, "in-flight journal",
+			"a delivery lost there is a request lost; an acknowledgement lost there brings a finished request back")
+		if _, err := MoveAside(filepath.Dir(path), path, true); err != nil {
+			return nil, st, err
+		}
 	}
 	j := &InFlightJournal{
 		epoch:    st.Epoch + 1,

@@ -297,12 +297,16 @@ func TestDecodeInFlightCorrupt(t *testing.T) {
 			}
 		})
 	}
-	// A flipped byte inside a record is a checksum failure: that record and
-	// everything after it are dropped as a torn tail.
-	data, _ := journalScript(t)
+	// A flipped byte inside a record is a checksum failure: that record is
+	// skipped as corrupt and every record after it applies.
+	data, states := journalScript(t)
+	want := states[int64(len(data))]
 	data[20] ^= 0x40
 	st, err := DecodeInFlight(data)
-	if err != nil || st.Valid > 20 || st.Dropped == 0 {
+	if err != nil || st.Dropped != 0 || len(st.Corrupt) != 1 || st.Corrupt[0].Off != 0 {
 		t.Fatalf("flipped byte: %+v, %v", st, err)
+	}
+	if st.Epoch != 1 || !reflect.DeepEqual(st.InFlight, want.InFlight) {
+		t.Fatalf("flipped byte in the epoch record: epoch %d, in flight %v; want epoch 1, %v", st.Epoch, st.InFlight, want.InFlight)
 	}
 }

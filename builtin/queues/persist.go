@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rs/zerolog"
+
 	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/builtin/queues/queuestore"
@@ -118,18 +120,28 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 // the queue store, or, when the job keeps its buckets as files
 // (filesLayout), the per-file queues' store, which owns their pool and
 // delivery identifiers.
-func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, cleanup func(name string) error) (*jobdir.BucketJournal, []string, framework.QueueStore, error) {
+func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, dapq bool, cleanup func(name string) error) (*jobdir.BucketJournal, []string, framework.QueueStore, error) {
 	if err := os.MkdirAll(key, 0o755); err != nil {
 		return nil, nil, nil, fmt.Errorf("queues: %w", err)
 	}
-	j, live, err := jobdir.OpenBuckets(filepath.Join(key, jobdir.BucketJournalFile), job.Fsync,
-		c.Logger.With().Str("component", "priority queue").Logger(), cleanup)
+	path := filepath.Join(key, jobdir.BucketJournalFile)
+	_, statErr := os.Stat(path)
+	lost := errors.Is(statErr, os.ErrNotExist)
+	logger := c.Logger.With().Str("component", "priority queue").Logger()
+	j, live, err := jobdir.OpenBuckets(path, job.Fsync, logger, cleanup)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var fileBuckets []string
+	if lost && !queuestore.Has(key) {
+		// A job whose buckets are files and whose journal is lost.
+		if fileBuckets, err = RebuildBucketNames(key, dapq, nil); err != nil {
+			return nil, nil, nil, abandon(j, nil, err)
+		}
+	}
 	cfg := disk.ConfigFromJob(job, c)
 	var buckets framework.QueueStore
-	if filesLayout(job, key, len(live) > 0) {
+	if filesLayout(job, key, len(live) > 0 || len(fileBuckets) > 0) {
 		var files *filequeue.Store
 		files, err = filequeue.NewStore(cfg, nil)
 		buckets = files
@@ -141,7 +153,31 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	if err != nil {
 		return nil, nil, nil, abandon(j, nil, err)
 	}
+	if lost {
+		if live, err = rebuildJournal(j, key, dapq, logStore(buckets), logger); err != nil {
+			return nil, nil, nil, abandon(j, logStore(buckets), err)
+		}
+	}
 	return j, live, buckets, nil
+}
+
+// rebuildJournal fills the empty journal j, whose file was missing, with
+// the buckets the data at key holds (RebuildBucketNames), and returns them.
+// A job's first open finds no bucket and nothing is logged; otherwise the
+// loss and the rebuild are logged at warning.
+func rebuildJournal(j *jobdir.BucketJournal, key string, dapq bool, st *queuestore.Store, logger zerolog.Logger) ([]string, error) {
+	names, err := RebuildBucketNames(key, dapq, st)
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	for _, name := range names {
+		if err := j.Add(name); err != nil {
+			return nil, err
+		}
+	}
+	logger.Warn().Str("file", filepath.Join(key, jobdir.BucketJournalFile)).Int("buckets", len(names)).
+		Msg("The bucket journal was missing: rebuilt from the buckets the queue's data holds")
+	return names, nil
 }
 
 // logStore returns buckets when it is a queue store, nil otherwise.
@@ -194,7 +230,7 @@ func claimed(st *queuestore.Store, c *framework.Crawler) {
 // openJournal makes a standalone queue persistent: it opens the bucket
 // journal and restores the buckets it lists.
 func (pq *ScrapyPriorityQueue) openJournal() error {
-	j, live, buckets, err := openBucketJournal(pq.c, pq.cfg.Job, pq.cfg.Key, func(name string) error {
+	j, live, buckets, err := openBucketJournal(pq.c, pq.cfg.Job, pq.cfg.Key, false, func(name string) error {
 		p, isStart, _, err := parseBucketName(name, false)
 		if err != nil {
 			return err
@@ -445,7 +481,7 @@ func (q *DownloaderAwarePriorityQueue) slotDir(slot string) string {
 // openJournal makes the queue persistent: it opens the bucket journal and
 // restores the slots and buckets it lists.
 func (q *DownloaderAwarePriorityQueue) openJournal() error {
-	j, live, buckets, err := openBucketJournal(q.c, q.cfg.Job, q.cfg.Key, func(name string) error {
+	j, live, buckets, err := openBucketJournal(q.c, q.cfg.Job, q.cfg.Key, true, func(name string) error {
 		p, isStart, slot, err := parseBucketName(name, true)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/frontier-go/frontier/internal/clock"
@@ -129,9 +130,18 @@ func (s *Store) replayRelocate(segNo uint32, off int64, fr recordio.Frame, size 
 		return fmt.Errorf("%w: relocated chunk of unknown bucket %d at offset %d", ErrCorrupt, id, off)
 	}
 	i, found := b.findChunk(no)
+	if !found && s.rebuilding {
+		// Rebuilding without a checkpoint: the chunk's first copy was in a
+		// segment deleted once the records were relocated here.
+		i = sort.Search(len(b.chunks), func(k int) bool { return b.chunks[k].no > no })
+		b.chunks = slices.Insert(b.chunks, i, chunkRef{})
+		b.nextChunk = max(b.nextChunk, no+1)
+		found = true
+	}
 	if !found {
 		return nil // the chunk went since (its drop comes later in the log), or was lost with a corrupt stretch
 	}
+	s.maxID = max(s.maxID, fr.ID+uint64(count)-1)
 	b.chunks[i] = chunkRef{base: fr.ID, no: no, seg: segNo, off: uint32(off), size: uint32(size), count: count, live: count}
 	return nil
 }

@@ -24,7 +24,12 @@ const (
 
 	storeSegMagic   = "frontier.queue.segment"
 	storeIndexMagic = "frontier.queue.index"
-	storeVersion    = 1
+	// storeVersion is the format written. Format 2 declares again, at the
+	// start of each segment, every bucket declared before it; format 1
+	// segments are read as they are.
+	storeVersion = 2
+	// storeOldestVersion is the oldest format read.
+	storeOldestVersion = 1
 )
 
 // Record types of the store's segments (the first payload byte).
@@ -107,10 +112,14 @@ func listSegments(dir string) ([]uint32, error) {
 	return out, nil
 }
 
-// hasStore reports whether dir holds a queue store (its checkpoint).
+// hasStore reports whether dir holds a queue store: its checkpoint, or
+// segments whose checkpoint is lost.
 func hasStore(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, IndexFile))
-	return err == nil
+	if _, err := os.Stat(filepath.Join(dir, IndexFile)); err == nil {
+		return true
+	}
+	segs, _ := listSegments(dir)
+	return len(segs) > 0
 }
 
 // appendSegHeader appends the header frame of segment n.
@@ -128,8 +137,8 @@ func checkSegHeader(p []byte, n uint32) error {
 	if !ok {
 		return fmt.Errorf("%w: no segment header", disk.ErrNotQueue)
 	}
-	if rest[0] != storeVersion {
-		return fmt.Errorf("%w: segment format %d (this build reads %d)", disk.ErrVersion, rest[0], storeVersion)
+	if rest[0] < storeOldestVersion || rest[0] > storeVersion {
+		return fmt.Errorf("%w: segment format %d (this build reads %d to %d)", disk.ErrVersion, rest[0], storeOldestVersion, storeVersion)
 	}
 	got, k := binary.Uvarint(rest[1:])
 	if k <= 0 || got != uint64(n) {

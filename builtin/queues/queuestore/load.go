@@ -18,16 +18,30 @@ import (
 // it rather than guess.
 var ErrCorrupt = errors.New("queues: corrupt queue store")
 
-// load recovers the store: the checkpoint, then the log after it.
+// load recovers the store: the checkpoint, then the log after it. A
+// checkpoint that is missing while segments exist, or damaged, is rebuilt
+// from the segments, which declare every bucket they hold chunks of (format
+// 2; see rebuild), and the rebuild is reported.
 func (s *Store) load() error {
 	path := filepath.Join(s.dir, IndexFile)
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		if err := s.decodeIndex(data); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			if errors.Is(err, disk.ErrVersion) || errors.Is(err, disk.ErrNotQueue) {
+				// A newer frontier's, or not a queue store's: refused.
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			s.report(path, 0, int64(len(data)), 0, fmt.Sprintf("checkpoint damaged (%v): rebuilt from the segments", err))
+			s.startRebuild()
+			s.indexDamaged = true
 		}
-	case !os.IsNotExist(err):
+	case os.IsNotExist(err):
+		if segs, _ := listSegments(s.dir); len(segs) > 0 {
+			s.report(path, -1, 0, 0, "checkpoint missing: rebuilt from the segments")
+			s.startRebuild()
+		}
+	default:
 		return err
 	}
 	nums, err := listSegments(s.dir)
@@ -58,6 +72,7 @@ func (s *Store) load() error {
 		s.report(s.segPath(s.ckpt.seg), s.ckpt.off, 0, 0, "segment the checkpoint goes on from is missing")
 	}
 	s.settleChunks()
+	s.rebuilding = false
 	if len(nums) > 0 && !s.readOnly {
 		if seg := s.segs[nums[len(nums)-1]]; seg != nil && seg.size < s.cfg.SegmentBytes {
 			s.active = seg
@@ -143,7 +158,17 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 			pos += k
 			continue
 		}
-		at, n := start+int64(pos), int64(len(buf)-pos)
+		at := start + int64(pos)
+		if skip, ok := recordio.Sync(buf[pos+1:]); ok {
+			// Damage, not a crash: valid frames follow. Go on from the
+			// next one; frames of what the damaged stretch held (a
+			// bucket's declaration, a chunk) are dropped and reported.
+			s.report(file, at, int64(skip+1), 0, "corrupt stretch skipped (the frames after it are kept)")
+			s.lossy = true
+			pos += skip + 1
+			continue
+		}
+		n := int64(len(buf) - pos)
 		if !last {
 			s.report(file, at, n, 0, "corrupt frame: the rest of the segment is dropped")
 			seg.size = at
@@ -154,6 +179,14 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		return s.cut(seg, at)
 	}
 	return nil
+}
+
+// startRebuild forgets what a damaged checkpoint said and has the log
+// replayed from its first segment.
+func (s *Store) startRebuild() {
+	s.buckets, s.byKey = map[uint64]*storeBucket{}, map[string]*storeBucket{}
+	s.ckpt, s.nextBucket, s.nextSeg, s.maxID = logPos{}, 1, 1, 0
+	s.rebuilding, s.lossy = true, true
 }
 
 // cut shortens the last segment to size, removing it when nothing whole is left.
@@ -187,6 +220,9 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		if r.bad || id == 0 || (kind != kindFIFO && kind != kindLIFO) || rel == "" {
 			return bad("bad bucket record")
 		}
+		if old := s.buckets[id]; old != nil && old.rel == rel && old.lifo == (kind == kindLIFO) {
+			return nil // declared again at the start of a later segment (format 2)
+		}
 		if s.buckets[id] != nil || s.byKey[rel] != nil {
 			return bad(fmt.Sprintf("bucket %d (%s) declared twice", id, rel))
 		}
@@ -204,6 +240,9 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			return nil
 		case b == nil:
 			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
+		case no < b.nextChunk && s.lossy:
+			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
+			return nil
 		case no < b.nextChunk:
 			return bad(fmt.Sprintf("chunk %d of bucket %d after chunk %d", no, id, b.nextChunk-1))
 		}
@@ -276,8 +315,8 @@ func (s *Store) decodeIndex(data []byte) error {
 			if !ok {
 				return fmt.Errorf("%w: no checkpoint header", disk.ErrNotQueue)
 			}
-			if rest[0] != storeVersion {
-				return fmt.Errorf("%w: queue store format %d (this build reads %d); resume with a newer frontier", disk.ErrVersion, rest[0], storeVersion)
+			if rest[0] < storeOldestVersion || rest[0] > storeVersion {
+				return fmt.Errorf("%w: queue store format %d (this build reads %d to %d); resume with a newer frontier", disk.ErrVersion, rest[0], storeOldestVersion, storeVersion)
 			}
 			r := reader{b: rest[1:]}
 			s.ckpt = logPos{seg: r.u32(), off: int64(r.uvarint())}

@@ -15,6 +15,7 @@ import (
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/clock"
 	"github.com/frontier-go/frontier/internal/recordio"
+	"github.com/frontier-go/frontier/jobdir"
 )
 
 var _ framework.QueueStore = (*Store)(nil)
@@ -92,6 +93,10 @@ type Store struct {
 	// lost: frames of buckets whose declaration was in that stretch are
 	// dropped and reported instead of refusing the store.
 	lossy bool
+	// rebuilding is set while a resume rebuilds a missing or damaged
+	// checkpoint from every segment; indexDamaged when the checkpoint was
+	// there but damaged (it is kept aside before the new one is written).
+	rebuilding, indexDamaged bool
 }
 
 // storeSeg is one segment file of the log.
@@ -104,6 +109,7 @@ type storeSeg struct {
 	liveBytes int64      // their frames' bytes
 	lastDeath clock.Mono // when a chunk of the segment last died
 	unsynced  bool
+	fresh     int64 // its size when created: header and declarations
 }
 
 // readWindow is the last span of a segment read, serving neighbouring chunks.
@@ -151,7 +157,13 @@ func Open(dir string, cfg disk.Config) (*Store, error) {
 		s.release()
 		return nil, fmt.Errorf("queues: open queue store %s: %w", dir, err)
 	}
-	if !hasStore(dir) {
+	if s.indexDamaged {
+		if _, err := jobdir.MoveAside("", filepath.Join(dir, IndexFile), false); err != nil {
+			s.release()
+			return nil, fmt.Errorf("queues: open queue store %s: %w", dir, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, IndexFile)); err != nil {
 		if err := s.checkpoint(); err != nil {
 			s.release()
 			return nil, fmt.Errorf("queues: create queue store %s: %w", dir, err)
@@ -409,7 +421,7 @@ func (s *Store) writePlans() error {
 			j++
 		}
 		if j == i {
-			if seg.size > segHeaderSize {
+			if seg.size > max(segHeaderSize, seg.fresh) {
 				s.retire() // full: the next writable() rolls
 				continue
 			}
@@ -483,20 +495,42 @@ func (s *Store) writable() (*storeSeg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queues: queue store %s: %w", s.dir, err)
 	}
-	hdr := appendSegHeader(nil, n)
+	hdr := s.appendDeclarations(appendSegHeader(nil, n))
 	if _, err := f.WriteAt(hdr, 0); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("queues: queue store %s: %w", s.dir, err)
 	}
 	s.nextSeg++
-	seg := &storeSeg{no: n, size: int64(len(hdr)), unsynced: true}
+	seg := &storeSeg{no: n, size: int64(len(hdr)), fresh: int64(len(hdr)), unsynced: true}
 	s.opened(seg, f)
 	s.segs[n], s.active, s.dirSync = seg, seg, true
 	if s.unsyncedSince == 0 {
 		s.unsyncedSince = clock.Exact()
 	}
 	return seg, nil
+}
+
+// appendDeclarations appends, after a new segment's header, a recBucket
+// frame for every bucket already declared in the log (format 2), so that
+// each segment declares every bucket whose frames it holds and a lost
+// checkpoint can be rebuilt from the segments left, whichever were deleted.
+func (s *Store) appendDeclarations(dst []byte) []byte {
+	ids := make([]uint64, 0, len(s.buckets))
+	for id, b := range s.buckets {
+		if b.declared {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var p []byte
+	for _, id := range ids {
+		b := s.buckets[id]
+		p = binary.AppendUvarint(append(p[:0], recBucket), id)
+		p = append(append(p, b.kind()), b.rel...)
+		dst, _ = recordio.Append(dst, p, recordio.Meta{})
+	}
+	return dst
 }
 
 // retire stops writing to the active segment; a checkpoint deletes it once

@@ -841,7 +841,9 @@ func (m *logModel) apply(seg string, f logFrame) {
 	b := m.buckets[f.bucket]
 	switch f.typ {
 	case 'B':
-		m.buckets[f.bucket] = &modelBucket{key: f.key, lifo: f.lifo}
+		if b == nil || b.key != f.key {
+			m.buckets[f.bucket] = &modelBucket{key: f.key, lifo: f.lifo}
+		} // else declared again at a segment's start (format 2)
 	case 'C':
 		b.chunks = append(b.chunks, &modelChunk{no: f.no, base: f.id, urls: f.urls, live: len(f.urls), seg: seg, end: f.end})
 	case 'L':
@@ -1221,9 +1223,9 @@ func TestStoreCorruptChunk(t *testing.T) {
 }
 
 // A flipped byte in a chunk the log replays (a crash, no checkpoint since),
-// in a segment that is not the last: the rest of that segment is dropped
-// and reported, the next segment replayed, and the store opens with the
-// records of the checkpoint and of the whole frames.
+// in a segment that is not the last: that frame is skipped as corruption
+// and reported, the frames after it and the next segment replayed, and the
+// store opens with every record but the damaged chunk's (issue 10).
 func TestStoreCorruptReplayedSegment(t *testing.T) {
 	for _, k := range disktest.Kinds() {
 		t.Run(k.Name, func(t *testing.T) {
@@ -1256,18 +1258,29 @@ func TestStoreCorruptReplayedSegment(t *testing.T) {
 				t.Fatalf("chunk 1 is in %s", seg)
 			}
 			flipByte(t, filepath.Join(dir, seg), (f.off+f.end)/2)
+			// The damaged chunk is corruption, not a torn tail: the frames
+			// after it are kept.
 			m := newLogModel()
-			lost := int64(0)
+			lost := f.end - f.off
 			for _, name := range segs {
 				data, _ := os.ReadFile(filepath.Join(dir, name))
-				frames, end := readLogFrames(t, data)
-				if name == seg {
-					lost = int64(len(data)) - f.off
-					if end != f.off {
-						t.Fatalf("frames of %s end at %d, the flipped one starts at %d", seg, end, f.off)
+				if name != seg {
+					frames, _ := readLogFrames(t, data)
+					for _, fr := range frames {
+						m.apply(name, fr)
 					}
+					continue
 				}
-				for _, fr := range frames {
+				before, end := readLogFrames(t, data[:f.off])
+				after, _ := readLogFrames(t, data[f.end:])
+				if end != f.off {
+					t.Fatalf("frames of %s end at %d, the flipped one starts at %d", seg, end, f.off)
+				}
+				for _, fr := range before {
+					m.apply(name, fr)
+				}
+				for _, fr := range after {
+					fr.off, fr.end = fr.off+f.end, fr.end+f.end
 					m.apply(name, fr)
 				}
 			}
@@ -1286,8 +1299,8 @@ func TestStoreCorruptReplayedSegment(t *testing.T) {
 				t.Fatalf("%d bytes reported, want %d", reported, lost)
 			}
 			want := m.want()
-			if n := len(want["q"]); n != 8 {
-				t.Fatalf("the model holds %d records, want 8: %v", n, want)
+			if n := len(want["q"]); n != 10-len(f.urls) {
+				t.Fatalf("the model holds %d records, want 10 but the %d of the damaged chunk: %v", n, len(f.urls), want)
 			}
 			s = openTestStore(t, dir, cfg)
 			sameContents(t, storeContents(t, s), want)
@@ -1295,9 +1308,10 @@ func TestStoreCorruptReplayedSegment(t *testing.T) {
 	}
 }
 
-// A checkpoint with any byte flipped, or cut short anywhere, is refused:
-// Open and Read return an error wrapping ErrCorrupt and
-// leave the files as they were.
+// A checkpoint with any byte flipped, cut short anywhere, or holding whole
+// frames no store writes is damage (issue 10): Read reports it naming the
+// checkpoint and changes nothing; Open rebuilds the checkpoint from the
+// segments, keeps the damaged one aside, and every request is still there.
 func TestStoreCorruptIndex(t *testing.T) {
 	src := t.TempDir()
 	s := openTestStore(t, src, storeTestConfig(0))
@@ -1309,25 +1323,38 @@ func TestStoreCorruptIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := crashCopy(t, src)
-	path := filepath.Join(dir, "queue.index")
-	names := dirNames(t, dir)
+	want := storeContents(t, openTestStore(t, crashCopy(t, src), storeTestConfig(0)))
 	check := func(t *testing.T, what string, bad []byte) {
 		t.Helper()
+		dir := crashCopy(t, src)
+		path := filepath.Join(dir, "queue.index")
 		if err := os.WriteFile(path, bad, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if s, err := Open(dir, storeTestConfig(0)); !errors.Is(err, ErrCorrupt) || !strings.Contains(fmt.Sprint(err), path) {
-			if s != nil {
-				_ = s.Close()
-			}
-			t.Fatalf("%s: open: %v, want ErrCorrupt naming %s", what, err, path)
+		before := disktest.Snapshot(t, dir)
+		named := false
+		rs, err := Read(dir, func(file string, _, _ int64, _ int, what string) {
+			named = named || (file == path && strings.Contains(what, "rebuilt"))
+		})
+		if err != nil {
+			t.Fatalf("%s: read: %v", what, err)
 		}
-		if _, err := Read(dir, nil); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("%s: read: %v, want ErrCorrupt", what, err)
+		_ = rs.Close()
+		if !named || disktest.Snapshot(t, dir) != before {
+			t.Fatalf("%s: read: the damaged checkpoint reported: %t; files unchanged: %t", what, named, disktest.Snapshot(t, dir) == before)
 		}
-		if got, _ := os.ReadFile(path); string(got) != string(bad) || !slices.Equal(dirNames(t, dir), names) {
-			t.Fatalf("%s: a refused store's files were changed", what)
+		s, err := Open(dir, storeTestConfig(0))
+		if err != nil {
+			t.Fatalf("%s: open: %v", what, err)
+		}
+		sameContents(t, storeContents(t, s), want)
+		_ = s.Close()
+		kept, _ := filepath.Glob(filepath.Join(dir, "damaged-*", "queue.index"))
+		if len(kept) != 1 {
+			t.Fatalf("%s: damaged checkpoint kept aside: %v", what, kept)
+		}
+		if got, _ := os.ReadFile(kept[0]); string(got) != string(bad) {
+			t.Fatalf("%s: the checkpoint kept aside is not the damaged one", what)
 		}
 	}
 	for i := range index {
@@ -1393,8 +1420,8 @@ func TestStoreForeignFiles(t *testing.T) {
 		want  error
 		found string
 	}{
-		{"newer index", "queue.index", reframe(index, version("frontier.queue.index")), disk.ErrVersion, "format 2"},
-		{"newer segment", seg, reframe(segment, version("frontier.queue.segment")), disk.ErrVersion, "format 2"},
+		{"newer index", "queue.index", reframe(index, version("frontier.queue.index")), disk.ErrVersion, "format 3"},
+		{"newer segment", seg, reframe(segment, version("frontier.queue.segment")), disk.ErrVersion, "format 3"},
 		{"index of something else", "queue.index", reframe(index, func(p []byte) []byte { return append([]byte("Hsomething.else"), p[21:]...) }), disk.ErrNotQueue, ""},
 		{"segment of something else", seg, reframe(segment, func(p []byte) []byte { p[1] = 'F'; return p }), disk.ErrNotQueue, ""},
 		{"segment named for another", seg, reframe(segment, func(p []byte) []byte { p[len(p)-1] = 7; return p }), disk.ErrNotQueue, ""},

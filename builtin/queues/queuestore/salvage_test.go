@@ -1,0 +1,78 @@
+package queuestore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontier-go/frontier/builtin/queues/disk/disktest"
+)
+
+// Issue 10: deleting the checkpoint of a store whose first segments were
+// deleted (drained, then a clean close) dropped every pending request, and
+// the job then no longer opened ("chunk of unknown bucket"). The segments
+// left declare their buckets (format 2): the checkpoint is rebuilt from
+// them, the loss of the checkpoint is reported, and every request is kept.
+func TestStoreMissingIndexRebuiltFromSegments(t *testing.T) {
+	for _, k := range disktest.Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			src := t.TempDir()
+			cfg := storeTestConfig(4 << 10)
+			s := openTestStore(t, src, cfg)
+			for round := range 6 {
+				for _, key := range []string{"a", "b/slot"} {
+					q := bucketOf(t, s, key, k.LIFO)
+					for i := range 8 {
+						r := disktest.Req(t, fmt.Sprintf("http://%s/%d/%d", strings.ReplaceAll(key, "/", "-"), round, i))
+						r.Body = make([]byte, 200)
+						if err := q.Push(r); err != nil {
+							t.Fatal(err)
+						}
+					}
+					mustFlush(t, s)
+				}
+				if round == 0 {
+					// Drain both buckets (declared in the first
+					// segment), so that the first segment goes.
+					for _, key := range []string{"a", "b/slot"} {
+						popAll(t, bucketOf(t, s, key, k.LIFO))
+					}
+					mustFlush(t, s)
+				}
+			}
+			mustCloseStore(t, s)
+			want := storeContents(t, openTestStore(t, crashCopy(t, src), cfg))
+			if len(want["a"]) != 40 || len(want["b/slot"]) != 40 {
+				t.Fatalf("before the damage: %d and %d records", len(want["a"]), len(want["b/slot"]))
+			}
+			for _, damage := range []string{"deleted", "garbage"} {
+				dir := crashCopy(t, src)
+				if segs := segFiles(t, dir); len(segs) < 2 || segs[0] == storeSegName(1) {
+					t.Fatalf("segments %v: the test needs the first ones deleted", segs)
+				}
+				path := filepath.Join(dir, IndexFile)
+				var err error
+				if damage == "deleted" {
+					err = os.Remove(path)
+				} else {
+					err = os.WriteFile(path, []byte("not a checkpoint at all, not even framed"), 0o644)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				reported := ""
+				rs, err := Read(dir, func(file string, _, _ int64, _ int, what string) { reported += file + ": " + what + "\n" })
+				if err != nil {
+					t.Fatalf("%s: read: %v", damage, err)
+				}
+				_ = rs.Close()
+				if !strings.Contains(reported, path) || !strings.Contains(reported, "rebuilt") {
+					t.Fatalf("%s: reported %q, want the checkpoint named as rebuilt", damage, reported)
+				}
+				sameContents(t, storeContents(t, openTestStore(t, dir, cfg)), want)
+			}
+		})
+	}
+}

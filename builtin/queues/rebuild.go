@@ -1,0 +1,141 @@
+package queues
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/frontier-go/frontier/builtin/queues/filequeue"
+	"github.com/frontier-go/frontier/builtin/queues/queuestore"
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
+)
+
+// errFirstRecord stops a read after the first record.
+var errFirstRecord = errors.New("queues: first record read")
+
+// RebuildBucketNames lists, in the persistent priority queue at key, the
+// buckets the data holds, named as the bucket journal names them: the
+// queue store's buckets holding requests (st, when not nil), else the
+// buckets' own files and directories. dapq is true for the downloader-aware
+// queue, whose slot directories are PathSafe(slot): the slot is the
+// directory's name when it only holds safe characters, else the slot of
+// the bucket's first request. A lost bucket journal is rebuilt from it.
+func RebuildBucketNames(key string, dapq bool, st *queuestore.Store) ([]string, error) {
+	var rels []string
+	if st != nil {
+		for _, b := range st.Buckets() {
+			if b.Len > 0 {
+				rels = append(rels, b.Key)
+			}
+		}
+	} else {
+		var err error
+		if rels, err = bucketFiles(key, dapq); err != nil {
+			return nil, err
+		}
+	}
+	var names []string
+	for _, rel := range rels {
+		name, err := bucketNameOf(key, rel, dapq, st)
+		if err != nil {
+			return nil, fmt.Errorf("queues: rebuild the bucket journal of %s: bucket %s: %w", key, rel, err)
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// bucketFiles lists the buckets kept as files or directories under key,
+// relative to key with forward slashes.
+func bucketFiles(key string, dapq bool) ([]string, error) {
+	ents, err := os.ReadDir(key)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var rels []string
+	for _, e := range ents {
+		if !dapq {
+			if _, _, _, err := parseBucketName(e.Name(), false); err == nil {
+				rels = append(rels, e.Name())
+			}
+			continue
+		}
+		if !e.IsDir() || strings.HasPrefix(e.Name(), jobdir.DamagedDirPrefix) {
+			continue
+		}
+		sub, err := os.ReadDir(filepath.Join(key, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sub {
+			if _, _, _, err := parseBucketName(s.Name(), false); err == nil {
+				rels = append(rels, e.Name()+"/"+s.Name())
+			}
+		}
+	}
+	return rels, nil
+}
+
+// bucketNameOf returns the journal name of the bucket at rel.
+func bucketNameOf(key, rel string, dapq bool, st *queuestore.Store) (string, error) {
+	dir, suffix, hasDir := strings.Cut(rel, "/")
+	if !dapq {
+		if hasDir {
+			return "", fmt.Errorf("%w: a DownloaderAwarePriorityQueue's bucket in a ScrapyPriorityQueue", jobdir.ErrPriorityQueueMismatch)
+		}
+		_, _, _, err := parseBucketName(rel, false)
+		return rel, err
+	}
+	if !hasDir {
+		return "", fmt.Errorf("%w: a ScrapyPriorityQueue's bucket in a DownloaderAwarePriorityQueue", jobdir.ErrPriorityQueueMismatch)
+	}
+	if _, _, _, err := parseBucketName(suffix, false); err != nil {
+		return "", err
+	}
+	if i := strings.LastIndexByte(dir, '-'); i > 0 && PathSafe(dir[:i]) == dir {
+		return suffix + "/" + dir[:i], nil
+	}
+	slot, err := firstSlot(filepath.Join(key, filepath.FromSlash(rel)), rel, st)
+	if err != nil {
+		return "", err
+	}
+	if PathSafe(slot) != dir {
+		return "", fmt.Errorf("its first request's slot %q is not the directory's", slot)
+	}
+	return suffix + "/" + slot, nil
+}
+
+// firstSlot returns the download slot of the first request of the bucket.
+func firstSlot(path, rel string, st *queuestore.Store) (string, error) {
+	var slot string
+	found := false
+	take := func(rec []byte) error {
+		r, err := framework.DecodeRequest(rec, nil)
+		if err != nil {
+			return err
+		}
+		slot, found = r.Slot(), true
+		return errFirstRecord
+	}
+	var err error
+	if st != nil {
+		err = st.Records(rel, func(_ uint64, rec []byte) error { return take(rec) })
+	} else {
+		_, err = filequeue.Verify(path, func(r filequeue.Record) error { return take(r.Payload) })
+	}
+	if err != nil && !errors.Is(err, errFirstRecord) {
+		return "", err
+	}
+	if !found {
+		return "", errors.New("no request tells its download slot")
+	}
+	return slot, nil
+}
