@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Damage kinds.
@@ -33,6 +34,14 @@ type Case struct {
 	// Damaged are the byte ranges the damage touches, in the undamaged
 	// job's files.
 	Damaged []Span
+	// Undetectable is set for a truncation at a frame boundary after the
+	// first frame: the file is then a valid shorter file, as the job would
+	// have left it had it stopped writing there, and nothing in it says
+	// otherwise (a checkpoint may, in the queue store; the suite does not
+	// count on it); and for the deletion of a FIFO queue's segment file.
+	// Verify cannot be expected to say what was cut; the resume must still
+	// keep every intact request.
+	Undetectable bool
 
 	apply func(dir string) error
 }
@@ -85,11 +94,14 @@ func Cases(o *Oracle, opts CaseOptions) []Case {
 			continue
 		}
 		whole := []Span{{File: f.Rel, Off: 0, End: max(f.Size, 1)}}
-		out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Delete, Damaged: whole,
+		// A FIFO queue deletes a segment it popped to its end, so a FIFO
+		// without one of its segments is a state the job leaves too.
+		fifoSegment := f.Kind == KindQueueFile && strings.HasSuffix(f.Rel, ".seg")
+		out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Delete, Damaged: whole, Undetectable: fifoSegment,
 			apply: func(dir string) error { return os.Remove(filepath.Join(dir, f.Rel)) }})
 		for _, off := range truncations(f, opts.MaxTruncations, rng) {
 			out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Truncate, Detail: fmt.Sprintf("at %d of %d", off, f.Size),
-				Damaged: []Span{{File: f.Rel, Off: off, End: f.Size}},
+				Damaged: []Span{{File: f.Rel, Off: off, End: f.Size}}, Undetectable: atBoundary(f, off),
 				apply:   func(dir string) error { return os.Truncate(filepath.Join(dir, f.Rel), off) }})
 		}
 		if f.Size > 0 {
@@ -170,6 +182,17 @@ func truncations(f *FileInfo, limit int, rng *rand.Rand) []int64 {
 	keep = append(keep, rest[:limit-len(keep)]...)
 	slices.Sort(keep)
 	return keep
+}
+
+// atBoundary reports whether off is the start of a frame of f other than
+// its first.
+func atBoundary(f *FileInfo, off int64) bool {
+	for i, s := range f.Frames {
+		if i > 0 && s.Off == off {
+			return true
+		}
+	}
+	return false
 }
 
 // flipCase flips bits bits of f at offsets seed chooses.

@@ -261,12 +261,16 @@ func (o *Oracle) readRecords(dir string, sp *framework.Spider) error {
 		}
 	}
 	for _, c := range chunks {
-		need := []Span{c.frame, c.header}
-		if b := buckets[c.bucketID]; b != nil && len(b.decl) > 0 {
-			// Any declaration will do; the first is the one replay meets.
-			need = append(need, b.decl[0])
+		b := buckets[c.bucketID]
+		if b == nil || len(b.decl) == 0 {
+			o.Queued[c.url] = append(o.Queued[c.url], []Span{c.frame, c.header})
+			continue
 		}
-		o.Queued[c.url] = append(o.Queued[c.url], need)
+		// Any one declaration of the bucket will do (a segment may declare
+		// again the buckets it holds).
+		for _, d := range b.decl {
+			o.Queued[c.url] = append(o.Queued[c.url], []Span{c.frame, c.header, d})
+		}
 	}
 	return nil
 }
