@@ -102,7 +102,7 @@ func Cases(o *Oracle, opts CaseOptions) []Case {
 		for _, off := range truncations(f, opts.MaxTruncations, rng) {
 			out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Truncate, Detail: fmt.Sprintf("at %d of %d", off, f.Size),
 				Damaged: []Span{{File: f.Rel, Off: off, End: f.Size}}, Undetectable: atBoundary(f, off),
-				apply:   func(dir string) error { return os.Truncate(filepath.Join(dir, f.Rel), off) }})
+				apply: func(dir string) error { return os.Truncate(filepath.Join(dir, f.Rel), off) }})
 		}
 		if f.Size > 0 {
 			for range opts.Flips {
