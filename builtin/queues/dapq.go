@@ -292,8 +292,22 @@ func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 		slot = q.next()
 	}
 	pq := q.slots[slot]
+	before := pq.Len()
 	r, err := pq.Pop()
 	if err != nil || r == nil {
+		// Records the slot's queue skipped (corrupt) leave the count too.
+		q.n -= before - pq.Len()
+		if pq.Len() == 0 {
+			if q.view == nil {
+				q.removeQueued(c)
+			}
+			delete(q.slots, slot)
+			if pq.InFlight() == 0 {
+				err = errors.Join(err, q.dropSlot(slot, pq))
+			} else {
+				q.waiting(slot, pq)
+			}
+		}
 		return nil, err
 	}
 	q.n--

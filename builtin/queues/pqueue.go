@@ -245,9 +245,10 @@ func (pq *ScrapyPriorityQueue) Pop() (*framework.Request, error) {
 	if b == nil {
 		return nil, nil
 	}
+	before := b.q.Len()
 	r, err := b.q.Pop()
 	if err != nil || r == nil {
-		return nil, err
+		return nil, errors.Join(err, pq.skipped(b, before))
 	}
 	pq.n--
 	pq.touch(b)
@@ -261,6 +262,23 @@ func (pq *ScrapyPriorityQueue) Pop() (*framework.Request, error) {
 		}
 	}
 	return r, nil
+}
+
+// skipped accounts for the records bucket b skipped in a failed Pop (a
+// corrupt record the queue reported and moved past, or a chunk dropped with
+// its records), which held before of them: the count falls with the
+// bucket's, so that Len never promises requests Pop will not return, and an
+// emptied bucket is dropped.
+func (pq *ScrapyPriorityQueue) skipped(b *bucket, before int) error {
+	gone := before - b.q.Len()
+	if gone <= 0 {
+		return nil
+	}
+	pq.n -= gone
+	if b.q.Len() == 0 && b.inflight == 0 {
+		return pq.drop(b)
+	}
+	return nil
 }
 
 // Peek returns what Pop would return, without removing it.

@@ -269,7 +269,15 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 		if q == nil {
 			return nil, s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
 		}
+		before := q.pq.Len()
 		r, err := q.pq.Pop()
+		if errors.Is(err, framework.ErrCorruptRecord) && q.pq.Len() < before {
+			// The queue skipped a record it could not read, and reported and
+			// counted it (scheduler/disk/dropped_records): go on with the
+			// next one, so that Next never returns nothing while requests
+			// are pending. A queue that did not move past it fails loudly.
+			continue
+		}
 		if err != nil || r == nil {
 			return nil, err
 		}
