@@ -51,6 +51,7 @@ var layers = []layer{
 	{"plugins/examples", 50},
 	{"crawl", 60},
 	{"cmd", 70},
+	{"cmd/frontier/internal/damage", 75}, // uses jobtools; only cmd/frontier, its parent, imports it
 }
 
 func rank(t *testing.T, pkg string) int {
