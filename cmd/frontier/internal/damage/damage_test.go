@@ -84,3 +84,44 @@ func ExampleCases() {
 	// garbage spider.state
 	// swap spider.state
 }
+
+// The oracle's answer follows the damage: a request whose only record
+// frame is touched is not recoverable; damage elsewhere leaves it so.
+func TestOracleRecoverable(t *testing.T) {
+	for _, layout := range []string{LayoutStore, LayoutFiles} {
+		t.Run(layout, func(t *testing.T) {
+			job, err := Build(context.Background(), t.TempDir(), Config{PriorityQueue: ScrapyPQ, Layout: layout, Requests: 30, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for u := range job.Pending {
+				copies := job.Oracle.Queued[u]
+				if len(copies) != 1 {
+					continue
+				}
+				frame := copies[0][0]
+				mid := Span{File: frame.File, Off: (frame.Off + frame.End) / 2, End: (frame.Off+frame.End)/2 + 1}
+				if job.Oracle.Recoverable(u, false, []Span{mid}) {
+					t.Errorf("%s: a flipped byte at %d of %s, inside its frame, leaves it recoverable", u, mid.Off, mid.File)
+				}
+				after := Span{File: frame.File, Off: frame.End, End: frame.End + 1}
+				other := Span{File: "requests.fingerprints", Off: 0, End: 1 << 20}
+				if !job.Oracle.Recoverable(u, false, []Span{after, other}) {
+					t.Errorf("%s: damage after its frame and in the fingerprints makes it unrecoverable", u)
+				}
+				checked++
+			}
+			for u := range job.InFlight {
+				d := job.Oracle.Journaled[u]
+				if len(d) == 0 || job.Oracle.Recoverable(u, true, []Span{{File: "requests.inflight", Off: 0, End: 1 << 30}}) {
+					t.Errorf("%s in flight: journal copies %v, recoverable without the journal", u, d)
+				}
+				checked++
+			}
+			if checked == 0 {
+				t.Fatal("no request checked")
+			}
+		})
+	}
+}

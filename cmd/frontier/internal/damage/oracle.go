@@ -192,7 +192,7 @@ func (o *Oracle) readRecords(dir string, sp *framework.Spider) error {
 		if err != nil {
 			return err
 		}
-		for i, s := range fi.Frames {
+		for _, s := range fi.Frames {
 			fr, _, err := recordio.Next(data[s.Off:s.End])
 			if err != nil {
 				return fmt.Errorf("%s at offset %d: %w", fi.Rel, s.Off, err)
@@ -244,7 +244,6 @@ func (o *Oracle) readRecords(dir string, sp *framework.Spider) error {
 					}
 				}
 			}
-			_ = i
 		}
 	}
 	// A bucket is known from its declaration in a segment; when the segment
