@@ -58,6 +58,9 @@ type InFlightState struct {
 	Corrupt []recordio.Region
 	// Records counts the records read.
 	Records int
+	// Lost is true when the journal of a job opened before was missing
+	// (Job.OpenInFlight): the requests in flight at its last stop are lost.
+	Lost bool
 }
 
 // DecodeInFlight decodes an in-flight journal file. A torn tail is not an

@@ -37,6 +37,10 @@ type Options struct {
 	Fsync FsyncPolicy
 	// Logger receives the log lines of opening (stale locks, torn tails).
 	Logger zerolog.Logger
+	// KnownPriorityQueue, when not nil, reports whether a name is a
+	// registered priority queue: an existing job's manifest naming none is
+	// damaged, and refused as such (ErrCorruptManifest naming the file).
+	KnownPriorityQueue func(name string) bool
 }
 
 // Job is an open job directory: its lock is held until Close.
@@ -87,6 +91,10 @@ func (j *Job) open() error {
 		return err
 	}
 	if ok {
+		if known := j.opts.KnownPriorityQueue; known != nil && !known(m.PriorityQueue) {
+			return fmt.Errorf("%w: %s names priority queue %q, which is no registered priority queue: the manifest is damaged (or the job needs a plugin not loaded); `frontier jobdir repair` rewrites it from the queue's data",
+				ErrCorruptManifest, filepath.Join(j.dir, ManifestFile), m.PriorityQueue)
+		}
 		if err := m.Check(j.dir, j.opts.PriorityQueue); err != nil {
 			return err
 		}
@@ -177,7 +185,18 @@ func (j *Job) OpenInFlight() (*InFlightJournal, InFlightState, error) {
 	if j.lock == nil {
 		return nil, InFlightState{}, ErrClosed
 	}
-	return OpenInFlight(inFlightPath(j.dir), j.opts.Fsync, j.opts.Logger)
+	path := inFlightPath(j.dir)
+	_, err := os.Stat(path)
+	lost := errors.Is(err, os.ErrNotExist) && !j.created && j.manifest.Format > 0
+	journal, st, err := OpenInFlight(path, j.opts.Fsync, j.opts.Logger)
+	if err == nil && lost {
+		// Every job opened has one (its first open writes it): a job
+		// resumed without it lost the requests in flight at its last stop.
+		st.Lost = true
+		j.opts.Logger.Warn().Str("file", path).
+			Msg("The in-flight journal is missing: the requests in flight at the last stop are lost (how many is unknown); a new journal is started")
+	}
+	return journal, st, err
 }
 
 // Close releases the lock. It writes nothing else: callers save the state

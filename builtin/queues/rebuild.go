@@ -139,3 +139,41 @@ func firstSlot(path, rel string, st *queuestore.Store) (string, error) {
 	}
 	return slot, nil
 }
+
+// Registry names of the built-in priority queues, as a job's manifest
+// records them.
+const (
+	PriorityName        = "frontier.pqueues.Priority"
+	DownloaderAwareName = "frontier.pqueues.DownloaderAware"
+)
+
+// IsBuiltinPriorityQueue reports whether name is a built-in priority
+// queue's registry name.
+func IsBuiltinPriorityQueue(name string) bool {
+	return name == PriorityName || name == DownloaderAwareName
+}
+
+// InferDAPQ reports whether the data of the persistent priority queue at
+// key is the downloader-aware queue's: its buckets sit in slot directories
+// (a queue store's bucket keys with a slot, or bucket files one directory
+// down), or its bucket journal names slots.
+func InferDAPQ(key string, st *queuestore.Store) bool {
+	if st != nil {
+		for _, b := range st.Buckets() {
+			if strings.Contains(b.Key, "/") {
+				return true
+			}
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile)); err == nil {
+		if bs, err := jobdir.DecodeBuckets(data); err == nil {
+			for _, name := range bs.Live {
+				if strings.Contains(name, "/") {
+					return true
+				}
+			}
+		}
+	}
+	rels, _ := bucketFiles(key, true)
+	return len(rels) > 0
+}

@@ -47,7 +47,8 @@ func (s *Scheduler) openJob(cfg *framework.JobConfig) error {
 		return err
 	}
 	dir := cfg.Dir
-	job, err := jobdir.Open(dir, jobdir.Options{PriorityQueue: pqName, Fsync: cfg.Fsync, Logger: s.log})
+	known := func(name string) bool { _, err := s.c.Registry.Lookup(name); return err == nil }
+	job, err := jobdir.Open(dir, jobdir.Options{PriorityQueue: pqName, Fsync: cfg.Fsync, Logger: s.log, KnownPriorityQueue: known})
 	if err != nil {
 		return fmt.Errorf("JOBDIR=%q: %w", dir, err)
 	}

@@ -32,13 +32,13 @@ func (s *Store) load() error {
 				// A newer frontier's, or not a queue store's: refused.
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			s.report(path, 0, int64(len(data)), 0, fmt.Sprintf("checkpoint damaged (%v): rebuilt from the segments", err))
+			s.report(path, 0, 0, 0, fmt.Sprintf("checkpoint damaged (%v): rebuilt from the segments, nothing lost", err))
 			s.startRebuild()
 			s.indexDamaged = true
 		}
 	case os.IsNotExist(err):
 		if segs, _ := listSegments(s.dir); len(segs) > 0 {
-			s.report(path, -1, 0, 0, "checkpoint missing: rebuilt from the segments")
+			s.report(path, -1, 0, 0, "checkpoint missing: rebuilt from the segments, nothing lost")
 			s.startRebuild()
 		}
 	default:

@@ -287,12 +287,13 @@ func TestInspectCorruptStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Store == nil || !strings.Contains(rep.Store.Err, "corrupt queue store") || rep.Pending != 0 {
+	// A damaged checkpoint is rebuilt from the segments (issue 10).
+	if rep.Store == nil || len(rep.Store.Drops) != 1 || !strings.Contains(rep.Store.Drops[0], "rebuilt") || rep.Pending != 26 {
 		t.Fatalf("pending %d, store %+v", rep.Pending, rep.Store)
 	}
 	for _, b := range rep.Buckets {
-		if b.Err == "" {
-			t.Fatalf("bucket %+v of an unreadable store has no error", b)
+		if b.Err != "" {
+			t.Fatalf("bucket %+v of a rebuilt store has an error", b)
 		}
 	}
 }
@@ -444,9 +445,48 @@ func TestVerify(t *testing.T) {
 			name: "corrupt checkpoint", job: job{pq: spq},
 			damage: func(t *testing.T, dir string) string {
 				flipByte(t, filepath.Join(dir, jobdir.QueueDir, "queue.index"), -1)
-				return filepath.Join(dir, jobdir.QueueDir)
+				return filepath.Join(dir, jobdir.QueueDir, "queue.index")
 			},
-			want: "corrupt queue store", fatal: true, exportedAfter: -1,
+			want: "rebuilt from the segments", exportedAfter: 26,
+		},
+		{
+			name: "deleted checkpoint", job: job{pq: dapq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.QueueDir, "queue.index")
+				os.Remove(p)
+				return p
+			},
+			want: "rebuilt from the segments", exportedAfter: 26,
+		},
+		{
+			name: "deleted bucket journal", job: job{pq: dapq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.QueueDir, jobdir.BucketJournalFile)
+				os.Remove(p)
+				return p
+			},
+			want: "rebuilds it", exportedAfter: -1,
+		},
+		{
+			name: "deleted in-flight journal", job: job{pq: spq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.InFlightFile)
+				os.Remove(p)
+				return p
+			},
+			want: "missing", exportedAfter: -1,
+		},
+		{
+			name: "flipped bit in the manifest's priority queue", job: job{pq: dapq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.ManifestFile)
+				b, _ := os.ReadFile(p)
+				i := bytes.Index(b, []byte("DownloaderAware"))
+				b[i+3] ^= 0x01
+				os.WriteFile(p, b, 0o644)
+				return p
+			},
+			want: "damaged", fatal: true, exportedAfter: -1,
 		},
 		{
 			name: "stray file, store", job: job{pq: dapq},

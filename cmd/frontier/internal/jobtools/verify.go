@@ -27,9 +27,25 @@ type Finding struct {
 	DropBytes   int64 `json:"drop_bytes,omitempty"`
 	DropRecords int   `json:"drop_records,omitempty"`
 	// Fatal is true when a resume would refuse the job.
-	Fatal bool   `json:"fatal,omitempty"`
-	What  string `json:"what"`
+	Fatal bool `json:"fatal,omitempty"`
+	// Kind classifies the damage: KindTorn, KindCorrupt, KindMissing,
+	// KindRebuilt, or "" for the other findings.
+	Kind string `json:"kind,omitempty"`
+	What string `json:"what"`
 }
+
+// Kinds of damage (Finding.Kind).
+const (
+	// KindTorn is the torn tail of writes a crash interrupted.
+	KindTorn = "torn_tail"
+	// KindCorrupt is a damaged stretch that valid records follow: skipped,
+	// the records after it kept.
+	KindCorrupt = "corrupt"
+	// KindMissing is a file lost that nothing can rebuild.
+	KindMissing = "missing"
+	// KindRebuilt is an index a resume rebuilds from the data, losing nothing.
+	KindRebuilt = "rebuilt"
+)
 
 // Verification is what Verify found.
 type Verification struct {
@@ -109,6 +125,9 @@ func (v *verifier) head() {
 		}
 		if err != nil {
 			v.add(Finding{File: path(jobdir.ManifestFile), Offset: -1, Fatal: true, What: err.Error()})
+		} else if inferred := inferPriorityQueue(dir); inferred != "" && m.PriorityQueue != inferred && !queues.IsBuiltinPriorityQueue(m.PriorityQueue) {
+			v.add(Finding{File: path(jobdir.ManifestFile), Offset: -1, Fatal: true, Kind: KindCorrupt, What: fmt.Sprintf(
+				"damaged: names priority queue %q, which no built-in priority queue is, while the queue's data is %s's; `frontier jobdir repair` rewrites it", m.PriorityQueue, inferred)})
 		}
 	} else if exists(jobdir.InFlightFile) || exists(jobdir.FingerprintsFile) || exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
 		v.add(Finding{File: path(jobdir.ManifestFile), Offset: -1, Fatal: true, What: "missing: the other files' format is unknown"})
@@ -140,6 +159,13 @@ func (v *verifier) head() {
 // inFlight checks the in-flight journal and every record in it.
 func (v *verifier) inFlight() {
 	path := v.path
+	if !v.exists(jobdir.InFlightFile) && v.exists(jobdir.ManifestFile) {
+		// Every job opened has one (its first open writes it): its loss
+		// cannot be rebuilt from anything.
+		v.add(Finding{File: path(jobdir.InFlightFile), Offset: -1, Kind: KindMissing,
+			What: "missing: the requests in flight at the last stop are lost (how many is unknown); a resume starts a new journal"})
+		return
+	}
 	// In-flight journal, and every record in it.
 	if b, err := os.ReadFile(path(jobdir.InFlightFile)); err == nil {
 		v.Files++
@@ -150,7 +176,11 @@ func (v *verifier) inFlight() {
 		} else {
 			if ifs.Dropped > 0 {
 				v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, DropBytes: ifs.Dropped,
-					What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
+					Kind: KindTorn, What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
+			}
+			for _, r := range ifs.Corrupt {
+				v.add(Finding{File: path(jobdir.InFlightFile), Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
+					What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a delivery lost there is a request lost, an acknowledgement lost there brings a finished request back"})
 			}
 			for _, d := range ifs.InFlight {
 				if _, err := framework.DecodeRequest(d.Record, nil); err != nil {
@@ -197,19 +227,31 @@ func (v *verifier) fingerprints() {
 // queue checks the disk priority queue: its bucket journal, every bucket,
 // every record.
 func (v *verifier) queue() {
-	if !v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
-		return
+	key := v.path(jobdir.QueueDir)
+	journal := filepath.Join(key, jobdir.BucketJournalFile)
+	if !v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) && !queuestore.Has(key) {
+		if fi, err := os.Stat(key); err != nil || !fi.IsDir() {
+			return
+		}
 	}
-	journal := v.path(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile))
 	view, err := openView(v.Dir)
 	if err != nil {
 		v.add(Finding{File: journal, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
-	v.Files++
+	if view.journalLost {
+		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
+			"missing: a resume rebuilds it from the buckets the queue's data holds (%d buckets)", len(view.journal.Live))})
+	} else if v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
+		v.Files++
+	}
 	v.Records += view.journal.Records
 	if view.journal.Dropped > 0 {
-		v.add(Finding{File: journal, Offset: view.journal.Valid, DropBytes: view.journal.Dropped, What: "torn tail (writes a crash interrupted)"})
+		v.add(Finding{File: journal, Offset: view.journal.Valid, DropBytes: view.journal.Dropped, Kind: KindTorn, What: "torn tail (writes a crash interrupted)"})
+	}
+	for _, r := range view.journal.Corrupt {
+		v.add(Finding{File: journal, Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
+			What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a bucket created or removed there may be missed or come back"})
 	}
 	for _, name := range view.journal.Removed {
 		if b, err := queues.ParseBucket(filepath.Join(v.Dir, jobdir.QueueDir), name); err == nil {
@@ -247,7 +289,7 @@ func (v *verifier) openStore(view *queueView) *queuestore.Store {
 	}
 	v.Files++ // the checkpoint
 	store, err := view.openStore(func(file string, off, bytes int64, records int, what string) {
-		v.add(Finding{File: file, Offset: off, DropBytes: bytes, DropRecords: records, What: "queue store: " + what})
+		v.add(Finding{File: file, Offset: off, DropBytes: bytes, DropRecords: records, Kind: storeKind(what), What: "queue store: " + what})
 	})
 	if err != nil {
 		v.add(Finding{File: view.key, Offset: -1, Fatal: true, What: err.Error()})
@@ -312,4 +354,42 @@ func (v *verifier) verifyStored(st *queuestore.Store, key string, b *viewBucket)
 		v.add(Finding{File: key, Offset: -1, DropRecords: undecodable,
 			What: fmt.Sprintf("bucket %s of the queue store: %d records do not decode (a resume skips them); the first: %v", b.rel, undecodable, first)})
 	}
+}
+
+// storeKind classifies what the queue store reports.
+func storeKind(what string) string {
+	switch {
+	case strings.Contains(what, "torn"):
+		return KindTorn
+	case strings.Contains(what, "rebuilt"):
+		return KindRebuilt
+	case strings.Contains(what, "missing"):
+		return KindMissing
+	}
+	return KindCorrupt
+}
+
+// inferPriorityQueue returns the built-in priority queue whose data the
+// job's queue directory holds, or "" when it holds no bucket.
+func inferPriorityQueue(dir string) string {
+	key := filepath.Join(dir, jobdir.QueueDir)
+	var st *queuestore.Store
+	if queuestore.Has(key) {
+		if s, err := queuestore.Read(key, func(string, int64, int64, int, string) {}); err == nil {
+			st = s
+			defer st.Close()
+		}
+	}
+	if queues.InferDAPQ(key, st) {
+		return queues.DownloaderAwareName
+	}
+	if names, err := queues.RebuildBucketNames(key, false, st); err == nil && len(names) > 0 {
+		return queues.PriorityName
+	}
+	if data, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile)); err == nil {
+		if bs, err := jobdir.DecodeBuckets(data); err == nil && len(bs.Live) > 0 {
+			return queues.PriorityName
+		}
+	}
+	return ""
 }

@@ -37,6 +37,10 @@ type queueView struct {
 	// unclaimed are the store's buckets the journal does not list, which a
 	// resume drops (set by openStore).
 	unclaimed []queuestore.BucketInfo
+	// journalLost is true when the bucket journal is missing while the
+	// queue's data holds buckets: journal.Live is then what a resume
+	// rebuilds it with (queues.RebuildBucketNames).
+	journalLost bool
 }
 
 type viewBucket struct {
@@ -68,11 +72,18 @@ func openView(dir string) (*queueView, error) {
 	key := filepath.Join(dir, jobdir.QueueDir)
 	v := &queueView{key: key, hasStore: queuestore.Has(key)}
 	b, err := os.ReadFile(filepath.Join(key, jobdir.BucketJournalFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	lost := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !lost {
 		return nil, fmt.Errorf("jobtools: %w", err)
 	}
 	if v.journal, err = jobdir.DecodeBuckets(b); err != nil {
 		return nil, fmt.Errorf("jobtools: %s: %w", filepath.Join(key, jobdir.BucketJournalFile), err)
+	}
+	if lost {
+		if v.journal.Live, err = rebuiltBuckets(dir, key, v.hasStore); err != nil {
+			return nil, err
+		}
+		v.journalLost = len(v.journal.Live) > 0
 	}
 	owned := map[string]bool{filepath.Join(key, jobdir.BucketJournalFile): true}
 	slotDirs := map[string]bool{}
@@ -154,6 +165,29 @@ func (v *queueView) openStore(report func(file string, off, bytes int64, records
 		}
 	}
 	return st, nil
+}
+
+// rebuiltBuckets returns the bucket names a resume rebuilds a lost bucket
+// journal with, from the queue store (hasStore) or the buckets' files.
+func rebuiltBuckets(dir, key string, hasStore bool) ([]string, error) {
+	var st *queuestore.Store
+	if hasStore {
+		var err error
+		if st, err = queuestore.Read(key, func(string, int64, int64, int, string) {}); err != nil {
+			return nil, err
+		}
+		defer st.Close()
+	}
+	return queues.RebuildBucketNames(key, isDAPQ(dir, key, st), st)
+}
+
+// isDAPQ reports whether the job's priority queue is the downloader-aware
+// one: its manifest says so, or (a damaged manifest) its buckets have slots.
+func isDAPQ(dir, key string, st *queuestore.Store) bool {
+	if m, ok, err := jobdir.ReadManifest(dir); err == nil && ok && queues.IsBuiltinPriorityQueue(m.PriorityQueue) {
+		return m.PriorityQueue == queues.DownloaderAwareName
+	}
+	return queues.InferDAPQ(key, st)
 }
 
 func kindName(lifo bool) string {
