@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // Damage kinds.
@@ -38,7 +37,7 @@ type Case struct {
 	// first frame: the file is then a valid shorter file, as the job would
 	// have left it had it stopped writing there, and nothing in it says
 	// otherwise (a checkpoint may, in the queue store; the suite does not
-	// count on it); and for the deletion of a FIFO queue's segment file.
+	// count on it); and for the deletion of a queue file (layout files).
 	// Verify cannot be expected to say what was cut; the resume must still
 	// keep every intact request.
 	Undetectable bool
@@ -94,10 +93,12 @@ func Cases(o *Oracle, opts CaseOptions) []Case {
 			continue
 		}
 		whole := []Span{{File: f.Rel, Off: 0, End: max(f.Size, 1)}}
-		// A FIFO queue deletes a segment it popped to its end, so a FIFO
-		// without one of its segments is a state the job leaves too.
-		fifoSegment := f.Kind == KindQueueFile && strings.HasSuffix(f.Rel, ".seg")
-		out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Delete, Damaged: whole, Undetectable: fifoSegment,
+		// A FIFO queue deletes a segment it popped to its end, and a queue
+		// file is written at the first flush after its bucket was
+		// journaled: a queue without one of its files is a state the job
+		// leaves too (after a crash).
+		queueFile := f.Kind == KindQueueFile
+		out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Delete, Damaged: whole, Undetectable: queueFile,
 			apply: func(dir string) error { return os.Remove(filepath.Join(dir, f.Rel)) }})
 		for _, off := range truncations(f, opts.MaxTruncations, rng) {
 			out = append(out, Case{File: f.Rel, Kind: f.Kind, Damage: Truncate, Detail: fmt.Sprintf("at %d of %d", off, f.Size),
@@ -185,10 +186,11 @@ func truncations(f *FileInfo, limit int, rng *rand.Rand) []int64 {
 }
 
 // atBoundary reports whether off is the start of a frame of f other than
-// its first.
+// its first, or of its first when a header comes before (a fingerprint
+// file or a queue file holding no records is one the job writes).
 func atBoundary(f *FileInfo, off int64) bool {
 	for i, s := range f.Frames {
-		if i > 0 && s.Off == off {
+		if (i > 0 || f.Header > 0) && s.Off == off {
 			return true
 		}
 	}
