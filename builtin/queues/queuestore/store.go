@@ -489,13 +489,24 @@ func (s *Store) writable() (*storeSeg, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("queues: queue store %s: %w", s.dir, err)
 	}
-	s.nextSeg++
-	seg := &storeSeg{no: n, size: int64(len(hdr)), unsynced: true}
-	s.opened(seg, f)
-	s.segs[n], s.active, s.dirSync = seg, seg, true
-	if s.unsyncedSince == 0 {
-		s.unsyncedSince = clock.Exact()
+	// The header and the segment's name are fsynced under every policy
+	// (one fsync per segment): a power cut that keeps later pages of a
+	// new segment but not its first would leave a file without a header,
+	// which the store refuses to open.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("queues: queue store %s: fsync %s: %w", s.dir, storeSegName(n), err)
 	}
+	if err := recordio.SyncDir(s.dir); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("queues: queue store %s: fsync: %w", s.dir, err)
+	}
+	s.nextSeg++
+	seg := &storeSeg{no: n, size: int64(len(hdr))}
+	s.opened(seg, f)
+	s.segs[n], s.active = seg, seg
 	return seg, nil
 }
 
