@@ -71,6 +71,34 @@ type FS struct {
 	dropped atomic.Int64
 	kept    atomic.Int64
 	started time.Time
+	lost    []string // what the last cut lost, for failure messages
+}
+
+// Lost describes what the last power cut did not keep as it was: files with
+// unsynced writes (bytes dropped and kept) and names whose directory was not
+// fsynced. It is meant for the message of a failing test.
+func (f *FS) Lost() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lost...)
+}
+
+// lostNames lists the names of d's tree whose entry is not durable.
+func (f *FS) lostNames(d *dirNode, path string) {
+	cur := d.currentEntries()
+	for _, name := range sortedNames(cur) {
+		if d.durable[name] != cur[name] {
+			f.lost = append(f.lost, fmt.Sprintf("%s: created or replaced, its directory not fsynced since", filepath.Join(path, name)))
+		}
+		if cd, ok := cur[name].(*dirNode); ok {
+			f.lostNames(cd, filepath.Join(path, name))
+		}
+	}
+	for _, name := range sortedNames(d.durable) {
+		if _, ok := cur[name]; !ok {
+			f.lost = append(f.lost, fmt.Sprintf("%s: removed or renamed, its directory not fsynced since", filepath.Join(path, name)))
+		}
+	}
 }
 
 // Available reports why lazyfs cannot mount here ("" when it can).
@@ -149,7 +177,9 @@ func (f *FS) PowerCut(mode CutMode) error {
 	f.mu.Lock()
 	f.frozen = true
 	rng := rand.New(rand.NewPCG(mode.seed, 0x1a2f5))
-	tree := f.survivors(f.root, mode, rng)
+	f.lost = f.lost[:0]
+	f.lostNames(f.root, "")
+	tree := f.survivors(f.root, "", mode, rng)
 	f.mu.Unlock()
 	if err := f.unmount(); err != nil {
 		return err
@@ -200,7 +230,7 @@ type entry struct {
 }
 
 // survivors builds what a power cut keeps of d. Called with f.mu held.
-func (f *FS) survivors(d *dirNode, mode CutMode, rng *rand.Rand) *entry {
+func (f *FS) survivors(d *dirNode, path string, mode CutMode, rng *rand.Rand) *entry {
 	names := d.durable
 	if mode.keep && rng.IntN(2) == 0 {
 		names = d.currentEntries()
@@ -209,9 +239,9 @@ func (f *FS) survivors(d *dirNode, mode CutMode, rng *rand.Rand) *entry {
 	for _, name := range sortedNames(names) {
 		switch n := names[name].(type) {
 		case *dirNode:
-			e.children[name] = f.survivors(n, mode, rng)
+			e.children[name] = f.survivors(n, filepath.Join(path, name), mode, rng)
 		case *fileNode:
-			e.children[name] = &entry{mode: n.mode, data: f.fileSurvivor(n, mode, rng)}
+			e.children[name] = &entry{mode: n.mode, data: f.fileSurvivor(n, filepath.Join(path, name), mode, rng)}
 		}
 	}
 	return e
@@ -220,19 +250,26 @@ func (f *FS) survivors(d *dirNode, mode CutMode, rng *rand.Rand) *entry {
 // fileSurvivor is n's content after a cut: its durable content, plus under
 // KeepRandom a random subset of the pending operations in a random order.
 // A file reachable under two names is cut once.
-func (f *FS) fileSurvivor(n *fileNode, mode CutMode, rng *rand.Rand) []byte {
+func (f *FS) fileSurvivor(n *fileNode, path string, mode CutMode, rng *rand.Rand) []byte {
 	if n.cut != nil {
 		return n.cut
 	}
 	out := append([]byte{}, n.durable...)
 	var keep []op
+	var kept, dropped int64
 	for _, o := range n.pending {
 		if mode.keep && rng.IntN(2) == 0 {
 			keep = append(keep, o)
-			f.kept.Add(int64(len(o.data)))
+			kept += int64(len(o.data))
 		} else {
-			f.dropped.Add(int64(len(o.data)))
+			dropped += int64(len(o.data))
 		}
+	}
+	f.kept.Add(kept)
+	f.dropped.Add(dropped)
+	if len(n.pending) > 0 {
+		f.lost = append(f.lost, fmt.Sprintf("%s: %d operations not fsynced, %d bytes dropped, %d kept (size %d, durable %d)",
+			path, len(n.pending), dropped, kept, len(n.data), len(n.durable)))
 	}
 	rng.Shuffle(len(keep), func(i, j int) { keep[i], keep[j] = keep[j], keep[i] })
 	for _, o := range keep {
