@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // appendLog is a journal file open for appending: whole batches of frames go
@@ -18,9 +19,18 @@ type appendLog struct {
 }
 
 func openAppendLog(path string, policy FsyncPolicy) (*appendLog, error) {
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("jobdir: open %s: %w", path, err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// A new journal: its name must be durable before what is fsynced
+		// into it can be.
+		if err := SyncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	st, err := f.Stat()
 	if err != nil {

@@ -60,6 +60,28 @@ func SyncDir(dir string) error {
 	return nil
 }
 
+// mkdirAllDurable creates dir and its missing parents (mkdir -p) and
+// fsyncs the parent of each directory it created, so that a power cut does
+// not take the new directory, and all that is later made durable in it, away.
+func mkdirAllDurable(dir string) error {
+	var parents []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		parents = append(parents, filepath.Dir(d))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := len(parents) - 1; i >= 0; i-- {
+		if err := SyncDir(parents[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // removeTempFiles removes what WriteFileAtomic left in dir when a crash
 // interrupted it, for the given base names.
 func removeTempFiles(dir string, bases ...string) {

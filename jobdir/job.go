@@ -63,7 +63,7 @@ func Open(dir string, opts Options) (*Job, error) {
 	if dir == "" {
 		return nil, errors.New("jobdir: empty job directory path")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAllDurable(dir); err != nil {
 		return nil, fmt.Errorf("jobdir: create %s: %w", dir, err)
 	}
 	if opts.CreatedBy == "" {
@@ -120,6 +120,12 @@ func (j *Job) open() error {
 				Created:       time.Now().UTC().Truncate(time.Second),
 			}
 			if err := writeManifest(j.dir, j.manifest); err != nil {
+				return err
+			}
+			// The directory may be new (created here or by the caller, as
+			// framework.Crawler.Job does): its entry in its parent must be
+			// durable before anything in it is.
+			if err := SyncDir(filepath.Dir(filepath.Clean(j.dir))); err != nil {
 				return err
 			}
 			j.created = true

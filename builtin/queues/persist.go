@@ -114,6 +114,19 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 	return p, isStart, slot, nil
 }
 
+// mkdirDurable creates dir (mkdir -p) and, when it was missing, fsyncs its
+// parent: a bucket's files are fsynced into it, and a power cut must not
+// take the directory, and so them, away.
+func mkdirDurable(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return jobdir.SyncDir(filepath.Dir(filepath.Clean(dir)))
+}
+
 // openBucketJournal opens the bucket journal of a persistent priority queue
 // at key, with the job's fsync policy; cleanup deletes the files of a
 // bucket the journal says was drained. It opens where the buckets live too:
@@ -121,7 +134,7 @@ func parseBucketName(name string, inDAPQ bool) (p int, isStart bool, slot string
 // (filesLayout), the per-file queues' store, which owns their pool and
 // delivery identifiers.
 func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, dapq bool, cleanup func(name string) error) (*jobdir.BucketJournal, []string, framework.QueueStore, error) {
-	if err := os.MkdirAll(key, 0o755); err != nil {
+	if err := mkdirDurable(key); err != nil {
 		return nil, nil, nil, fmt.Errorf("queues: %w", err)
 	}
 	path := filepath.Join(key, jobdir.BucketJournalFile)
@@ -554,7 +567,7 @@ func (d *dapqDisk) openSlot(q *DownloaderAwarePriorityQueue, slot string) (*Scra
 	// Without a store, the slot's buckets are files or directories inside
 	// its directory.
 	if d.store == nil {
-		if err := os.MkdirAll(q.slotDir(slot), 0o755); err != nil {
+		if err := mkdirDurable(q.slotDir(slot)); err != nil {
 			return nil, fmt.Errorf("queues: %w", err)
 		}
 	}

@@ -501,13 +501,24 @@ func (s *Store) writable() (*storeSeg, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("queues: queue store %s: %w", s.dir, err)
 	}
-	s.nextSeg++
-	seg := &storeSeg{no: n, size: int64(len(hdr)), fresh: int64(len(hdr)), unsynced: true}
-	s.opened(seg, f)
-	s.segs[n], s.active, s.dirSync = seg, seg, true
-	if s.unsyncedSince == 0 {
-		s.unsyncedSince = clock.Exact()
+	// The header and the segment's name are fsynced under every policy
+	// (one fsync per segment): a power cut that keeps later pages of a
+	// new segment but not its first would leave a file without a header,
+	// which the store refuses to open.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("queues: queue store %s: fsync %s: %w", s.dir, storeSegName(n), err)
 	}
+	if err := recordio.SyncDir(s.dir); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("queues: queue store %s: fsync: %w", s.dir, err)
+	}
+	s.nextSeg++
+	seg := &storeSeg{no: n, size: int64(len(hdr)), fresh: int64(len(hdr))}
+	s.opened(seg, f)
+	s.segs[n], s.active = seg, seg
 	return seg, nil
 }
 
@@ -602,9 +613,11 @@ func (s *Store) checkpointDue(now clock.Mono) bool {
 // checkpoint writes the store's state, so that a resume replays only the
 // log written after it, then deletes the segments no live chunk needs.
 func (s *Store) checkpoint() error {
-	never := s.cfg.Fsync.Mode == recordio.FsyncNever
-	if !never && s.unsyncedSince != 0 {
-		// The checkpoint must never name data a power cut could lose.
+	// The checkpoint must never name data a power cut could lose, and a
+	// power cut must never leave a torn checkpoint in place of the last
+	// one: it is fsynced under every policy, JOBDIR_FSYNC=never included
+	// (checkpoints are rare: one per segment or 32 MiB of log at most).
+	if s.unsyncedSince != 0 {
 		if err := s.sync(); err != nil {
 			return err
 		}
@@ -616,16 +629,14 @@ func (s *Store) checkpoint() error {
 	buf := s.appendIndex(nil, pos)
 	s.indexBytes = int64(len(buf))
 	tmp := filepath.Join(s.dir, IndexFile+".tmp")
-	if err := writeFileSynced(tmp, buf, !never); err != nil {
+	if err := writeFileSynced(tmp, buf, true); err != nil {
 		return fmt.Errorf("queues: queue store %s: checkpoint: %w", s.dir, err)
 	}
 	if err := os.Rename(tmp, filepath.Join(s.dir, IndexFile)); err != nil {
 		return fmt.Errorf("queues: queue store %s: checkpoint: %w", s.dir, err)
 	}
-	if !never {
-		if err := recordio.SyncDir(s.dir); err != nil {
-			return fmt.Errorf("queues: queue store %s: checkpoint: %w", s.dir, err)
-		}
+	if err := recordio.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("queues: queue store %s: checkpoint: %w", s.dir, err)
 	}
 	s.ckpt, s.sinceCkpt, s.ckptAt = pos, 0, clock.Exact()
 	return s.removeDeadSegments()
