@@ -252,23 +252,9 @@ func (f *Filter) run(ctx context.Context, fps [][]byte, set bool) ([]bool, error
 		}
 	}
 	out := make([]bool, len(fps))
-	type call struct {
-		start int
-		args  []any
-		cmd   *redis.Cmd
-	}
-	mode := "0"
-	if set {
-		mode = "1"
-	}
 	var calls []*call
 	for start := 0; start < len(fps); start += maxBatch {
-		end := min(start+maxBatch, len(fps))
-		blob := make([]byte, 0, (end-start)*f.params.Hashes*6)
-		for _, fp := range fps[start:end] {
-			blob = f.appendPositions(blob, fp)
-		}
-		calls = append(calls, &call{start: start, args: []any{f.header, f.params.Hashes, mode, blob}})
+		calls = append(calls, f.newCall(fps[start:min(start+maxBatch, len(fps))], start, set))
 	}
 	pending := calls
 	for attempt := 0; len(pending) > 0; attempt++ {
@@ -287,12 +273,8 @@ func (f *Filter) run(ctx context.Context, fps [][]byte, set bool) ([]bool, error
 			if err != nil {
 				return nil, f.scriptError(err)
 			}
-			res, ok := c.cmd.Val().(string)
-			if !ok || len(res) != len(c.args[3].([]byte))/(6*f.params.Hashes) {
-				return nil, fmt.Errorf("redisbloom: %s: the script answered %T %v for %d fingerprints", f.key, c.cmd.Val(), truncate(fmt.Sprint(c.cmd.Val()), 40), len(c.args[3].([]byte))/(6*f.params.Hashes))
-			}
-			for i := range len(res) {
-				out[c.start+i] = res[i] == '1'
+			if err := c.read(out); err != nil {
+				return nil, fmt.Errorf("redisbloom: %s: %w", f.key, err)
 			}
 		}
 		if len(noscript) > 0 {
@@ -303,6 +285,85 @@ func (f *Filter) run(ctx context.Context, fps [][]byte, set bool) ([]bool, error
 		pending = noscript
 	}
 	return out, nil
+}
+
+// call is one script call: the BITFIELD arguments of a batch of
+// fingerprints, grouped by bitmap key, and which fingerprint each bit is of.
+type call struct {
+	start int     // index of the batch's first fingerprint in the Add
+	owner [][]int // per bitmap key, the batch index of each bit's fingerprint
+	args  []any
+	cmd   *redis.Cmd
+}
+
+// opsPerCall bounds the BITFIELD operations of one redis.call in the script,
+// under Lua's unpack limit of 8000 values.
+const opsPerCall = 1990
+
+// newCall builds the script arguments for fps: the header, then per
+// bitmap key its index, its operation count and its BITFIELD operations.
+func (f *Filter) newCall(fps [][]byte, start int, set bool) *call {
+	parts := int(f.params.parts())
+	offsets := make([][]uint32, parts)
+	c := &call{start: start, owner: make([][]int, parts)}
+	var pos []byte
+	for i, fp := range fps {
+		pos = f.appendPositions(pos[:0], fp)
+		for j := 0; j < len(pos); j += 6 {
+			part := binary.LittleEndian.Uint16(pos[j:])
+			offsets[part] = append(offsets[part], binary.LittleEndian.Uint32(pos[j+2:]))
+			c.owner[part] = append(c.owner[part], i)
+		}
+	}
+	op, width := "GET", 3
+	if set {
+		op, width = "SET", 4
+	}
+	n := 2
+	for _, offs := range offsets {
+		n += 2 + width*len(offs)
+	}
+	c.args = make([]any, 0, n)
+	c.args = append(c.args, f.header, width)
+	for part, offs := range offsets {
+		if len(offs) == 0 {
+			continue
+		}
+		c.args = append(c.args, part, len(offs))
+		for _, off := range offs {
+			if set {
+				c.args = append(c.args, op, "u1", off, 1)
+			} else {
+				c.args = append(c.args, op, "u1", off)
+			}
+		}
+	}
+	return c
+}
+
+// read marks in out the fingerprints of which some bit was unset, from the
+// script's reply: per bitmap key in argument order, the old bit values.
+func (c *call) read(out []bool) error {
+	reply, ok := c.cmd.Val().([]any)
+	if !ok {
+		return fmt.Errorf("the script answered %T, not an array", c.cmd.Val())
+	}
+	r := 0
+	for _, owners := range c.owner {
+		for _, i := range owners {
+			if r >= len(reply) {
+				return fmt.Errorf("the script answered %d bits of %d", len(reply), r+1)
+			}
+			if v, _ := reply[r].(int64); v == 0 {
+				out[c.start+i] = true
+			}
+			r++
+		}
+	}
+	if r != len(reply) {
+		return fmt.Errorf("the script answered %d bits, not %d", len(reply), r)
+	}
+	return nil
 }
 
 func (f *Filter) scriptError(err error) error {

@@ -2,39 +2,37 @@ package redisbloom
 
 import "github.com/redis/go-redis/v9"
 
-// script sets (ARGV[3] == "1") or reads the bits of a batch of fingerprints
-// and returns one character per fingerprint: "1" when one of its bits was
-// unset (the fingerprint was new), else "0". It first checks that the header
-// key still holds the filter's header (ARGV[1]), so that a filter deleted or
-// recreated with other parameters is never written to.
+// script sets or reads the bits of a batch of fingerprints with BITFIELD
+// and returns the old value of every bit, in argument order. It first checks
+// that the header key still holds the filter's header (ARGV[1]), so that a
+// filter deleted or recreated with other parameters is never written to.
 //
-// KEYS[1] is the header key, KEYS[2..] the bitmap keys. ARGV[2] is k, ARGV[4]
-// the positions: k (uint16 bitmap index, uint32 bit offset) little-endian
-// pairs per fingerprint.
+// KEYS[1] is the header key, KEYS[2..] the bitmap keys. ARGV[2] is the
+// arguments per operation (4 for SET u1 offset 1, 3 for GET u1 offset);
+// then, per bitmap key used, its 0-based index, its operation count and its
+// operations. Operations go to BITFIELD in slices that stay under Lua's
+// unpack limit.
 var script = redis.NewScript(`
 local h = redis.call('GET', KEYS[1])
 if h ~= ARGV[1] then
   if not h then h = 'missing' end
   return redis.error_reply('FRONTIERBLOOM ' .. h)
 end
-local k = tonumber(ARGV[2])
-local set = ARGV[3] == '1'
-local blob = ARGV[4]
-local n = #blob / (6 * k)
+local width = tonumber(ARGV[2])
+local per = 1990 * width
 local out = {}
-for i = 0, n - 1 do
-  local new = false
-  local base = i * k * 6 + 1
-  for j = 0, k - 1 do
-    local part, off = struct.unpack('<HI4', blob, base + j * 6)
-    if set then
-      if redis.call('SETBIT', KEYS[part + 2], off, 1) == 0 then new = true end
-    elseif redis.call('GETBIT', KEYS[part + 2], off) == 0 then
-      new = true
-      break
-    end
+local i = 3
+while i <= #ARGV do
+  local key = KEYS[tonumber(ARGV[i]) + 2]
+  local last = i + 1 + tonumber(ARGV[i + 1]) * width
+  local s = i + 2
+  while s <= last do
+    local e = math.min(s + per - 1, last)
+    local r = redis.call('BITFIELD', key, unpack(ARGV, s, e))
+    for j = 1, #r do out[#out + 1] = r[j] end
+    s = e + 1
   end
-  out[i + 1] = new and '1' or '0'
+  i = last + 1
 end
-return table.concat(out)
+return out
 `)
