@@ -16,6 +16,7 @@ import (
 
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
+	"github.com/frontier-go/frontier/registry"
 )
 
 func bloomFilter(t testing.TB, dir string, capacity uint64, rate float64) *BloomDupeFilter {
@@ -416,5 +417,64 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 	}
 	if perFP > 2 {
 		t.Errorf("%.3f bytes per fingerprint, want at most 2", perFP)
+	}
+}
+
+// TestBloomFromSettings builds the filter as a scheduler does, from
+// DUPEFILTER_CLASS and the Bloom settings, with a job directory.
+func TestBloomFromSettings(t *testing.T) {
+	reg := registry.New()
+	if err := Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	reg.MustRegister(registry.Entry{Name: "test.URLFP",
+		Factory: framework.FingerprinterFactory(func(context.Context, *framework.Crawler) (framework.Fingerprinter, error) {
+			return urlFP{}, nil
+		})})
+	dir := t.TempDir()
+	open := func(capacity int) (framework.DupeFilter, error) {
+		s := framework.NewSettings()
+		code := framework.Source{Kind: framework.SourceCode}
+		s.Set("DUPEFILTER_CLASS", "frontier.dupefilters.Bloom", code)
+		s.Set("REQUEST_FINGERPRINTER_CLASS", "test.URLFP", code)
+		s.Set("DUPEFILTER_BLOOM_CAPACITY", capacity, code)
+		s.Set("DUPEFILTER_BLOOM_ERROR_RATE", 0.001, code)
+		s.Set("JOBDIR", dir, code)
+		c := framework.NewCrawler(s, reg, nil)
+		fac, err := framework.RequiredComponent[framework.DupeFilterFactory](c, "DUPEFILTER_CLASS")
+		if err != nil {
+			return nil, err
+		}
+		f, err := fac(context.Background(), c)
+		if err != nil {
+			return nil, err
+		}
+		return f, f.Open(context.Background())
+	}
+	f, err := open(5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok := f.(*BloomDupeFilter)
+	if !ok {
+		t.Fatalf("DUPEFILTER_CLASS frontier.dupefilters.Bloom built a %T", f)
+	}
+	if m, k := b.Bits(); m < 71_000 || m > 72_000 || k != 10 {
+		t.Errorf("5000 fingerprints at 0.1%%: m = %d, k = %d; want about 71,888 and 10", m, k)
+	}
+	seen(t, f, page(1))
+	if err := f.Close("finished"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(6000); err == nil || !strings.Contains(err.Error(), "5000") {
+		t.Errorf("resuming with another capacity: err = %v, want a refusal naming 5000", err)
+	}
+	f, err = open(5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close("")
+	if !seen(t, f, page(1)) {
+		t.Error("the job's fingerprint was not kept")
 	}
 }
