@@ -13,6 +13,8 @@ func Register(r *registry.Registry) error {
 			Factory: framework.DupeFilterFactory(BaseDupeFilterFactory), Doc: "filters nothing"},
 		{Name: "frontier.dupefilters.RFP", Aliases: []string{"scrapy.dupefilters.RFPDupeFilter"},
 			Factory: framework.DupeFilterFactory(RFPDupeFilterFactory), Doc: "filters by request fingerprint; persisted in JOBDIR"},
+		{Name: "frontier.dupefilters.Bloom",
+			Factory: framework.DupeFilterFactory(BloomDupeFilterFactory), Doc: "filters by request fingerprint in a Bloom filter (DUPEFILTER_BLOOM_CAPACITY, DUPEFILTER_BLOOM_ERROR_RATE); persisted in JOBDIR"},
 	} {
 		e.Origin = "builtin"
 		if err := r.Register(e); err != nil {

@@ -26,6 +26,7 @@ var layers = []layer{
 	{"internal/demosite", 0},
 	{"internal/redistest", 0},
 	{"internal/lazyfs", 0},
+	{"internal/redisbloom", 0},
 	{"framework/urlnorm", 0},
 	{"framework/recordpb", 0},
 	{"plugins/proto", 0},

@@ -12,6 +12,11 @@ var (
 	// ErrNoModuleRoot means no directory from the working directory up holds
 	// frontier's go.mod, so bench/colly cannot be found.
 	ErrNoModuleRoot = errors.New("peers: frontier's module root not found")
+	// ErrNoPythonRedis means the python given cannot import redis (redis-py),
+	// which the scrapy-redis benchmark needs.
+	ErrNoPythonRedis = errors.New("peers: redis-py not available")
+	// ErrNoScrapyRedis means no scrapy-redis source was found where given.
+	ErrNoScrapyRedis = errors.New("peers: scrapy-redis source not found")
 	// ErrNoResult means a peer ended without printing its result.
 	ErrNoResult = errors.New("peers: no result in the output")
 )
