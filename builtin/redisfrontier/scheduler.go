@@ -47,9 +47,9 @@ type Scheduler struct {
 	done   chan struct{}
 
 	mu        sync.Mutex
-	buf       []held                       // leased, not handed out yet
+	buf       []held                        // leased, not handed out yet
 	out       map[*framework.Request]string // handed out: lease id
-	local     []*framework.Request         // unserializable, this worker's only
+	local     []*framework.Request          // unserializable, this worker's only
 	idleSince time.Time
 	counts    Counts
 	countsAt  time.Time
