@@ -16,7 +16,7 @@ import (
 
 // newCrawler returns a crawler of spider "crawl" on srv with the Redis
 // scheduler and overrides.
-func newCrawler(t testing.TB, srv *redistest.Server, overrides map[string]any) *framework.Crawler {
+func newCrawler(t testing.TB, srv interface{ URL() string }, overrides map[string]any) *framework.Crawler {
 	t.Helper()
 	s := framework.NewSettings()
 	code := framework.Source{Kind: framework.SourceCode}

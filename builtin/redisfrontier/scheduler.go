@@ -45,6 +45,7 @@ type Scheduler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	closed bool // Close ran
 
 	mu        sync.Mutex
 	buf       []held                        // leased, not handed out yet
@@ -559,14 +560,15 @@ func (s *Scheduler) PauseHost(host string, until time.Time) error {
 // returns.
 func (s *Scheduler) Flush() error { return nil }
 
-// Close stops renewing leases and returns this worker's unfinished leases
-// to the crawl at once; without SCHEDULER_PERSIST it then deletes the
+// Close stops renewing leases (a second Close does nothing) and returns
+// this worker's unfinished leases to the crawl at once; without SCHEDULER_PERSIST it then deletes the
 // crawl's queue and fingerprints, as scrapy-redis does (so a crawl shared
 // by several workers sets SCHEDULER_PERSIST: true or lets them all finish).
 func (s *Scheduler) Close(reason string) error {
-	if s.store == nil {
+	if s.store == nil || s.closed {
 		return nil
 	}
+	s.closed = true
 	s.cancel()
 	<-s.done
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

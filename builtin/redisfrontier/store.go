@@ -356,7 +356,7 @@ func (s *Store) retry(ctx context.Context, op string, f func() error) error {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := f()
-		if err == nil || errors.Is(err, redis.Nil) {
+		if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.ErrClosed) {
 			return err
 		}
 		if isReply(err) && !retryableReply(err) {
