@@ -76,12 +76,14 @@ type SchedulerConfig struct {
 }
 
 var (
-	_ framework.Scheduler = (*Scheduler)(nil)
-	_ framework.Opener    = (*Scheduler)(nil)
-	_ framework.Closer    = (*Scheduler)(nil)
-	_ framework.Lener     = (*Scheduler)(nil)
-	_ framework.Finisher  = (*Scheduler)(nil)
-	_ framework.Flusher   = (*Scheduler)(nil)
+	_ framework.Scheduler  = (*Scheduler)(nil)
+	_ framework.Opener     = (*Scheduler)(nil)
+	_ framework.Closer     = (*Scheduler)(nil)
+	_ framework.Lener      = (*Scheduler)(nil)
+	_ framework.Finisher   = (*Scheduler)(nil)
+	_ framework.Flusher    = (*Scheduler)(nil)
+	_ framework.Poller     = (*Scheduler)(nil)
+	_ framework.SlotPauser = (*Scheduler)(nil)
 )
 
 // ConfigFrom reads the scheduler's settings from c.
@@ -550,10 +552,10 @@ func (s *Scheduler) crawlCounts() (Counts, error) {
 	return c, nil
 }
 
-// PauseHost keeps host's requests from being handed out, by any worker,
+// PauseSlot keeps slot's requests from being handed out, by any worker,
 // before until (a 429 or 503 with Retry-After).
-func (s *Scheduler) PauseHost(host string, until time.Time) error {
-	return s.store.Pause(s.ctx, host, until)
+func (s *Scheduler) PauseSlot(slot string, until time.Time) error {
+	return s.store.Pause(s.ctx, slot, until)
 }
 
 // Flush does nothing: every accepted request is in Redis once Enqueue

@@ -344,7 +344,7 @@ func TestPauseHost(t *testing.T) {
 	srv := redistest.Start(t)
 	s := openScheduler(t, newCrawler(t, srv, nil))
 	enqueue(t, s, req(t, "http://a/1", 0), req(t, "http://b/1", 0))
-	if err := s.PauseHost("a", time.Now().Add(time.Hour)); err != nil {
+	if err := s.PauseSlot("a", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got := urls(drain(t, s)); !slices.Equal(got, []string{"http://b/1"}) {
