@@ -1,11 +1,13 @@
 // Package builtin registers every built-in component: queues and priority
-// queues, dupefilters, the default scheduler and the request fingerprinter.
+// queues, dupefilters, the default scheduler, the request fingerprinter and
+// the shared frontier on Redis.
 package builtin
 
 import (
 	"github.com/frontier-go/frontier/builtin/dupefilters"
 	"github.com/frontier-go/frontier/builtin/fingerprinters"
 	"github.com/frontier-go/frontier/builtin/queues"
+	"github.com/frontier-go/frontier/builtin/redisfrontier"
 	"github.com/frontier-go/frontier/builtin/schedulers"
 	"github.com/frontier-go/frontier/registry"
 )
@@ -17,6 +19,7 @@ func Register(r *registry.Registry) error {
 		dupefilters.Register,
 		schedulers.Register,
 		fingerprinters.Register,
+		redisfrontier.Register,
 	} {
 		if err := reg(r); err != nil {
 			return err

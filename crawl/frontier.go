@@ -158,6 +158,26 @@ func (f *Frontier) Finish(r *framework.Request, outcome error) error {
 	})
 }
 
+// PollInterval is how often a caller with nothing to do asks Next again
+// when the scheduler is a framework.Poller (a shared frontier), 0 when it
+// is not.
+func (f *Frontier) PollInterval() time.Duration {
+	if p, ok := f.scheduler.(framework.Poller); ok {
+		return p.PollInterval()
+	}
+	return 0
+}
+
+// PauseSlot holds slot's requests back until until when the scheduler is
+// a framework.SlotPauser; otherwise it does nothing.
+func (f *Frontier) PauseSlot(slot string, until time.Time) error {
+	p, ok := f.scheduler.(framework.SlotPauser)
+	if !ok {
+		return nil
+	}
+	return f.call(func() error { return p.PauseSlot(slot, until) })
+}
+
 // Flush hands everything the scheduler buffers to the operating system:
 // when it returns, every request accepted so far survives the death of the
 // process. Close flushes too.

@@ -260,6 +260,12 @@ func (e *Engine) loop(ctx context.Context, workers *sync.WaitGroup) {
 		defer t.Stop()
 		logTick = t.C
 	}
+	var poll <-chan time.Time
+	if d := e.pollInterval(); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		poll = t.C
+	}
 	stats := logStats{e: e}
 	stats.log()
 	dctx := context.WithoutCancel(ctx) // downloads in flight finish after a stop
@@ -285,6 +291,7 @@ func (e *Engine) loop(ctx context.Context, workers *sync.WaitGroup) {
 			e.Close("closespider_timeout")
 		case <-logTick:
 			stats.log()
+		case <-poll:
 		}
 	}
 }
@@ -421,4 +428,14 @@ func (e *Engine) finish(res Result, reason string, err error) (Result, error) {
 	}
 	e.log.Info().Msgf("Spider closed (%s)", reason)
 	return res, err
+}
+
+// pollInterval is the PollInterval of a frontier shared with other
+// processes (framework.Poller): its requests change without this engine,
+// so the loop asks again for one that often. 0 for any other frontier.
+func (e *Engine) pollInterval() time.Duration {
+	if p, ok := e.f.(interface{ PollInterval() time.Duration }); ok {
+		return p.PollInterval()
+	}
+	return 0
 }

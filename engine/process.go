@@ -87,6 +87,7 @@ func (e *Engine) download(ctx context.Context, r *framework.Request, o *outcome,
 	retry, pause, ok := e.retry.OnResponse(r, resp)
 	if pause > 0 {
 		e.dl.Pause(e.dl.SlotKey(r), time.Now().Add(pause))
+		e.pauseShared(r, time.Now().Add(pause))
 	}
 	if ok {
 		return []*framework.Request{retry}
@@ -235,4 +236,19 @@ func (e *Engine) keepDepth(next *framework.Request, depth int) bool {
 		e.c.Stats.Inc("request_depth_count/"+strconv.Itoa(depth), 1)
 	}
 	return true
+}
+
+// pauseShared holds r's slot back in a frontier shared with other
+// processes (framework.SlotPauser), so that none of them downloads from
+// it before until either.
+func (e *Engine) pauseShared(r *framework.Request, until time.Time) {
+	p, ok := e.f.(interface {
+		PauseSlot(slot string, until time.Time) error
+	})
+	if !ok {
+		return
+	}
+	if err := p.PauseSlot(r.Slot(), until); err != nil {
+		e.log.Warn().Err(err).Str("slot", r.Slot()).Msg("Could not pause the slot in the shared frontier")
+	}
 }

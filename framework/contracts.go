@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"time"
 
 	"github.com/frontier-go/frontier/registry"
 )
@@ -170,6 +171,21 @@ type Lener interface {
 type Finisher interface {
 	Finish(r *Request, outcome error) error
 	InFlight() int
+}
+
+// Poller is implemented by schedulers whose pending requests change without
+// their caller, such as a frontier shared by several processes: Next may
+// return nil while HasPending is true, and the caller asks again every
+// PollInterval.
+type Poller interface {
+	PollInterval() time.Duration
+}
+
+// SlotPauser is implemented by schedulers that can hold back a download
+// slot's requests until a time (a 429 or 503 with Retry-After), for every
+// process sharing the frontier.
+type SlotPauser interface {
+	PauseSlot(slot string, until time.Time) error
 }
 
 // Factories, one type per registry kind. A setting names a factory, never an

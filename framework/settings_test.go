@@ -283,10 +283,10 @@ func TestSettingsWarnings(t *testing.T) {
 	}
 	s.Set("MY_OWN_SETTING", 1, Source{Kind: SourceCode}) // code may add names freely
 	want := []string{
-		`unknown setting "SCHEDULER_DEBUGG" (from ` + file + `:1); did you mean SCHEDULER_DEBUG?`,
+		`unknown setting "SCHEDULER_DEBUGG" (from ` + file + `:1); did you mean SCHEDULER_DEBUG or SCHEDULER_PERSIST?`,
 		`unknown setting "CONCURENT_REQUESTS" (from environment variable FRONTIER_CONCURENT_REQUESTS); did you mean CONCURRENT_REQUESTS?`,
 		`unknown setting "depth_limit" (from environment variable FRONTIER_depth_limit); did you mean DEPTH_LIMIT?`,
-		`unknown setting "DUPEFILTER_CLAS" (from -s DUPEFILTER_CLAS=x on the command line); did you mean DUPEFILTER_CLASS or DUPEFILTER_DEBUG?`,
+		`unknown setting "DUPEFILTER_CLAS" (from -s DUPEFILTER_CLAS=x on the command line); did you mean DUPEFILTER_CLASS, DUPEFILTER_KEY or DUPEFILTER_DEBUG?`,
 		`unknown setting "TOTALLY_UNRELATED_XYZ" (from -s TOTALLY_UNRELATED_XYZ=1 on the command line)`,
 	}
 	if got := s.Warnings(); !slices.Equal(got, want) {

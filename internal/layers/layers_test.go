@@ -44,6 +44,7 @@ var layers = []layer{
 	{"builtin/dupefilters", 40},
 	{"builtin/fingerprinters", 40},
 	{"builtin/schedulers", 40},
+	{"builtin/redisfrontier", 40},
 	{"plugins/host", 40},
 	{"spiders", 44},
 	{"engine/download", 44},
