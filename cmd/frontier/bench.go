@@ -56,7 +56,7 @@ the ratios.`,
 	fl.StringVar(&f.dup, "dup-ratio", "", "share of enqueue calls that repeat an earlier URL, in [0, 1) (default: run 0 and 0.5)")
 	fl.IntVar(&f.hosts, "hosts", 1000, "distinct hosts")
 	fl.IntVar(&f.prios, "priorities", 10, "distinct priorities")
-	fl.IntVar(&f.batch, "batch", 100, "requests per enqueue call, as a callback's output reaches the scheduler (1: one Enqueue per request)")
+	fl.IntVar(&f.batch, "batch", 1, "requests per enqueue call (1: one Enqueue per request; more: EnqueueBatch, as a callback's output)")
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
 	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
