@@ -123,6 +123,19 @@ type DupeFilter interface {
 	Close(reason string) error
 }
 
+// BatchDupeFilter is implemented by dupefilters that fingerprint many
+// requests at once, ahead of deciding in order whether each was seen: a
+// scheduler's batch enqueue uses it to fingerprint in parallel.
+type BatchDupeFilter interface {
+	// Fingerprints computes rs[i]'s fingerprint into fps[i], or the error
+	// RequestSeen would return for it into errs[i] (fps and errs have
+	// len(rs) elements). It records nothing and may use several goroutines.
+	Fingerprints(rs []*Request, fps []Fingerprint, errs []error)
+	// FingerprintSeen is RequestSeen for r, whose fingerprint Fingerprints
+	// computed as fp.
+	FingerprintSeen(r *Request, fp *Fingerprint) (bool, error)
+}
+
 // Fingerprinter computes a request's fingerprint.
 type Fingerprinter interface {
 	Fingerprint(r *Request) (Fingerprint, error)
@@ -148,6 +161,17 @@ type Scheduler interface {
 	// Next returns the next request, or (nil, nil) when none is pending.
 	Next() (*Request, error)
 	HasPending() bool
+}
+
+// BatchEnqueuer is implemented by schedulers that take many requests in one
+// call, such as a callback's whole output. EnqueueBatch has the outcome of
+// calling Enqueue on each request in order and stopping at the first error:
+// the same requests accepted, in the same order, with the same signals and
+// stats. When accepted is not nil (it then has len(rs) elements),
+// accepted[i] reports whether rs[i] was accepted. The scheduler may do part
+// of the work for every request at once, in parallel (fingerprinting).
+type BatchEnqueuer interface {
+	EnqueueBatch(rs []*Request, accepted []bool) error
 }
 
 // Opener is implemented by schedulers with work to do before the crawl.

@@ -67,6 +67,14 @@ func (s *Signals) Connect(sig Signal, h Handler) {
 	s.handlers.Store(&next)
 }
 
+// Connected reports whether sig has a handler: a sender may then skip the
+// work of building an event nobody receives, or, as a batch enqueue does,
+// work ahead knowing no handler runs in between.
+func (s *Signals) Connected(sig Signal) bool {
+	cur := s.handlers.Load()
+	return cur != nil && len((*cur)[sig]) > 0
+}
+
 // Send calls every handler of ev.Signal and returns the first error; the
 // remaining handlers still run.
 func (s *Signals) Send(ev Event) error {

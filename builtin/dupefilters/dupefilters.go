@@ -2,6 +2,7 @@ package dupefilters
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/rs/zerolog"
 
@@ -43,6 +44,8 @@ type RFPDupeFilter struct {
 var (
 	_ framework.DupeFilter = (*RFPDupeFilter)(nil)
 	_ framework.Flusher    = (*RFPDupeFilter)(nil)
+
+	_ framework.BatchDupeFilter = (*RFPDupeFilter)(nil)
 )
 
 // RFPConfig is what an RFPDupeFilter is built from.
@@ -108,10 +111,42 @@ func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !f.seen.Add(&fp) {
+	return f.FingerprintSeen(r, &fp)
+}
+
+// Fingerprints computes the fingerprints of rs, with two goroutines when
+// there are enough of them to pay for the second; it records nothing.
+func (f *RFPDupeFilter) Fingerprints(rs []*framework.Request, fps []framework.Fingerprint, errs []error) {
+	if len(rs) < parallelFingerprintMin || runtime.GOMAXPROCS(0) < 2 {
+		f.fingerprintRange(rs, fps, errs)
+		return
+	}
+	half := len(rs) / 2
+	done := make(chan struct{})
+	go func() {
+		f.fingerprintRange(rs[half:], fps[half:], errs[half:])
+		close(done)
+	}()
+	f.fingerprintRange(rs[:half], fps[:half], errs[:half])
+	<-done
+}
+
+// parallelFingerprintMin is the batch size from which Fingerprints uses a
+// second goroutine: below it, starting one costs more than it saves.
+const parallelFingerprintMin = 16
+
+func (f *RFPDupeFilter) fingerprintRange(rs []*framework.Request, fps []framework.Fingerprint, errs []error) {
+	for i, r := range rs {
+		fps[i], errs[i] = f.fp.Fingerprint(r)
+	}
+}
+
+// FingerprintSeen is RequestSeen for r, whose fingerprint is fp.
+func (f *RFPDupeFilter) FingerprintSeen(_ *framework.Request, fp *framework.Fingerprint) (bool, error) {
+	if !f.seen.Add(fp) {
 		return true, nil
 	}
-	f.recordNew(fp)
+	f.recordNew(*fp)
 	return false, nil
 }
 

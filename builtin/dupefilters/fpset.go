@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"runtime"
+	"unsafe"
 
 	"github.com/frontier-go/frontier/framework"
 )
@@ -46,6 +47,8 @@ func capFor(n int) int {
 func (s *fpSet) alloc(c int) {
 	s.tags = make([]uint8, c)
 	s.keys = make([]framework.Fingerprint, c)
+	adviseHuge(s.tags)
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s.keys))), len(s.keys)*fpSize))
 	s.max = int(float64(c) * fpMaxLoad)
 }
 
@@ -306,15 +309,69 @@ func (s *fpSet) insertNew(fp *framework.Fingerprint) {
 	s.tags[i], s.keys[i] = tag, *fp
 }
 
-// grow rehashes into a table of c slots.
+// grow rehashes into a table of c slots. A large table is rehashed by two
+// goroutines, one per half of the new table (see rehashRange), since a
+// growth is most of what an insert costs on average.
 func (s *fpSet) grow(c int) {
 	tags, keys := s.tags, s.keys
 	s.alloc(c)
-	for i, t := range tags {
-		if t != 0 {
-			s.insertNew(&keys[i])
+	if len(tags) < parallelGrowMin || runtime.GOMAXPROCS(0) < 2 {
+		for i, t := range tags {
+			if t != 0 {
+				s.insertNew(&keys[i])
+			}
 		}
+		return
 	}
+	mid, boundary := len(tags)/2, c/2
+	var lowDeferred []int32
+	done := make(chan struct{})
+	go func() {
+		lowDeferred = s.rehashRange(tags[:mid], keys[:mid], 0, 0, boundary)
+		close(done)
+	}()
+	highDeferred := s.rehashRange(tags[mid:], keys[mid:], mid, boundary, c)
+	<-done
+	for _, i := range lowDeferred {
+		s.insertNew(&keys[i])
+	}
+	for _, i := range highDeferred {
+		s.insertNew(&keys[i])
+	}
+}
+
+// parallelGrowMin is the old table size from which grow uses two goroutines.
+const parallelGrowMin = 256 << 10
+
+// rehashRange puts the fingerprints of an old table's slots (tags, keys,
+// the first at old index base) whose new home is in [lo, hi) and whose probe
+// ends there into the new table, touching no slot outside [lo, hi), and
+// returns the old indexes of those it left aside. Homes grow with the hash
+// in both tables, so the old table's first half lands almost all in the new
+// one's first half: little is left aside. Linear probing stays valid, as in
+// fillRange.
+func (s *fpSet) rehashRange(tags []uint8, keys []framework.Fingerprint, base, lo, hi int) (deferred []int32) {
+	c := len(s.tags)
+next:
+	for k, t := range tags {
+		if t == 0 {
+			continue
+		}
+		fp := &keys[k]
+		i, tag := split(fpHash(fp), c)
+		if i < lo || i >= hi {
+			deferred = append(deferred, int32(base+k))
+			continue
+		}
+		for s.tags[i] != 0 {
+			if i++; i == hi {
+				deferred = append(deferred, int32(base+k))
+				continue next
+			}
+		}
+		s.tags[i], s.keys[i] = tag, *fp
+	}
+	return deferred
 }
 
 // Reserve makes room for n more fingerprints without growing on the way.

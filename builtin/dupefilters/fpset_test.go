@@ -173,3 +173,54 @@ func TestFPSetBulkAdds(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkFPSetGrow builds a set of 1M fingerprints from empty, growing all
+// the way as a crawl's dupefilter does, and reports the time per fingerprint.
+func BenchmarkFPSetGrow(b *testing.B) {
+	const n = 1_000_000
+	fps := make([]framework.Fingerprint, n)
+	for i := range fps {
+		fps[i] = testFP(i)
+	}
+	b.ResetTimer()
+	for range b.N {
+		s := newFPSet(0)
+		for i := range fps {
+			s.Add(&fps[i])
+		}
+		if s.Len() != n {
+			b.Fatalf("len %d, want %d", s.Len(), n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fp")
+}
+
+// Growing past parallelGrowMin rehashes with two goroutines: every
+// fingerprint is still found, none twice, and none that was never added.
+func TestFPSetParallelGrow(t *testing.T) {
+	n := parallelGrowMin*2 + 12345
+	s := newFPSet(0)
+	for i := 0; i < n; i++ {
+		fp := testFP(i)
+		if !s.Add(&fp) {
+			t.Fatalf("fingerprint %d reported as seen before it was added", i)
+		}
+	}
+	if s.Len() != n {
+		t.Fatalf("len %d, want %d", s.Len(), n)
+	}
+	count := 0
+	s.Each(func(framework.Fingerprint) bool { count++; return true })
+	if count != n {
+		t.Fatalf("table holds %d fingerprints, want %d", count, n)
+	}
+	for i := 0; i < n+1000; i++ {
+		fp := testFP(i)
+		if got := s.Has(&fp); got != (i < n) {
+			t.Fatalf("Has(fingerprint %d) = %v", i, got)
+		}
+		if i < n && s.Add(&fp) {
+			t.Fatalf("fingerprint %d added twice", i)
+		}
+	}
+}

@@ -11,3 +11,6 @@ import (
 func mapFile(*os.File, int64) ([]byte, func(), error) {
 	return nil, nil, errors.ErrUnsupported
 }
+
+// adviseHuge is a hint that has no equivalent here.
+func adviseHuge([]byte) {}

@@ -237,6 +237,9 @@ func appendSeenFrames(dst []byte, fps []framework.Fingerprint, seq uint32, order
 	return dst, seq
 }
 
+// seenKeepMax is the largest write buffer a seenFile keeps between appends.
+const seenKeepMax = 1 << 20
+
 // seenFile is an open fingerprint file that fingerprints are appended to.
 type seenFile struct {
 	path     string
@@ -246,6 +249,7 @@ type seenFile struct {
 	policy   recordio.FsyncPolicy
 	unsynced time.Time // first write not yet fsynced
 	broken   error
+	wbuf     []byte // the frames of the last append, kept for the next one
 }
 
 // openSeenFile opens (creating when missing) the fingerprint file at path,
@@ -303,7 +307,10 @@ func (sf *seenFile) append(fps []framework.Fingerprint, force bool) error {
 	}
 	now := time.Now()
 	if len(fps) > 0 {
-		b, seq := appendSeenFrames(nil, fps, sf.seq, false)
+		b, seq := appendSeenFrames(sf.wbuf[:0], fps, sf.seq, false)
+		if sf.wbuf = b; cap(b) > seenKeepMax {
+			sf.wbuf = nil // a rare large flush: not kept
+		}
 		n, err := sf.f.WriteAt(b, sf.size)
 		if err != nil {
 			// Even a write that reports nothing written may have grown the

@@ -81,3 +81,18 @@ func BenchmarkSchedulerNextFinish(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSchedulerEnqueueBatch measures Enqueue of new requests in
+// memory by batches of 100, a callback's output: the batch is fingerprinted
+// on two goroutines, then filtered and queued in order.
+func BenchmarkSchedulerEnqueueBatch(b *testing.B) {
+	const batch = 100
+	s, rs := benchMemoryScheduler(b, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for lo := 0; lo < b.N; lo += batch {
+		if err := s.EnqueueBatch(rs[lo:min(lo+batch, b.N)], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -46,6 +46,7 @@ type Scheduler struct {
 	jobClosed bool      // Close has closed the job directory
 
 	count counters
+	batch batchBuffers // EnqueueBatch's fingerprints
 }
 
 // queueFactories are the queue settings resolved to factories, called when
@@ -79,6 +80,8 @@ var (
 	_ framework.Lener     = (*Scheduler)(nil)
 	_ framework.Finisher  = (*Scheduler)(nil)
 	_ framework.Flusher   = (*Scheduler)(nil)
+
+	_ framework.BatchEnqueuer = (*Scheduler)(nil)
 )
 
 // FromCrawler builds the scheduler from the crawler's settings, as Scrapy's
@@ -224,6 +227,69 @@ func (s *Scheduler) Close(reason string) error {
 // finish of the request it came from). Package crawl also flushes in the
 // background every JOBDIR_FLUSH_INTERVAL.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
+	return s.enqueue(r, nil)
+}
+
+// EnqueueBatch enqueues rs in order, as many calls of Enqueue would, and
+// stops at the first error. When the dupefilter can fingerprint ahead
+// (framework.BatchDupeFilter) and no request_scheduled handler could change
+// a request before it is filtered, it fingerprints the whole batch first,
+// in parallel, then filters and pushes each request in order.
+func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error {
+	bdf, ok := s.df.(framework.BatchDupeFilter)
+	if !ok || len(rs) < 2 || s.c.Signals.Connected(framework.SignalRequestScheduled) {
+		for i, r := range rs {
+			ok, err := s.Enqueue(r)
+			if accepted != nil {
+				accepted[i] = ok
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b := s.batchBuffers(len(rs))
+	bdf.Fingerprints(rs, b.fps, b.errs)
+	for i, r := range rs {
+		ok, err := s.enqueue(r, &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]})
+		if accepted != nil {
+			accepted[i] = ok
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchSeen is a request's fingerprint computed ahead by a batch enqueue.
+type batchSeen struct {
+	df  framework.BatchDupeFilter
+	fp  *framework.Fingerprint
+	err error // the fingerprinter's error, returned when r is filtered
+}
+
+// batchBuffers returns the scheduler's batch buffers, of n elements each.
+func (s *Scheduler) batchBuffers(n int) *batchBuffers {
+	b := &s.batch
+	if cap(b.fps) < n {
+		b.fps = make([]framework.Fingerprint, n)
+		b.errs = make([]error, n)
+	}
+	b.fps, b.errs = b.fps[:n], b.errs[:n]
+	return b
+}
+
+// batchBuffers hold a batch's fingerprints, kept from one batch to the next.
+type batchBuffers struct {
+	fps  []framework.Fingerprint
+	errs []error
+}
+
+// enqueue is Enqueue, with r's fingerprint computed ahead when ahead is not
+// nil.
+func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen) (bool, error) {
 	if err := s.tick(); err != nil {
 		return false, err
 	}
@@ -234,7 +300,7 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 		return false, err
 	}
 	if !r.DontFilter {
-		seen, err := s.df.RequestSeen(r)
+		seen, err := s.requestSeen(r, ahead)
 		if err != nil {
 			return false, err
 		}
@@ -250,6 +316,18 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 	q.enqueued(1)
 	s.count.enqueued(1)
 	return true, nil
+}
+
+// requestSeen asks the dupefilter whether r was seen, with its fingerprint
+// computed ahead when ahead is not nil.
+func (s *Scheduler) requestSeen(r *framework.Request, ahead *batchSeen) (bool, error) {
+	if ahead == nil {
+		return s.df.RequestSeen(r)
+	}
+	if ahead.err != nil {
+		return false, ahead.err
+	}
+	return ahead.df.FingerprintSeen(r, ahead.fp)
 }
 
 // Next returns the pending request of highest priority, or nil when none is

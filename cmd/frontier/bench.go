@@ -25,7 +25,7 @@ import (
 
 // benchFlags are bench scheduler's flags.
 type benchFlags struct {
-	n, hosts, prios         int
+	n, hosts, prios, batch  int
 	dup, scrapy, cpuprofile string
 	asJSON                  bool
 }
@@ -56,6 +56,7 @@ the ratios.`,
 	fl.StringVar(&f.dup, "dup-ratio", "", "share of enqueue calls that repeat an earlier URL, in [0, 1) (default: run 0 and 0.5)")
 	fl.IntVar(&f.hosts, "hosts", 1000, "distinct hosts")
 	fl.IntVar(&f.prios, "priorities", 10, "distinct priorities")
+	fl.IntVar(&f.batch, "batch", 1, "requests per enqueue call (1: one Enqueue per request; more: EnqueueBatch, as a callback's output)")
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
 	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
@@ -69,6 +70,7 @@ type benchResult struct {
 	Hosts            int     `json:"hosts"`
 	Priorities       int     `json:"priorities"`
 	JobDir           bool    `json:"jobdir"`
+	Batch            int     `json:"batch"`
 	Enqueued         int64   `json:"enqueued"`
 	Filtered         int64   `json:"filtered"`
 	Dequeued         int     `json:"dequeued"`
@@ -79,6 +81,8 @@ type benchResult struct {
 	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
 	BytesPerPending  float64 `json:"bytes_per_pending"`
 	HeapBytesPending float64 `json:"heap_bytes_per_pending"`
+	AllocsPerEnqueue float64 `json:"allocs_per_enqueue"`
+	AllocsPerDequeue float64 `json:"allocs_per_dequeue"`
 	// With JOBDIR: the round trip, reopening the job with every request
 	// pending, and what the job takes on disk.
 	RoundTripSeconds        float64 `json:"round_trip_seconds,omitempty"`
@@ -101,8 +105,8 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 		}
 		ratios = []float64{r}
 	}
-	if f.n <= 0 || f.hosts <= 0 || f.prios <= 0 {
-		return usageErrorf("-n, --hosts and --priorities must be positive")
+	if f.n <= 0 || f.hosts <= 0 || f.prios <= 0 || f.batch <= 0 {
+		return usageErrorf("-n, --hosts, --priorities and --batch must be positive")
 	}
 	if f.cpuprofile != "" {
 		out, err := os.Create(f.cpuprofile)
@@ -117,7 +121,7 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 	}
 	var results []benchResult
 	for _, ratio := range ratios {
-		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios)
+		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch)
 		if err != nil {
 			return err
 		}
@@ -143,8 +147,9 @@ func printBench(e *env, r benchResult) {
 		where = "JOBDIR"
 	}
 	fmt.Fprintf(e.stdout, "scheduler (%s) n=%d dup-ratio=%.2f hosts=%d priorities=%d\n", where, r.N, r.DupRatio, r.Hosts, r.Priorities)
-	fmt.Fprintf(e.stdout, "  enqueue: %d calls in %.3fs = %.0f/s (%d accepted, %d filtered)\n", r.N, r.EnqueueSeconds, r.EnqueuePerS, r.Enqueued, r.Filtered)
-	fmt.Fprintf(e.stdout, "  dequeue: %d in %.3fs = %.0f/s (each finished)\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS)
+	fmt.Fprintf(e.stdout, "  enqueue: %d requests in %.3fs = %.0f/s, %d per call (%d accepted, %d filtered), %.2f allocations per request\n",
+		r.N, r.EnqueueSeconds, r.EnqueuePerS, r.Batch, r.Enqueued, r.Filtered, r.AllocsPerEnqueue)
+	fmt.Fprintf(e.stdout, "  dequeue: %d in %.3fs = %.0f/s (each finished), %.2f allocations per request\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS, r.AllocsPerDequeue)
 	fmt.Fprintf(e.stdout, "  peak RSS: %.1f MiB; %.0f bytes RSS and %.0f bytes heap per pending request\n",
 		float64(r.PeakRSSBytes)/(1<<20), r.BytesPerPending, r.HeapBytesPending)
 	if r.JobDir {
@@ -242,8 +247,8 @@ func benchRequests(n int, ratio float64, hosts, prios int) []*framework.Request 
 // benchOnce runs one variant: enqueue every request, reopen the job (with
 // JOBDIR), drain. With JOBDIR, the variant has a fresh job directory of its
 // own under it, removed at the end.
-func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios int) (res benchResult, err error) {
-	res = benchResult{N: n, DupRatio: ratio, Hosts: hosts, Priorities: prios}
+func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios, batch int) (res benchResult, err error) {
+	res = benchResult{N: n, DupRatio: ratio, Hosts: hosts, Priorities: prios, Batch: batch}
 	c, err := e.crawler(nil)
 	if err != nil {
 		return res, err
@@ -276,13 +281,15 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 		return res, err
 	}
 	p := e.progress(fmt.Sprintf("bench: dup-ratio %g: enqueue", ratio))
+	mallocs := mallocCount()
 	start := time.Now()
-	err = benchEnqueue(s, rs, p)
+	err = benchEnqueue(s, rs, batch, p)
 	p.done()
 	if err != nil {
 		return res, err
 	}
 	res.EnqueueSeconds = time.Since(start).Seconds()
+	res.AllocsPerEnqueue = float64(mallocCount()-mallocs) / float64(n)
 	rs = nil
 	pending := s.Len()
 	debug.FreeOSMemory() // collect, and return what is free, so RSS counts what is live
@@ -296,6 +303,7 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 		}
 	}
 	p = e.progress(fmt.Sprintf("bench: dup-ratio %g: dequeue", ratio))
+	mallocs = mallocCount()
 	start = time.Now()
 	err = benchDrain(ctx, s, &res, p)
 	p.done()
@@ -303,6 +311,7 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios i
 		return res, err
 	}
 	res.DequeueSeconds = time.Since(start).Seconds()
+	res.AllocsPerDequeue = float64(mallocCount()-mallocs) / float64(max(res.Dequeued, 1))
 	res.EnqueuePerS = float64(n) / res.EnqueueSeconds
 	res.DequeuePerS = float64(res.Dequeued) / res.DequeueSeconds
 	res.PeakRSSBytes = peakRSS()
@@ -325,18 +334,24 @@ func freshJobDir(base string, n int, ratio float64) (string, error) {
 	return dir, nil
 }
 
-// benchEnqueue enqueues every request and flushes.
-func benchEnqueue(s *schedulers.Scheduler, rs []*framework.Request, p *progress) error {
-	for i, r := range rs {
-		if _, err := s.Enqueue(r); err != nil {
+// benchEnqueue enqueues every request, batch at a time (one Enqueue per
+// request when batch is 1), and flushes.
+func benchEnqueue(s *schedulers.Scheduler, rs []*framework.Request, batch int, p *progress) error {
+	for lo := 0; lo < len(rs); lo += batch {
+		hi := min(lo+batch, len(rs))
+		if batch == 1 {
+			if _, err := s.Enqueue(rs[lo]); err != nil {
+				return err
+			}
+		} else if err := s.EnqueueBatch(rs[lo:hi], nil); err != nil {
 			return err
 		}
 		// The workload is built beforehand, so that building requests is
 		// not timed; an engine keeps no request once it is enqueued, so
 		// neither does the benchmark (the collector would scan them all).
-		rs[i] = nil
-		if i&0xfff == 0 {
-			p.update(int64(i), int64(len(rs)))
+		clear(rs[lo:hi])
+		if lo/batch&0xff == 0 {
+			p.update(int64(lo), int64(len(rs)))
 		}
 	}
 	return s.Flush()
@@ -419,6 +434,13 @@ func procStatus(field string) int64 {
 
 func currentRSS() int64 { return procStatus("VmRSS") }
 func peakRSS() int64    { return procStatus("VmHWM") }
+
+// mallocCount returns the number of heap allocations so far.
+func mallocCount() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
+}
 
 func heapInUse() int64 {
 	var m runtime.MemStats
