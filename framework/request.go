@@ -120,8 +120,13 @@ func Hostname(rawURL string) string {
 		return ""
 	}
 	rest := rawURL[i+3:]
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		rest = rest[:j]
+	// A byte loop, not strings.IndexAny: the authority is short and
+	// IndexAny builds its byte set on every call.
+	for j := 0; j < len(rest); j++ {
+		if c := rest[j]; c == '/' || c == '?' || c == '#' {
+			rest = rest[:j]
+			break
+		}
 	}
 	if j := strings.LastIndexByte(rest, '@'); j >= 0 {
 		rest = rest[j+1:]

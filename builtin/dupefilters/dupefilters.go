@@ -3,6 +3,7 @@ package dupefilters
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -114,26 +115,50 @@ func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
 	return f.FingerprintSeen(r, &fp)
 }
 
-// Fingerprints computes the fingerprints of rs, with two goroutines when
-// there are enough of them to pay for the second; it records nothing.
+// Fingerprints computes the fingerprints of rs, with a second goroutine
+// when there are enough of them to pay for it; it records nothing.
+//
+// Both goroutines claim chunks of rs through one atomic counter, so the
+// caller never waits for a helper that has not started: when the other core
+// is busy, the caller takes every chunk itself, and a helper that starts late
+// finds nothing left to do. The caller only waits for a chunk a running
+// helper has claimed and not finished, yielding meanwhile. Blocking on a
+// channel instead would park the caller's thread and cost a wake-up per
+// batch, more than a small batch's fingerprints.
 func (f *RFPDupeFilter) Fingerprints(rs []*framework.Request, fps []framework.Fingerprint, errs []error) {
-	if len(rs) < parallelFingerprintMin || runtime.GOMAXPROCS(0) < 2 {
+	n := int64(len(rs))
+	if n < parallelFingerprintMin || runtime.GOMAXPROCS(0) < 2 {
 		f.fingerprintRange(rs, fps, errs)
 		return
 	}
-	half := len(rs) / 2
-	done := make(chan struct{})
-	go func() {
-		f.fingerprintRange(rs[half:], fps[half:], errs[half:])
-		close(done)
-	}()
-	f.fingerprintRange(rs[:half], fps[:half], errs[:half])
-	<-done
+	var next, done atomic.Int64
+	work := func() {
+		for {
+			i := next.Add(fingerprintChunk) - fingerprintChunk
+			if i >= n {
+				return
+			}
+			j := min(i+fingerprintChunk, n)
+			f.fingerprintRange(rs[i:j], fps[i:j], errs[i:j])
+			done.Add(j - i)
+		}
+	}
+	go work()
+	work()
+	for done.Load() < n {
+		runtime.Gosched()
+	}
 }
 
-// parallelFingerprintMin is the batch size from which Fingerprints uses a
-// second goroutine: below it, starting one costs more than it saves.
-const parallelFingerprintMin = 16
+const (
+	// parallelFingerprintMin is the batch size from which Fingerprints
+	// starts a second goroutine: below it, starting one costs more than it
+	// saves.
+	parallelFingerprintMin = 16
+	// fingerprintChunk is how many requests a goroutine of Fingerprints
+	// claims at a time.
+	fingerprintChunk = 8
+)
 
 func (f *RFPDupeFilter) fingerprintRange(rs []*framework.Request, fps []framework.Fingerprint, errs []error) {
 	for i, r := range rs {

@@ -227,7 +227,7 @@ func (s *Scheduler) Close(reason string) error {
 // finish of the request it came from). Package crawl also flushes in the
 // background every JOBDIR_FLUSH_INTERVAL.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
-	return s.enqueue(r, nil)
+	return s.enqueue(r, nil, nil)
 }
 
 // EnqueueBatch enqueues rs in order, as many calls of Enqueue would, and
@@ -251,8 +251,12 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error
 	}
 	b := s.batchBuffers(len(rs))
 	bdf.Fingerprints(rs, b.fps, b.errs)
+	// The counters are added once per queue and batch, not per request:
+	// an atomic add per request and counter is a tenth of an enqueue.
+	var t tally
+	defer t.flush(s)
 	for i, r := range rs {
-		ok, err := s.enqueue(r, &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]})
+		ok, err := s.enqueue(r, &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]}, &t)
 		if accepted != nil {
 			accepted[i] = ok
 		}
@@ -261,6 +265,44 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error
 		}
 	}
 	return nil
+}
+
+// tally counts a batch's accepted requests per queue until flush adds them
+// to the stats.
+type tally struct {
+	q    [2]*pendingQueue // the queues seen, in order; a third is counted at once
+	n    [2]int64
+	used int
+}
+
+// add counts one request taken by q.
+func (t *tally) add(s *Scheduler, q *pendingQueue) {
+	for k := 0; k < t.used; k++ {
+		if t.q[k] == q {
+			t.n[k]++
+			return
+		}
+	}
+	if t.used == len(t.q) {
+		q.enqueued(1)
+		s.count.enqueued(1)
+		return
+	}
+	t.q[t.used], t.n[t.used] = q, 1
+	t.used++
+}
+
+// flush adds the counts to the stats.
+func (t *tally) flush(s *Scheduler) {
+	var total int64
+	for k := 0; k < t.used; k++ {
+		t.q[k].enqueued(t.n[k])
+		total += t.n[k]
+	}
+	if total > 0 {
+		s.count.enqueued(total)
+	}
+	*t = tally{}
 }
 
 // batchSeen is a request's fingerprint computed ahead by a batch enqueue.
@@ -288,8 +330,8 @@ type batchBuffers struct {
 }
 
 // enqueue is Enqueue, with r's fingerprint computed ahead when ahead is not
-// nil.
-func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen) (bool, error) {
+// nil, and the request counted in t when t is not nil.
+func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (bool, error) {
 	if err := s.tick(); err != nil {
 		return false, err
 	}
@@ -312,6 +354,10 @@ func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen) (bool, error
 	q, err := s.push(r)
 	if err != nil {
 		return false, err
+	}
+	if t != nil {
+		t.add(s, q)
+		return true, nil
 	}
 	q.enqueued(1)
 	s.count.enqueued(1)
