@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/frontier-go/frontier/framework"
@@ -220,6 +221,8 @@ func appendSeenFrames(dst []byte, fps []framework.Fingerprint, seq uint32, order
 	if ordered {
 		id = setOrder
 	}
+	// One allocation for the whole flush, not a doubling per megabyte.
+	dst = slices.Grow(dst, len(fps)*fpSize+(len(fps)+blockFPs-1)/blockFPs*recordio.Overhead)
 	for len(fps) > 0 {
 		k := min(len(fps), blockFPs)
 		b, start := recordio.Begin(dst)

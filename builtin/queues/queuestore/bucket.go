@@ -32,6 +32,10 @@ type storeBucket struct {
 	wbuf  []byte   // buffered records, each a uvarint length then the record
 	wends []uint32 // end of each buffered record in wbuf
 	wpos  int      // buffered records before wpos are gone (popped or written)
+	// wcap is the capacity the write buffer had when it was last let go:
+	// the next one starts with it, so that a busy bucket allocates once per
+	// flush instead of doubling up from a kilobyte.
+	wcap int
 
 	marks []liveMark // live counts changed since the last flush
 	cur   loadedChunk
@@ -80,6 +84,12 @@ func (b *storeBucket) findChunk(no uint32) (int, bool) {
 	return slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmp.Compare(c.no, no) })
 }
 
+// wbufInitial is the capacity a bucket's write buffer starts with.
+const wbufInitial = 1 << 10
+
+// wbufMaxHint bounds the capacity a write buffer starts with.
+const wbufMaxHint = 1 << 20
+
 // takeBuffered drops the first n buffered records (written, or popped from a FIFO).
 func (b *storeBucket) takeBuffered(n int) {
 	b.gen++
@@ -87,6 +97,7 @@ func (b *storeBucket) takeBuffered(n int) {
 	if b.wpos == len(b.wends) {
 		b.wbuf, b.wends, b.wpos = b.wbuf[:0], b.wends[:0], 0
 		if cap(b.wbuf) > 4<<10 {
+			b.wcap = min(cap(b.wbuf), wbufMaxHint)
 			b.wbuf, b.wends = nil, nil
 		}
 	}
@@ -216,6 +227,13 @@ func (q *Queue) encode(r *framework.Request) ([]byte, error) {
 func (q *Queue) buffer(rec []byte, now clock.Mono) {
 	b, s := q.b, q.b.s
 	n := len(b.wbuf)
+	if b.wbuf == nil {
+		// Room for a flush's worth of records of a typical bucket at once,
+		// rather than doubling up from a few bytes after every flush.
+		c := max(wbufInitial, b.wcap)
+		b.wbuf = make([]byte, 0, c)
+		b.wends = make([]uint32, 0, c/64)
+	}
 	b.wbuf = binary.AppendUvarint(b.wbuf, uint64(len(rec)))
 	b.wbuf = append(b.wbuf, rec...)
 	b.wends = append(b.wends, uint32(len(b.wbuf)))
