@@ -40,6 +40,20 @@ type Store interface {
 	Close() error
 }
 
+// BatchPopper is implemented by stores that pop from many buckets at once
+// (one transaction); a Sync that pops from several buckets calls PopMany
+// instead of Pop for each.
+type BatchPopper interface {
+	// PopMany returns one slice of deliveries per request, in order.
+	PopMany(reqs []PopRequest) ([][]Delivery, error)
+}
+
+// PopRequest asks for up to Max entries of Bucket.
+type PopRequest struct {
+	Bucket string
+	Max    int
+}
+
 // BucketWrite is what one Write does to one bucket.
 type BucketWrite struct {
 	Bucket string

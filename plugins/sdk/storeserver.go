@@ -113,15 +113,49 @@ func writeOps(st Store, ops []*storepb.BucketOps) error {
 	return st.Write(ws)
 }
 
-// popOp pops what op asks for and builds its reply.
-func popOp(st Store, op *storepb.BucketOps) (*storepb.BucketReply, error) {
+// popAll pops what every op asks for: with one PopMany when the store is a
+// BatchPopper. The result has one entry per op (nil for no pop).
+func popAll(st Store, ops []*storepb.BucketOps) ([][]Delivery, error) {
+	out := make([][]Delivery, len(ops))
+	var reqs []PopRequest
+	var at []int
+	for i, op := range ops {
+		if n := int(min(op.GetPop(), 1<<20)); n > 0 {
+			reqs = append(reqs, PopRequest{Bucket: op.GetBucket(), Max: n})
+			at = append(at, i)
+		}
+	}
+	if len(reqs) == 0 {
+		return out, nil
+	}
+	if bp, ok := st.(BatchPopper); ok && len(reqs) > 1 {
+		dss, err := bp.PopMany(reqs)
+		if err != nil {
+			return nil, fmt.Errorf("pop %d buckets: %w", len(reqs), err)
+		}
+		if len(dss) != len(reqs) {
+			return nil, status.Errorf(codes.Internal, "sdk: PopMany of %d buckets returned %d", len(reqs), len(dss))
+		}
+		for j, i := range at {
+			out[i] = dss[j]
+		}
+		return out, nil
+	}
+	for j, i := range at {
+		ds, err := st.Pop(reqs[j].Bucket, reqs[j].Max)
+		if err != nil {
+			return nil, fmt.Errorf("pop bucket %q: %w", reqs[j].Bucket, err)
+		}
+		out[i] = ds
+	}
+	return out, nil
+}
+
+// popOp builds op's reply from ds, popped for it.
+func popOp(st Store, op *storepb.BucketOps, ds []Delivery) (*storepb.BucketReply, error) {
 	b := op.GetBucket()
 	r := &storepb.BucketReply{Bucket: b}
 	if n := int(min(op.GetPop(), 1<<20)); n > 0 {
-		ds, err := st.Pop(b, n)
-		if err != nil {
-			return nil, fmt.Errorf("pop bucket %q: %w", b, err)
-		}
 		if len(ds) > n {
 			return nil, status.Errorf(codes.Internal, "sdk: Pop(%q, %d) returned %d entries", b, n, len(ds))
 		}
@@ -179,9 +213,13 @@ func (d storeServer) Sync(_ context.Context, req *storepb.SyncRequest) (*storepb
 	if err := writeOps(sh.st, req.GetOps()); err != nil {
 		return nil, statusErr(fmt.Errorf("write: %w", err))
 	}
+	popped, err := popAll(sh.st, req.GetOps())
+	if err != nil {
+		return nil, statusErr(err)
+	}
 	resp := &storepb.SyncResponse{Buckets: make([]*storepb.BucketReply, len(req.GetOps()))}
 	for i, op := range req.GetOps() {
-		r, err := popOp(sh.st, op)
+		r, err := popOp(sh.st, op, popped[i])
 		if err != nil {
 			return nil, statusErr(err)
 		}

@@ -8,14 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/frontier-go/frontier/plugins/sdk"
 )
 
 // jobStore keeps every bucket of a job's FIFO or LIFO queues in one SQLite
 // database, sqlitequeue-fifo.sqlite3 (or -lifo) in the job directory: one
-// row per request, with the bucket as an integer column indexed with the
-// row id, which orders each bucket. Each Write is one transaction whatever
+// row per request in a table keyed by (bucket, id), so that a bucket is a
+// range of the table in its order and a row is written once (no second
+// index). Ids grow across the store (the next one is kept in the meta
+// table, in the transaction that uses it) and are never reused. Each Write is one transaction whatever
 // the number of buckets it touches, and so is each Pop; a killed process
 // loses nothing a Write returned for.
 //
@@ -30,11 +33,13 @@ type jobStore struct {
 	stmts statements
 	ids   map[string]int64 // bucket name -> bucket id
 	b     map[string]*storeBucket
+	next  int64 // the next entry id
 
-	insert    *sql.Stmt // bucket, record
+	insert    *sql.Stmt // bucket, id, record
 	newBucket *sql.Stmt // name -> id
-	ack       *sql.Stmt // id list: delete
-	mark      *sql.Stmt // popped, id list
+	ack       *sql.Stmt // bucket, id list: delete
+	mark      *sql.Stmt // popped, bucket, id list
+	setNext   *sql.Stmt // next id
 }
 
 // storeBucket is a bucket's state in memory.
@@ -49,22 +54,25 @@ type storeBucket struct {
 	holes bool
 }
 
-var _ sdk.Store = (*jobStore)(nil)
+var (
+	_ sdk.Store       = (*jobStore)(nil)
+	_ sdk.BatchPopper = (*jobStore)(nil)
+)
 
 const jobSchema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS entries (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
 	bucket INTEGER NOT NULL,
+	id INTEGER NOT NULL,
 	record BLOB NOT NULL,
-	popped INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS entries_bucket ON entries(bucket, id);`
+	popped INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (bucket, id)
+) WITHOUT ROWID;`
 
 // jobStoreVersion is the version of the job store's schema, in its meta
 // table; a file of another version is refused.
-const jobStoreVersion = "2"
+const jobStoreVersion = "3"
 
 // openJobStore opens or creates the store of a job in the directory key.
 func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) {
@@ -109,6 +117,16 @@ func (s *jobStore) init(k kind) error {
 		if err := checkMeta(tx, "kind", k.String(), errKindMismatch); err != nil {
 			return err
 		}
+		next := "1"
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', '1')`); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'next_id'`).Scan(&next); err != nil {
+			return err
+		}
+		if _, err := fmt.Sscan(next, &s.next); err != nil || s.next < 1 {
+			return fmt.Errorf("%w: next_id %q", errFormatVersion, next)
+		}
 		rows, err := tx.Query(`SELECT b.id, b.name, count(e.id) FROM buckets b LEFT JOIN entries e ON e.bucket = b.id GROUP BY b.id`)
 		if err != nil {
 			return err
@@ -130,10 +148,11 @@ func (s *jobStore) init(k kind) error {
 		return err
 	}
 	return s.stmts.prepare(s.db, []stmt{
-		{&s.insert, `INSERT INTO entries (bucket, record) VALUES (?, ?)`},
+		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
-		{&s.ack, `DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?))`},
-		{&s.mark, `UPDATE entries SET popped = ? WHERE id IN (SELECT value FROM json_each(?))`},
+		{&s.ack, `DELETE FROM entries WHERE bucket = ? AND id IN (SELECT value FROM json_each(?))`},
+		{&s.mark, `UPDATE entries SET popped = ? WHERE bucket = ? AND id IN (SELECT value FROM json_each(?))`},
+		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
 	})
 }
 
@@ -199,6 +218,7 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 		created bool
 	}
 	var changes []change
+	next := s.next
 	err := withTx(s.db, func(tx *sql.Tx) error {
 		insert := tx.Stmt(s.insert)
 		for _, w := range ws {
@@ -214,7 +234,7 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 			if len(w.Ack) > 0 {
 				ids, list := inFlightIDs(b, w.Ack)
 				if len(ids) > 0 {
-					if _, err := tx.Stmt(s.ack).Exec(list); err != nil {
+					if _, err := tx.Stmt(s.ack).Exec(b.id, list); err != nil {
 						return err
 					}
 				}
@@ -223,19 +243,25 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 			if len(w.Release) > 0 {
 				ids, list := inFlightIDs(b, w.Release)
 				if len(ids) > 0 {
-					if _, err := tx.Stmt(s.mark).Exec(0, list); err != nil {
+					if _, err := tx.Stmt(s.mark).Exec(0, b.id, list); err != nil {
 						return err
 					}
 				}
 				c.back = ids
 			}
 			for _, e := range w.Push {
-				if _, err := insert.Exec(b.id, e.Record); err != nil {
+				if _, err := insert.Exec(b.id, next, e.Record); err != nil {
 					return err
 				}
+				next++
 			}
 			c.pushed = len(w.Push)
 			changes = append(changes, c)
+		}
+		if next != s.next {
+			if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(next, 10)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -253,6 +279,7 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 		}
 		return err
 	}
+	s.next = next
 	for _, c := range changes {
 		for _, id := range c.acked {
 			delete(c.b.inflight, id)
@@ -275,7 +302,40 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 // Pop hands out up to max entries of bucket in the store's order, marking
 // them popped in one transaction.
 func (s *jobStore) Pop(bucket string, max int) ([]sdk.Delivery, error) {
-	b := s.b[bucket]
+	out, err := s.PopMany([]sdk.PopRequest{{Bucket: bucket, Max: max}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// PopMany pops from many buckets in one transaction.
+func (s *jobStore) PopMany(reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
+	out := make([][]sdk.Delivery, len(reqs))
+	err := withTx(s.db, func(tx *sql.Tx) error {
+		for i, r := range reqs {
+			ds, err := s.popTx(tx, s.b[r.Bucket], r.Max)
+			if err != nil {
+				return err
+			}
+			out[i] = ds
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range reqs {
+		if b := s.b[r.Bucket]; b != nil && len(out[i]) > 0 {
+			s.popped(b, out[i])
+		}
+	}
+	return out, nil
+}
+
+// popTx reads and marks up to max entries of b in tx; the in-memory state
+// changes (popped) once tx committed.
+func (s *jobStore) popTx(tx *sql.Tx, b *storeBucket, max int) ([]sdk.Delivery, error) {
 	if b == nil || b.pending == 0 || max <= 0 {
 		return nil, nil
 	}
@@ -294,48 +354,48 @@ func (s *jobStore) Pop(bucket string, max int) ([]sdk.Delivery, error) {
 		args = []any{b.id, b.after, max}
 	}
 	var out []sdk.Delivery
-	err := withTx(s.db, func(tx *sql.Tx) error {
-		rows, err := tx.Query(q, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() && len(out) < max {
-			var id int64
-			var rec []byte
-			var popped bool
-			if err := rows.Scan(&id, &rec, &popped); err != nil {
-				rows.Close()
-				return err
-			}
-			if _, busy := b.inflight[id]; busy {
-				continue
-			}
-			out = append(out, sdk.Delivery{ID: uint64(id), Record: rec, Redelivered: popped})
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		ids := make([]uint64, len(out))
-		for i, d := range out {
-			ids[i] = d.ID
-		}
-		_, err = tx.Stmt(s.mark).Exec(1, idList(ids))
-		return err
-	})
+	rows, err := tx.Query(q, args...)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range out {
-		b.inflight[int64(d.ID)] = struct{}{}
+	for rows.Next() && len(out) < max {
+		var id int64
+		var rec []byte
+		var popped bool
+		if err := rows.Scan(&id, &rec, &popped); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if _, busy := b.inflight[id]; busy {
+			continue
+		}
+		out = append(out, sdk.Delivery{ID: uint64(id), Record: rec, Redelivered: popped})
 	}
-	b.pending -= len(out)
-	if !s.lifo && len(out) > 0 && !b.holes {
-		b.after = int64(out[len(out)-1].ID)
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	ids := make([]uint64, len(out))
+	for i, d := range out {
+		ids[i] = d.ID
+	}
+	if _, err := tx.Stmt(s.mark).Exec(1, b.id, idList(ids)); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// popped records ds, popped from b, as in flight.
+func (s *jobStore) popped(b *storeBucket, ds []sdk.Delivery) {
+	for _, d := range ds {
+		b.inflight[int64(d.ID)] = struct{}{}
+	}
+	b.pending -= len(ds)
+	if !s.lifo && !b.holes {
+		b.after = int64(ds[len(ds)-1].ID)
+	}
 }
 
 // Flush makes the writes durable: every Write committed, and with
