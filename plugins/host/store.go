@@ -58,6 +58,13 @@ type store struct {
 	undurable bool               // writes reached the plugin since the last durable Sync
 	err       error              // sticky: the plugin failed
 	closed    bool
+
+	// The background Sync, if any (a full batch of writes): its reply
+	// arrives on out; outSent counts the pushes it carries per bucket.
+	out       chan syncReply
+	outOps    []*storepb.BucketOps
+	outSent   []sent
+	outWrites int
 }
 
 // prefetchPeers is how many other buckets a pop's Sync prefetches for.
@@ -70,6 +77,7 @@ type bucket struct {
 	pending  int    // the plugin's pending count, from its last reply
 	pushRecs []byte // buffered pushes (wire.AppendRecord)
 	pushN    int
+	outPush  int // pushes in the background Sync, not yet in pending
 	acks     []uint64
 	release  []uint64
 	dirty    bool // in s.dirty
@@ -197,6 +205,9 @@ func (s *store) open(key string) (*bucket, error) {
 	if err := s.usable(nil); err != nil {
 		return nil, err
 	}
+	if err := s.join(); err != nil {
+		return nil, err
+	}
 	if _, dup := s.buckets[key]; dup {
 		return nil, &PluginError{Plugin: s.p.decl.Name, Op: s.op("Open"), Err: fmt.Errorf("%w: bucket %q of %s is already open", ErrCall, key, s.key)}
 	}
@@ -247,18 +258,42 @@ type popReq struct {
 	max int
 }
 
+// sent is one BucketOps of a Sync: its bucket and the pushes it carries.
+type sent struct {
+	b *bucket
+	n int
+}
+
+// syncReply is the reply of a background Sync.
+type syncReply struct {
+	resp *storepb.SyncResponse
+	err  error
+}
+
 // sync sends every buffered write of the store and the pops asked for by
 // pops, in one round trip, and applies the reply; durable makes everything
 // durable. The first pop request is the bucket that needs its head; peers
 // are prefetched alongside when it is a refill (see prefetchPeers).
 func (s *store) sync(pops []popReq, durable bool) error {
+	return s.send(pops, durable, false)
+}
+
+// send is sync; with background, a Sync that only writes runs while the
+// caller goes on, and the next call that needs the plugin joins it first.
+func (s *store) send(pops []popReq, durable, background bool) error {
+	if err := s.join(); err != nil {
+		return err
+	}
 	ops := make([]*storepb.BucketOps, 0, len(s.dirty)+len(pops))
+	bs := make([]sent, 0, len(s.dirty)+len(pops))
 	byBucket := make(map[*bucket]*storepb.BucketOps, len(s.dirty))
 	writes := 0
 	for _, b := range s.dirty {
+		n := b.pushN
 		op := b.takeOps()
-		writes += len(op.Ack) + len(op.Release) + len(op.Push)
+		writes += len(op.Ack) + len(op.Release) + n
 		ops = append(ops, op)
+		bs = append(bs, sent{b: b, n: n})
 		byBucket[b] = op
 	}
 	s.dirty, s.buffered = s.dirty[:0], 0
@@ -268,6 +303,7 @@ func (s *store) sync(pops []popReq, durable bool) error {
 		if op == nil {
 			op = &storepb.BucketOps{Bucket: pr.b.key}
 			ops = append(ops, op)
+			bs = append(bs, sent{b: pr.b})
 			byBucket[pr.b] = op
 		}
 		op.Pop, op.PopMaxBytes = uint32(pr.max), uint64(s.maxBytes)
@@ -276,7 +312,39 @@ func (s *store) sync(pops []popReq, durable bool) error {
 	if len(ops) == 0 && (!durable || !s.undurable) {
 		return nil
 	}
-	resp, err := call(s.p, s.op("Sync"), s.cl.Sync, &storepb.SyncRequest{Handle: s.handle, Ops: ops, Durable: durable})
+	req := &storepb.SyncRequest{Handle: s.handle, Ops: ops, Durable: durable}
+	if background && len(pops) == 0 && !durable {
+		for _, x := range bs {
+			x.b.outPush += x.n
+		}
+		ch := make(chan syncReply, 1)
+		go func() {
+			resp, err := call(s.p, s.op("Sync"), s.cl.Sync, req)
+			ch <- syncReply{resp: resp, err: err}
+		}()
+		s.out, s.outOps, s.outSent, s.outWrites = ch, ops, bs, writes
+		return nil
+	}
+	resp, err := call(s.p, s.op("Sync"), s.cl.Sync, req)
+	return s.apply(ops, pops, popOps, resp, err, durable, writes)
+}
+
+// join waits for the background Sync, if any, and applies its reply.
+func (s *store) join() error {
+	if s.out == nil {
+		return nil
+	}
+	r := <-s.out
+	ops, bs, writes := s.outOps, s.outSent, s.outWrites
+	s.out, s.outOps, s.outSent, s.outWrites = nil, nil, nil, 0
+	for _, x := range bs {
+		x.b.outPush -= x.n
+	}
+	return s.apply(ops, nil, nil, r.resp, r.err, false, writes)
+}
+
+// apply applies the reply of a Sync of ops: the buckets' counts, the pops.
+func (s *store) apply(ops []*storepb.BucketOps, pops []popReq, popOps []*storepb.BucketOps, resp *storepb.SyncResponse, err error, durable bool, writes int) error {
 	if err != nil {
 		return s.fail(err)
 	}
@@ -377,7 +445,7 @@ func (s *store) refill(b *bucket) error {
 func (b *bucket) ensureHead() error {
 	s := b.s
 	if len(b.prefetch) == 0 {
-		if b.pending+b.pushN == 0 {
+		if b.pending+b.pushN+b.outPush == 0 {
 			return nil
 		}
 		return s.refill(b)
@@ -449,7 +517,7 @@ func (b *bucket) add(rec []byte) {
 // maybeSend sends the buffered writes once there are batch_size of them.
 func (s *store) maybeSend() error {
 	if s.buffered >= s.batch {
-		return s.sync(nil, false)
+		return s.send(nil, false, true)
 	}
 	return nil
 }
@@ -546,7 +614,7 @@ func (b *bucket) Peek() (*framework.Request, error) {
 func (b *bucket) Len() int {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()
-	return b.pending + b.pushN + len(b.prefetch)
+	return b.pending + b.outPush + b.pushN + len(b.prefetch)
 }
 
 // Ack reports r finished; the plugin forgets it with the next Sync.
@@ -583,7 +651,7 @@ func (b *bucket) Flush() error {
 	if err := s.usable(b); err != nil {
 		return err
 	}
-	if len(s.dirty) == 0 && !s.undurable {
+	if len(s.dirty) == 0 && !s.undurable && s.out == nil {
 		return nil
 	}
 	return s.sync(nil, true)
@@ -600,6 +668,7 @@ func (b *bucket) Close() error {
 	if b.closed {
 		return nil
 	}
+	s.join() // sets s.err on failure
 	if s.err != nil {
 		b.closed = true
 		return s.err
@@ -635,6 +704,7 @@ func (s *store) close() error {
 		delete(s.p.stores, s.id)
 	}
 	s.p.mu.Unlock()
+	s.join() // sets s.err on failure
 	if s.err != nil {
 		return s.err
 	}

@@ -105,7 +105,7 @@ func newPlugin() sdk.Plugin {
 	st := &settings{}
 	return sdk.Plugin{
 		Name:    "sqlitequeue",
-		Version: "2.0.0",
+		Version: "1.0.0",
 		Stores: map[string]sdk.StoreFactory{
 			FifoName: {Order: sdk.FIFO, Doc: "SQLite disk queue, FIFO, one database per job, durable in-flight tracking", New: func(o sdk.StoreOptions) (sdk.Store, error) {
 				return openJobStore(o.Key, false, st.synchronous())
