@@ -24,7 +24,7 @@ import (
 //   - A bucket's pops are prefetched (16, doubling up to batch_size, as in
 //     version 1); the Sync that fetches them also carries every buffered
 //     write of the store, and prefetches for up to prefetchPeers other
-//     buckets whose prefetch is empty, so that draining thousands of
+//     buckets whose prefetch is empty (16 entries each), so that draining thousands of
 //     buckets takes a fraction as many round trips.
 //   - Flush of any bucket makes the whole store durable in one Sync; the
 //     buckets flushed after it have nothing left to send. Close of a bucket
@@ -434,7 +434,9 @@ func (s *store) refill(b *bucket) error {
 			break
 		}
 		if o != b && len(o.prefetch) == 0 && o.pending > 0 && (s.order == pluginpb.Order_ORDER_FIFO || o.pushN == 0) {
-			pops = append(pops, popReq{b: o, max: o.grow()})
+			// A peer may not be popped soon: a small prefetch, which
+			// keeps the host's memory bounded (prefetchPeers x 16).
+			pops = append(pops, popReq{b: o, max: min(o.fetch, initialFetch)})
 		}
 	}
 	return s.sync(pops, false)
