@@ -37,8 +37,8 @@ type jobStore struct {
 
 	insert    *sql.Stmt // bucket, id, record
 	newBucket *sql.Stmt // name -> id
-	ack       *sql.Stmt // bucket, id list: delete
-	mark      *sql.Stmt // popped, bucket, id list
+	ack       *sql.Stmt // [[bucket, id], ...]: delete
+	mark      *sql.Stmt // popped, [[bucket, id], ...]
 	setNext   *sql.Stmt // next id
 }
 
@@ -153,8 +153,10 @@ func (s *jobStore) init(k kind) error {
 	return s.stmts.prepare(s.db, []stmt{
 		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
-		{&s.ack, `DELETE FROM entries WHERE bucket = ? AND id IN (SELECT value FROM json_each(?))`},
-		{&s.mark, `UPDATE entries SET popped = ? WHERE bucket = ? AND id IN (SELECT value FROM json_each(?))`},
+		{&s.ack, `DELETE FROM entries WHERE (bucket, id) IN
+			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},
+		{&s.mark, `UPDATE entries SET popped = ? WHERE (bucket, id) IN
+			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},
 		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
 	})
 }
@@ -194,21 +196,41 @@ func (s *jobStore) bucket(tx *sql.Tx, name string) (*storeBucket, error) {
 	return b, nil
 }
 
-// inFlightIDs keeps the ids of list that b has in flight, as JSON for
-// json_each.
-func inFlightIDs(b *storeBucket, list []uint64) ([]int64, string) {
+// inFlightIDs keeps the ids of list that b has in flight.
+func inFlightIDs(b *storeBucket, list []uint64) []int64 {
 	var kept []int64
 	for _, id := range list {
 		if _, ok := b.inflight[int64(id)]; ok {
 			kept = append(kept, int64(id))
 		}
 	}
-	u := make([]uint64, len(kept))
-	for i, id := range kept {
-		u[i] = uint64(id)
-	}
-	return kept, idList(u)
+	return kept
 }
+
+// pairs is a JSON array of [bucket, id] pairs for json_each, so that one
+// statement acknowledges or marks entries of many buckets.
+type pairs struct {
+	buf []byte
+	n   int
+}
+
+func (p *pairs) add(bucket int64, ids []int64) {
+	for _, id := range ids {
+		if p.n == 0 {
+			p.buf = append(p.buf, '[')
+		} else {
+			p.buf = append(p.buf, ',')
+		}
+		p.buf = append(p.buf, '[')
+		p.buf = strconv.AppendInt(p.buf, bucket, 10)
+		p.buf = append(p.buf, ',')
+		p.buf = strconv.AppendInt(p.buf, id, 10)
+		p.buf = append(p.buf, ']')
+		p.n++
+	}
+}
+
+func (p *pairs) json() string { return string(p.buf) + "]" }
 
 // Write applies the writes of every bucket in one transaction; the
 // in-memory counts change only once it committed.
@@ -222,6 +244,7 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 	}
 	var changes []change
 	next := s.next
+	var acks, releases pairs
 	err := withTx(s.db, func(tx *sql.Tx) error {
 		insert := tx.Stmt(s.insert)
 		for _, w := range ws {
@@ -234,24 +257,13 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 				return err
 			}
 			c := change{b: b, created: !existed}
-			if len(w.Ack) > 0 {
-				ids, list := inFlightIDs(b, w.Ack)
-				if len(ids) > 0 {
-					if _, err := tx.Stmt(s.ack).Exec(b.id, list); err != nil {
-						return err
-					}
-				}
-				c.acked = ids
-			}
-			if len(w.Release) > 0 {
-				ids, list := inFlightIDs(b, w.Release)
-				if len(ids) > 0 {
-					if _, err := tx.Stmt(s.mark).Exec(0, b.id, list); err != nil {
-						return err
-					}
-				}
-				c.back = ids
-			}
+			// Acknowledgements and releases touch entries in flight only,
+			// pushes add new ones: all the store's acknowledgements (and
+			// releases) go in one statement after the pushes.
+			c.acked = inFlightIDs(b, w.Ack)
+			acks.add(b.id, c.acked)
+			c.back = inFlightIDs(b, w.Release)
+			releases.add(b.id, c.back)
 			for _, e := range w.Push {
 				if _, err := insert.Exec(b.id, next, e.Record); err != nil {
 					return err
@@ -260,6 +272,16 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 			}
 			c.pushed = len(w.Push)
 			changes = append(changes, c)
+		}
+		if acks.n > 0 {
+			if _, err := tx.Stmt(s.ack).Exec(acks.json()); err != nil {
+				return err
+			}
+		}
+		if releases.n > 0 {
+			if _, err := tx.Stmt(s.mark).Exec(0, releases.json()); err != nil {
+				return err
+			}
 		}
 		if next != s.next {
 			if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(next, 10)); err != nil {
@@ -316,14 +338,23 @@ func (s *jobStore) Pop(bucket string, max int) ([]sdk.Delivery, error) {
 func (s *jobStore) PopMany(reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
 	out := make([][]sdk.Delivery, len(reqs))
 	err := withTx(s.db, func(tx *sql.Tx) error {
+		var marks pairs
 		for i, r := range reqs {
-			ds, err := s.popTx(tx, s.b[r.Bucket], r.Max)
+			b := s.b[r.Bucket]
+			ds, err := s.popTx(tx, b, r.Max)
 			if err != nil {
 				return err
 			}
 			out[i] = ds
+			for _, d := range ds {
+				marks.add(b.id, []int64{int64(d.ID)})
+			}
 		}
-		return nil
+		if marks.n == 0 {
+			return nil
+		}
+		_, err := tx.Stmt(s.mark).Exec(1, marks.json())
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -336,7 +367,7 @@ func (s *jobStore) PopMany(reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
 	return out, nil
 }
 
-// popTx reads and marks up to max entries of b in tx; the in-memory state
+// popTx reads up to max entries of b in tx (PopMany marks them); the in-memory state
 // changes (popped) once tx committed.
 func (s *jobStore) popTx(tx *sql.Tx, b *storeBucket, max int) ([]sdk.Delivery, error) {
 	if b == nil || b.pending == 0 || max <= 0 {
@@ -375,16 +406,6 @@ func (s *jobStore) popTx(tx *sql.Tx, b *storeBucket, max int) ([]sdk.Delivery, e
 		out = append(out, sdk.Delivery{ID: uint64(id), Record: rec, Redelivered: popped})
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	ids := make([]uint64, len(out))
-	for i, d := range out {
-		ids[i] = d.ID
-	}
-	if _, err := tx.Stmt(s.mark).Exec(1, b.id, idList(ids)); err != nil {
 		return nil, err
 	}
 	return out, nil
