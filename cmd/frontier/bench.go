@@ -28,6 +28,7 @@ type benchFlags struct {
 	n, hosts, prios, batch  int
 	dup, scrapy, cpuprofile string
 	asJSON                  bool
+	compare                 string // --compare-disk-queue
 }
 
 func newBenchCommand(e *env) *cobra.Command {
@@ -60,6 +61,7 @@ the ratios.`,
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
 	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
+	fl.StringVar(&f.compare, "compare-disk-queue", "", "also run each variant with SCHEDULER_DISK_QUEUE set to `name` (e.g. scrapy.squeues.PickleFifoDiskQueue when -s SCHEDULER_DISK_QUEUE names a plugin's queue) and print both round-trip rates and the first as a percentage of the second")
 	return newBenchSiteCommand(e, sched, newBenchCrawlCommand(e), newBenchDamageCommand(e))
 }
 
@@ -93,6 +95,15 @@ type benchResult struct {
 	DiskBytesPerFingerprint float64 `json:"disk_bytes_per_fingerprint,omitempty"`
 	// Scrapy holds Scrapy's figures for the same workload, when asked for.
 	Scrapy map[string]any `json:"scrapy,omitempty"`
+	// DiskQueue is SCHEDULER_DISK_QUEUE; Compared holds the same variant run
+	// with --compare-disk-queue, when asked for.
+	DiskQueue string       `json:"disk_queue,omitempty"`
+	Compared  *benchResult `json:"compared,omitempty"`
+}
+
+// roundTripPerS is the requests enqueued and dequeued per second of both.
+func (r benchResult) roundTripPerS() float64 {
+	return float64(r.N) / (r.EnqueueSeconds + r.DequeueSeconds)
 }
 
 // benchScheduler runs bench scheduler: one variant per dup ratio.
@@ -121,9 +132,16 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 	}
 	var results []benchResult
 	for _, ratio := range ratios {
-		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch)
+		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, "")
 		if err != nil {
 			return err
+		}
+		if f.compare != "" {
+			other, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, f.compare)
+			if err != nil {
+				return fmt.Errorf("--compare-disk-queue %s: %w", f.compare, err)
+			}
+			res.Compared = &other
 		}
 		if f.scrapy != "" {
 			if res.Scrapy, err = runScrapyBench(ctx, f.scrapy, res); err != nil {
@@ -156,6 +174,11 @@ func printBench(e *env, r benchResult) {
 		fmt.Fprintf(e.stdout, "  round trip: %.3fs; close %.3fs; reopen with %d pending %.4fs, then %.0f bytes RSS per pending request\n",
 			r.RoundTripSeconds, r.CloseSeconds, r.Enqueued, r.ReopenSeconds, r.ReopenRSSPerPending)
 		fmt.Fprintf(e.stdout, "  on disk: %.0f bytes per pending request, %.0f bytes per fingerprint\n", r.DiskBytesPerPending, r.DiskBytesPerFingerprint)
+	}
+	if o := r.Compared; o != nil {
+		fmt.Fprintf(e.stdout, "  SCHEDULER_DISK_QUEUE %s: round trip %.0f/s (enqueue %.0f/s, dequeue %.0f/s)\n", r.DiskQueue, r.roundTripPerS(), r.EnqueuePerS, r.DequeuePerS)
+		fmt.Fprintf(e.stdout, "  SCHEDULER_DISK_QUEUE %s, same run: round trip %.0f/s (enqueue %.0f/s, dequeue %.0f/s)\n", o.DiskQueue, o.roundTripPerS(), o.EnqueuePerS, o.DequeuePerS)
+		fmt.Fprintf(e.stdout, "  %s at %.1f%% of %s (round trip)\n", r.DiskQueue, 100*r.roundTripPerS()/o.roundTripPerS(), o.DiskQueue)
 	}
 	if r.Scrapy == nil {
 		return
@@ -246,13 +269,18 @@ func benchRequests(n int, ratio float64, hosts, prios int) []*framework.Request 
 
 // benchOnce runs one variant: enqueue every request, reopen the job (with
 // JOBDIR), drain. With JOBDIR, the variant has a fresh job directory of its
-// own under it, removed at the end.
-func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios, batch int) (res benchResult, err error) {
+// own under it, removed at the end. A diskQueue other than "" replaces
+// SCHEDULER_DISK_QUEUE.
+func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios, batch int, diskQueue string) (res benchResult, err error) {
 	res = benchResult{N: n, DupRatio: ratio, Hosts: hosts, Priorities: prios, Batch: batch}
 	c, err := e.crawler(nil)
 	if err != nil {
 		return res, err
 	}
+	if diskQueue != "" {
+		c.Settings.Set("SCHEDULER_DISK_QUEUE", diskQueue, framework.Source{Kind: framework.SourceCode, Name: "--compare-disk-queue"})
+	}
+	res.DiskQueue, _ = c.Settings.GetString("SCHEDULER_DISK_QUEUE")
 	c.Logger = c.Logger.Level(maxLevel(c.Logger.GetLevel()))
 	jobdir, _ := c.Settings.GetString("JOBDIR")
 	if jobdir != "" {

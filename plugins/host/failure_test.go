@@ -43,7 +43,7 @@ func TestStartFailures(t *testing.T) {
 		{"checksum mismatch", wrongSum, ErrChecksum, "sha256"},
 		{"stdout before handshake", testDecl(t, "stdout"), ErrHandshake, "hello from a plugin that prints to stdout"},
 		{"start timeout", timeout, ErrStartTimeout, "start_timeout"},
-		{"protocol version", testDecl(t, "v2"), ErrProtocolVersion, "Plugin version: 2"},
+		{"protocol version", testDecl(t, "v99"), ErrProtocolVersion, "Plugin version: 99"},
 		{"net/rpc plugin", testDecl(t, "netrpc"), ErrHandshake, "gRPC"},
 		{"exits at start", testDecl(t, "exit"), ErrPluginExited, "cannot open its database"},
 		{"describe mismatch", mismatch, ErrMismatch, `"test.Missing" is declared but not provided`},
@@ -63,6 +63,9 @@ func TestStartFailures(t *testing.T) {
 			}
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error = %v, want one wrapping %v", err, tc.want)
+			}
+			if tc.want == ErrProtocolVersion && !strings.Contains(err.Error(), "speaks plugin protocol versions 1 and 2") {
+				t.Fatalf("error %q does not name the host's versions", err)
 			}
 			if !strings.Contains(err.Error(), `"testplugin"`) || !strings.Contains(err.Error(), tc.message) {
 				t.Fatalf("error %q does not name the plugin and say %q", err, tc.message)

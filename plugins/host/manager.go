@@ -81,7 +81,7 @@ func (m *Manager) factory(p *process, pr Provide) registry.Factory {
 	switch pr.Kind {
 	case registry.KindQueue:
 		return framework.QueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.QueueConfig) (framework.Queue, error) {
-			return openQueue(ctx, p, c, pr.Name, cfg.Key, nil)
+			return openQueueOrBucket(ctx, p, c, pr.Name, cfg)
 		})
 	case registry.KindPriorityQueue:
 		return framework.PriorityQueueFactory(func(ctx context.Context, c *framework.Crawler, cfg framework.PriorityQueueConfig) (framework.PriorityQueue, error) {

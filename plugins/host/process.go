@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,7 @@ type process struct {
 	startErr error
 	closed   bool
 	open     map[closer]struct{} // components to close before killing
+	stores   map[string]*store   // open protocol version 2 stores, by name + "\x00" + key
 }
 
 // closer is an open component the process closes on Manager.Close.
@@ -212,7 +214,7 @@ func classifyStart(err error) error {
 	case strings.Contains(msg, "Unrecognized remote plugin message"):
 		return fmt.Errorf("%w: %s (a plugin must write nothing to stdout before its handshake line; log to stderr)", ErrHandshake, firstLine(msg))
 	case strings.Contains(msg, "incompatible API version"), strings.Contains(msg, "incompatible core API version"):
-		return fmt.Errorf("%w: %s (frontier speaks plugin protocol %d)", ErrProtocolVersion, firstLine(msg), wire.ProtocolVersion)
+		return fmt.Errorf("%w: %s (this frontier speaks plugin protocol versions %s; rebuild the plugin against a plugins/sdk that speaks one of them, or use a frontier that speaks the plugin's)", ErrProtocolVersion, firstLine(msg), versionList())
 	case strings.Contains(msg, "unsupported plugin protocol"):
 		return fmt.Errorf("%w: %s (frontier plugins must serve gRPC)", ErrHandshake, firstLine(msg))
 	case strings.Contains(msg, "plugin exited before we could connect"):
@@ -220,6 +222,18 @@ func classifyStart(err error) error {
 	default:
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
+}
+
+// versionList names the protocol versions the host speaks: "1 and 2".
+func versionList() string {
+	vs := make([]string, len(wire.Versions))
+	for i, v := range wire.Versions {
+		vs[i] = strconv.Itoa(v)
+	}
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return strings.Join(vs[:len(vs)-1], ", ") + " and " + vs[len(vs)-1]
 }
 
 func firstLine(s string) string {

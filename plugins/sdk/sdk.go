@@ -171,8 +171,14 @@ type Plugin struct {
 	// Name and Version identify the binary in messages.
 	Name    string
 	Version string
-	// Queues are plain queues (SCHEDULER_DISK_QUEUE and the like).
+	// Queues are plain queues (SCHEDULER_DISK_QUEUE and the like), one
+	// instance per key.
 	Queues map[string]QueueFactory
+	// Stores are plain queues too, served as stores of keyed buckets (one
+	// store per job) to hosts that speak protocol version 2: the fast path
+	// under a priority queue with many buckets. Prefer them to Queues for a
+	// disk queue.
+	Stores map[string]StoreFactory
 	// PriorityQueues are priority queues (SCHEDULER_PRIORITY_QUEUE).
 	PriorityQueues map[string]QueueFactory
 	// DupeFilters are duplicate filters (DUPEFILTER_CLASS).
@@ -180,6 +186,11 @@ type Plugin struct {
 	// Configure, when set, receives the `config` map of the plugin's PLUGINS
 	// entry as a JSON object before anything is opened. See [DecodeConfig].
 	Configure func(config json.RawMessage, log zerolog.Logger) error
+	// ProtocolVersions, when set, limits the protocol versions served (a
+	// subset of 1 and 2); by default the SDK serves both and the host picks
+	// the newest. Hosts' tests use {1} to stand for a plugin built before
+	// version 2.
+	ProtocolVersions []int
 }
 
 // Component is one component a Plugin provides, as Describe reports it.
@@ -188,6 +199,8 @@ type Component struct {
 	Kind  string // "queue", "priority queue" or "dupefilter"
 	Order Order
 	Doc   string
+	// KeyedBuckets is set for a store (Plugin.Stores).
+	KeyedBuckets bool
 }
 
 // Components lists what p provides, sorted by name.
@@ -195,6 +208,9 @@ func (p *Plugin) Components() []Component {
 	var out []Component
 	for n, f := range p.Queues {
 		out = append(out, Component{Name: n, Kind: "queue", Order: f.Order, Doc: f.Doc})
+	}
+	for n, f := range p.Stores {
+		out = append(out, Component{Name: n, Kind: "queue", Order: f.Order, Doc: f.Doc, KeyedBuckets: true})
 	}
 	for n, f := range p.PriorityQueues {
 		out = append(out, Component{Name: n, Kind: "priority queue", Doc: f.Doc})
@@ -236,6 +252,19 @@ func (p *Plugin) Validate() error {
 	for n, f := range p.DupeFilters {
 		if err := check(n, f.New != nil); err != nil {
 			return err
+		}
+	}
+	for n, f := range p.Stores {
+		if err := check(n, f.New != nil); err != nil {
+			return err
+		}
+		if f.Order != FIFO && f.Order != LIFO {
+			return fmt.Errorf("%w: store %q must be FIFO or LIFO", ErrInvalidPlugin, n)
+		}
+	}
+	for _, v := range p.ProtocolVersions {
+		if v != 1 && v != 2 {
+			return fmt.Errorf("%w: protocol version %d: the SDK serves versions 1 and 2", ErrInvalidPlugin, v)
 		}
 	}
 	if len(seen) == 0 {

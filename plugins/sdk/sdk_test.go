@@ -87,6 +87,10 @@ func TestValidate(t *testing.T) {
 		{"space", Plugin{Queues: map[string]QueueFactory{"a Q": nopQueue()}}, false},
 		{"no New", Plugin{Queues: map[string]QueueFactory{"a.Q": {}}}, false},
 		{"twice", Plugin{Queues: map[string]QueueFactory{"a.Q": nopQueue()}, PriorityQueues: map[string]QueueFactory{"a.Q": nopQueue()}}, false},
+		{"store", Plugin{Stores: map[string]StoreFactory{"a.S": {Order: FIFO, New: func(StoreOptions) (Store, error) { return nil, nil }}}}, true},
+		{"unordered store", Plugin{Stores: map[string]StoreFactory{"a.S": {New: func(StoreOptions) (Store, error) { return nil, nil }}}}, false},
+		{"store named as a queue", Plugin{Queues: map[string]QueueFactory{"a.Q": nopQueue()}, Stores: map[string]StoreFactory{"a.Q": {Order: FIFO, New: func(StoreOptions) (Store, error) { return nil, nil }}}}, false},
+		{"unknown protocol version", Plugin{Queues: map[string]QueueFactory{"a.Q": nopQueue()}, ProtocolVersions: []int{3}}, false},
 	} {
 		err := tc.p.Validate()
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidPlugin)) {

@@ -45,7 +45,7 @@ func Serve(p Plugin) {
 	})
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: wire.PluginSet(s.servers()),
+		VersionedPlugins: wire.PluginSet(s.servers(), p.ProtocolVersions...),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, wire.ServerOptions()...)...)
 		},

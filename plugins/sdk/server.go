@@ -27,6 +27,7 @@ type server struct {
 	log    zerolog.Logger
 	next   uint64
 	queues map[uint64]*queueHandle
+	stores map[uint64]*storeHandle
 	dupes  map[uint64]*dupeHandle
 	keys   map[string]uint64 // name + "\x00" + key of open queues
 	closed bool
@@ -51,13 +52,14 @@ func newServer(p Plugin, log zerolog.Logger) *server {
 		p:      p,
 		log:    log,
 		queues: map[uint64]*queueHandle{},
+		stores: map[uint64]*storeHandle{},
 		dupes:  map[uint64]*dupeHandle{},
 		keys:   map[string]uint64{},
 	}
 }
 
 func (s *server) servers() wire.Servers {
-	return wire.Servers{Plugin: s, Queue: s, DupeFilter: dupeServer{s: s}}
+	return wire.Servers{Plugin: s, Queue: s, DupeFilter: dupeServer{s: s}, Store: storeServer{s: s}}
 }
 
 // statusErr turns an error into a gRPC status error, keeping statuses the
@@ -84,7 +86,7 @@ func statusErr(err error) error {
 func (s *server) Describe(context.Context, *pluginpb.DescribeRequest) (*pluginpb.DescribeResponse, error) {
 	resp := &pluginpb.DescribeResponse{Plugin: s.p.Name, Version: s.p.Version}
 	for _, c := range s.p.Components() {
-		pc := &pluginpb.Component{Name: c.Name, Doc: c.Doc}
+		pc := &pluginpb.Component{Name: c.Name, Doc: c.Doc, KeyedBuckets: c.KeyedBuckets}
 		switch c.Kind {
 		case "queue":
 			pc.Kind = pluginpb.Kind_KIND_QUEUE
@@ -143,6 +145,9 @@ func (s *server) Open(_ context.Context, req *pluginpb.OpenQueueRequest) (*plugi
 	name := req.GetName()
 	f, ok := s.p.Queues[name]
 	pq := false
+	if sf, isStore := s.p.Stores[name]; isStore && !ok {
+		f, ok = storeQueueFactory(sf), true
+	}
 	if !ok {
 		f, ok = s.p.PriorityQueues[name]
 		pq = ok
@@ -483,10 +488,20 @@ func (s *server) closeAll(reason string) error {
 	s.closed = true
 	qs := s.queues
 	ds := s.dupes
+	ss := s.stores
 	s.queues = map[uint64]*queueHandle{}
 	s.dupes = map[uint64]*dupeHandle{}
+	s.stores = map[uint64]*storeHandle{}
 	s.mu.Unlock()
 	var errs []error
+	for _, sh := range ss {
+		sh.mu.Lock()
+		if !sh.closed {
+			errs = append(errs, sh.st.Flush(), sh.st.Close())
+			sh.closed = true
+		}
+		sh.mu.Unlock()
+	}
 	for _, qh := range qs {
 		qh.mu.Lock()
 		if !qh.closed {

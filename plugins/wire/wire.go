@@ -10,11 +10,24 @@ import (
 	"google.golang.org/grpc/mem"
 
 	pluginpb "github.com/frontier-go/frontier/plugins/proto/v1"
+	storepb "github.com/frontier-go/frontier/plugins/proto/v2"
 )
 
-// ProtocolVersion is the application protocol version of plugins/proto/v1.
-// It is the second field of the go-plugin handshake line.
-const ProtocolVersion = 1
+// Application protocol versions: the second field of the go-plugin
+// handshake line. Version 1 is plugins/proto/v1; version 2 is version 1 plus
+// the StoreService of plugins/proto/v2 (keyed buckets).
+const (
+	ProtocolV1 = 1
+	ProtocolV2 = 2
+)
+
+// ProtocolVersion is the newest application protocol version; the host
+// offers every version in Versions and the plugin picks the newest it
+// speaks.
+const ProtocolVersion = ProtocolV2
+
+// Versions lists the protocol versions this module speaks, oldest first.
+var Versions = []int{ProtocolV1, ProtocolV2}
 
 // PluginName is the name the host dispenses; one binary serves exactly one
 // go-plugin plugin under this name, whatever components it provides.
@@ -39,6 +52,8 @@ type Servers struct {
 	Plugin     pluginpb.PluginServiceServer
 	Queue      pluginpb.QueueServiceServer
 	DupeFilter pluginpb.DupeFilterServiceServer
+	// Store is registered under protocol version 2 only.
+	Store storepb.StoreServiceServer
 }
 
 // Clients are the service stubs the host calls, over one connection.
@@ -46,6 +61,10 @@ type Clients struct {
 	Plugin     pluginpb.PluginServiceClient
 	Queue      pluginpb.QueueServiceClient
 	DupeFilter pluginpb.DupeFilterServiceClient
+	// Store is set when the negotiated protocol version is 2 or later.
+	Store storepb.StoreServiceClient
+	// Version is the negotiated protocol version.
+	Version int
 	// Exited is done once go-plugin has seen the plugin process exit.
 	Exited context.Context
 }
@@ -55,6 +74,8 @@ type Clients struct {
 type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Servers Servers
+	// Version is the protocol version this value serves or dispenses.
+	Version int
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
@@ -67,26 +88,44 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	pluginpb.RegisterPluginServiceServer(s, p.Servers.Plugin)
 	pluginpb.RegisterQueueServiceServer(s, p.Servers.Queue)
 	pluginpb.RegisterDupeFilterServiceServer(s, p.Servers.DupeFilter)
+	if p.Version >= ProtocolV2 {
+		if p.Servers.Store == nil {
+			return errors.New("wire: protocol version 2 needs GRPCPlugin.Servers.Store")
+		}
+		storepb.RegisterStoreServiceServer(s, p.Servers.Store)
+	}
 	return nil
 }
 
 // GRPCClient returns *Clients over conn. ctx is cancelled by go-plugin when
 // the plugin process exits.
 func (p *GRPCPlugin) GRPCClient(ctx context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	return &Clients{
+	c := &Clients{
 		Plugin:     pluginpb.NewPluginServiceClient(conn),
 		Queue:      pluginpb.NewQueueServiceClient(conn),
 		DupeFilter: pluginpb.NewDupeFilterServiceClient(conn),
+		Version:    max(p.Version, ProtocolV1),
 		Exited:     ctx,
-	}, nil
+	}
+	if p.Version >= ProtocolV2 {
+		c.Store = storepb.NewStoreServiceClient(conn)
+	}
+	return c, nil
 }
 
 // PluginSet returns the versioned plugin set for a client (Servers empty) or
-// a server.
-func PluginSet(s Servers) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		ProtocolVersion: {PluginName: &GRPCPlugin{Servers: s}},
+// a server, for the given protocol versions (all of Versions when none are
+// given). go-plugin offers the client's versions to the plugin, which
+// answers with the newest it also serves.
+func PluginSet(s Servers, versions ...int) map[int]plugin.PluginSet {
+	if len(versions) == 0 {
+		versions = Versions
 	}
+	out := map[int]plugin.PluginSet{}
+	for _, v := range versions {
+		out[v] = plugin.PluginSet{PluginName: &GRPCPlugin{Servers: s, Version: v}}
+	}
+	return out
 }
 
 // Flow control and I/O buffers. The peers are on one machine, so HTTP/2 flow

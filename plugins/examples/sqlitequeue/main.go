@@ -12,15 +12,19 @@
 //	                            equal priority when start requests are separate)
 //	sqlitequeue.DupeFilter      duplicate filter (fingerprints durable at close)
 //
-// Each queue lives in one SQLite file, queue.sqlite3, in the directory its
-// key names. The FIFO and LIFO queues store every pushed batch as one row,
-// with two bitmaps per batch (records handed out, records acknowledged), so
-// a batch costs a few row writes (paged.go); the priority queue stores one
-// row per request, and popped rows move to an in-flight table in the same
-// transaction (store.go). Every call is one transaction: a process killed at
-// any moment loses nothing it acknowledged, and opening the file again hands
-// out whatever was in flight, marked redelivered; with synchronous: full,
-// nothing acknowledged is lost to a power cut either.
+// The FIFO and LIFO queues are stores of keyed buckets (protocol version 2):
+// every bucket of a job lives in one SQLite file in the job directory,
+// sqlitequeue-fifo.sqlite3 or sqlitequeue-lifo.sqlite3, one row per request
+// with the bucket as an indexed column, and one transaction per batch of
+// writes whatever the number of buckets it touches (jobstore.go). A host
+// that speaks only protocol version 1 opens one such file per queue key.
+// The priority queue lives in one SQLite file, queue.sqlite3, in the
+// directory its key names, one row per request; popped rows move to an
+// in-flight table in the same transaction (store.go). Every call is one
+// transaction: a process killed at any moment loses nothing it
+// acknowledged, and opening the file again hands out whatever was in flight,
+// marked redelivered; with synchronous: full, nothing acknowledged is lost
+// to a power cut either.
 //
 // Its PLUGINS config:
 //
@@ -102,12 +106,12 @@ func newPlugin() sdk.Plugin {
 	return sdk.Plugin{
 		Name:    "sqlitequeue",
 		Version: "1.0.0",
-		Queues: map[string]sdk.QueueFactory{
-			FifoName: {Order: sdk.FIFO, Doc: "SQLite disk queue, FIFO, with durable in-flight tracking", New: func(o sdk.QueueOptions) (sdk.Queue, error) {
-				return openPagedQueue(o.Key, false, st.synchronous())
+		Stores: map[string]sdk.StoreFactory{
+			FifoName: {Order: sdk.FIFO, Doc: "SQLite disk queue, FIFO, one database per job, durable in-flight tracking", New: func(o sdk.StoreOptions) (sdk.Store, error) {
+				return openJobStore(o.Key, false, st.synchronous())
 			}},
-			LifoName: {Order: sdk.LIFO, Doc: "SQLite disk queue, LIFO, with durable in-flight tracking", New: func(o sdk.QueueOptions) (sdk.Queue, error) {
-				return openPagedQueue(o.Key, true, st.synchronous())
+			LifoName: {Order: sdk.LIFO, Doc: "SQLite disk queue, LIFO, one database per job, durable in-flight tracking", New: func(o sdk.StoreOptions) (sdk.Store, error) {
+				return openJobStore(o.Key, true, st.synchronous())
 			}},
 		},
 		PriorityQueues: map[string]sdk.QueueFactory{

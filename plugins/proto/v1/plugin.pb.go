@@ -151,7 +151,12 @@ type Component struct {
 	// order is meaningful for KIND_QUEUE only.
 	Order Order `protobuf:"varint,3,opt,name=order,proto3,enum=frontier.plugins.v1.Order" json:"order,omitempty"`
 	// doc is a one-line description shown by `frontier list`.
-	Doc           string `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`
+	Doc string `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`
+	// keyed_buckets is true for a KIND_QUEUE the plugin also serves as a
+	// store of keyed buckets over protocol version 2 (frontier.plugins.v2
+	// StoreService): the host then keeps all the buckets of a job in one store
+	// instead of opening one queue per bucket.
+	KeyedBuckets  bool `protobuf:"varint,5,opt,name=keyed_buckets,json=keyedBuckets,proto3" json:"keyed_buckets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +217,13 @@ func (x *Component) GetDoc() string {
 		return x.Doc
 	}
 	return ""
+}
+
+func (x *Component) GetKeyedBuckets() bool {
+	if x != nil {
+		return x.KeyedBuckets
+	}
+	return false
 }
 
 type DescribeRequest struct {
@@ -1436,12 +1448,13 @@ var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\fplugin.proto\x12\x13frontier.plugins.v1\"\x92\x01\n" +
+	"\fplugin.proto\x12\x13frontier.plugins.v1\"\xb7\x01\n" +
 	"\tComponent\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x19.frontier.plugins.v1.KindR\x04kind\x120\n" +
 	"\x05order\x18\x03 \x01(\x0e2\x1a.frontier.plugins.v1.OrderR\x05order\x12\x10\n" +
-	"\x03doc\x18\x04 \x01(\tR\x03doc\"\x11\n" +
+	"\x03doc\x18\x04 \x01(\tR\x03doc\x12#\n" +
+	"\rkeyed_buckets\x18\x05 \x01(\bR\fkeyedBuckets\"\x11\n" +
 	"\x0fDescribeRequest\"\x84\x01\n" +
 	"\x10DescribeResponse\x12\x16\n" +
 	"\x06plugin\x18\x01 \x01(\tR\x06plugin\x12\x18\n" +

@@ -6,7 +6,8 @@
 //	stdout    print a line on stdout before serving (breaks the handshake)
 //	sleep     sleep a minute before serving (start timeout)
 //	exit      write an error to stderr and exit with status 3 at once
-//	v2        serve protocol version 2
+//	v99       serve protocol version 99, which no host speaks
+//	v1        serve protocol version 1 only, as a plugin built before version 2
 //	panic     panic on the third PopBatch
 //	log       log at every level when configured
 //	netrpc    serve go-plugin's net/rpc protocol instead of gRPC
@@ -97,15 +98,20 @@ func main() {
 	case "exit":
 		fmt.Fprintln(os.Stderr, "testplugin: cannot open its database")
 		os.Exit(3)
-	case "v2", "netrpc":
+	case "v99", "netrpc":
 		serveOther(mode)
 		return
 	case "panic":
 		panicAt = 3
 	}
+	var versions []int
+	if mode == "v1" {
+		versions = []int{1}
+	}
 	sdk.Serve(sdk.Plugin{
-		Name:    "testplugin",
-		Version: "0.0.1",
+		Name:             "testplugin",
+		Version:          "0.0.1",
+		ProtocolVersions: versions,
 		Queues: map[string]sdk.QueueFactory{
 			"test.MemoryFifo": {Order: sdk.FIFO, Doc: "test FIFO", New: func(sdk.QueueOptions) (sdk.Queue, error) {
 				return &memQueue{inflight: map[uint64]sdk.Delivery{}, panicAt: panicAt}, nil
@@ -135,11 +141,11 @@ func main() {
 // serveOther serves a go-plugin the host must refuse.
 func serveOther(mode string) {
 	hs := wire.Handshake
-	if mode == "v2" {
-		hs.ProtocolVersion = 2
+	if mode == "v99" {
+		hs.ProtocolVersion = 99
 		plugin.Serve(&plugin.ServeConfig{
 			HandshakeConfig: hs,
-			VersionedPlugins: map[int]plugin.PluginSet{2: {wire.PluginName: &wire.GRPCPlugin{Servers: wire.Servers{
+			VersionedPlugins: map[int]plugin.PluginSet{99: {wire.PluginName: &wire.GRPCPlugin{Servers: wire.Servers{
 				Plugin:     pluginpb.UnimplementedPluginServiceServer{},
 				Queue:      pluginpb.UnimplementedQueueServiceServer{},
 				DupeFilter: pluginpb.UnimplementedDupeFilterServiceServer{},

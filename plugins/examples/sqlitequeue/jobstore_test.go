@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/frontier-go/frontier/plugins/sdk"
+)
+
+func popBucket(t *testing.T, s *jobStore, bucket string, n int) []sdk.Delivery {
+	t.Helper()
+	ds, err := s.Pop(bucket, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// Buckets of one store keep their own order, FIFO and LIFO, with pushes
+// interleaved across buckets in one Write.
+func TestJobStoreOrderPerBucket(t *testing.T) {
+	for _, lifo := range []bool{false, true} {
+		s, err := openJobStore(t.TempDir(), lifo, "normal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write([]sdk.BucketWrite{{Bucket: "a", Push: entries(0, 3)}, {Bucket: "b", Push: entries(10, 12)}, {Bucket: "a", Push: entries(3, 5)}}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool][]string{false: {"r0", "r1", "r2", "r3", "r4"}, true: {"r4", "r3", "r2", "r1", "r0"}}[lifo]
+		if got := names(popBucket(t, s, "a", 10)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("lifo=%v: bucket a popped %v, want %v", lifo, got, want)
+		}
+		if st := s.Len("b"); st.Pending != 2 || st.InFlight != 0 {
+			t.Fatalf("lifo=%v: bucket b %+v", lifo, st)
+		}
+		if got := s.Buckets(); len(got) != 2 || got["a"].InFlight != 5 {
+			t.Fatalf("lifo=%v: Buckets = %v", lifo, got)
+		}
+		s.Close()
+	}
+}
+
+// Acknowledged rows are gone after a reopen, released ones come back in
+// their place not redelivered, and rows in flight come back redelivered.
+func TestJobStoreReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, false, "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "x/0", Push: entries(0, 8)}, {Bucket: "y/1", Push: entries(20, 22)}}); err != nil {
+		t.Fatal(err)
+	}
+	first := popBucket(t, s, "x/0", 4)
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "x/0", Ack: ids(first)}}); err != nil {
+		t.Fatal(err)
+	}
+	second := popBucket(t, s, "x/0", 3) // r4 r5 r6 in flight
+	// r4 acknowledged, r6 released; an unknown ID and a repeated one are ignored.
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "x/0", Ack: []uint64{second[0].ID, first[0].ID, 1 << 40}, Release: ids(second[2:])}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Len("x/0"); st.Pending != 2 || st.InFlight != 1 {
+		t.Fatalf("Len = %+v, want 2 pending (r6 r7), 1 in flight (r5)", st)
+	}
+	// The released row pops again before r7.
+	if got := names(popBucket(t, s, "x/0", 1)); !reflect.DeepEqual(got, []string{"r6"}) {
+		t.Fatalf("after release popped %v, want r6", got)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "x/0", Release: []uint64{second[2].ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Buckets(); got["x/0"].Pending != 3 || got["y/1"].Pending != 2 {
+		t.Fatalf("Buckets after reopen = %v", got)
+	}
+	ds := popBucket(t, s, "x/0", 10)
+	if got := names(ds); !reflect.DeepEqual(got, []string{"r5", "r6", "r7"}) {
+		t.Fatalf("after reopen popped %v", got)
+	}
+	if !ds[0].Redelivered || ds[1].Redelivered || ds[2].Redelivered {
+		t.Fatalf("redelivered flags %v %v %v, want true false false", ds[0].Redelivered, ds[1].Redelivered, ds[2].Redelivered)
+	}
+}
+
+func TestJobStoreRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE meta SET value = '99' WHERE key = 'format'`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := openJobStore(dir, false, "normal"); !errors.Is(err, errFormatVersion) {
+		t.Fatalf("opening a file of format 99: %v", err)
+	}
+	if _, err := openJobStore("", false, "normal"); !errors.Is(err, errEmptyKey) {
+		t.Fatalf("empty key: %v", err)
+	}
+	// The LIFO store of the same job is another file.
+	l, err := openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if filepath.Base(l.path) != "sqlitequeue-lifo.sqlite3" {
+		t.Fatalf("LIFO store file %s", l.path)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	for _, sync := range []string{"normal", "full"} {
+		s, err := openJobStore(t.TempDir(), false, sync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		var syn int
+		if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.QueryRow("PRAGMA synchronous").Scan(&syn); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{"normal": 1, "full": 2}[sync]
+		if mode != "wal" || syn != want {
+			t.Fatalf("synchronous %s: journal_mode=%s synchronous=%d, want wal and %d", sync, mode, syn, want)
+		}
+		s.Close()
+	}
+}
+
+// BenchmarkJobStoreRoundTrip measures the job store alone: 100k records of
+// 100 bytes over 1,000 buckets, pushed in writes of 512 spread over the
+// buckets, then popped 16 at a time per bucket and acknowledged.
+func BenchmarkJobStoreRoundTrip(b *testing.B) {
+	const n, batch, buckets = 100_000, 512, 1000
+	rec := make([]byte, 100)
+	names := make([]string, buckets)
+	for i := range names {
+		names[i] = "requests.queue/host" + string(rune('a'+i%26)) + "/" + string(rune('0'+i/26%10)) + string(rune('0'+i/260))
+	}
+	for b.Loop() {
+		s, err := openJobStore(b.TempDir(), false, "normal")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < n; i += batch {
+			ws := make([]sdk.BucketWrite, 0, batch)
+			for j := range batch {
+				ws = append(ws, sdk.BucketWrite{Bucket: names[(i+j)%buckets], Push: []sdk.Entry{{Record: rec}}})
+			}
+			if err := s.Write(ws); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, name := range names {
+			for {
+				ds, err := s.Pop(name, 16)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ds) == 0 {
+					break
+				}
+				if err := s.Write([]sdk.BucketWrite{{Bucket: name, Ack: ids(ds)}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		s.Close()
+	}
+}
