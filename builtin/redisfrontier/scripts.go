@@ -200,3 +200,14 @@ for i = 2, #ARGV, 2 do
 end
 return res
 `)
+
+// leaveScript: ARGV = Q, owner, lease ms. The owner leaves the crawl (it
+// is no longer one of Q:workers); returns the other workers seen within
+// the visibility timeout and the requests leased crawl-wide.
+var leaveScript = redis.NewScript(luaNow + `
+local Q, owner, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+redis.call('ZREM', Q .. ':workers', owner)
+local others = redis.call('ZCOUNT', Q .. ':workers', now - lease, '+inf')
+local leased = tonumber(redis.call('HGET', Q .. ':meta', 'leased') or '0')
+return {others, leased}
+`)
