@@ -134,6 +134,28 @@ func (f *Frontier) Enqueue(r *framework.Request) (bool, error) {
 	return ok, err
 }
 
+// EnqueueBatch schedules rs as Enqueue would each in order, stopping at
+// the first error, in one call of a scheduler that takes batches
+// (framework.BatchEnqueuer: the Redis scheduler then makes one round trip);
+// when accepted is not nil, accepted[i] reports whether rs[i] was accepted.
+func (f *Frontier) EnqueueBatch(rs []*framework.Request, accepted []bool) error {
+	return f.call(func() error {
+		if b, ok := f.scheduler.(framework.BatchEnqueuer); ok {
+			return b.EnqueueBatch(rs, accepted)
+		}
+		for i, r := range rs {
+			ok, err := f.scheduler.Enqueue(r)
+			if err != nil {
+				return err
+			}
+			if accepted != nil {
+				accepted[i] = ok
+			}
+		}
+		return nil
+	})
+}
+
 // Next returns the pending request of highest priority, or (nil, nil) when
 // none is pending. The request is in flight until Finish: a job that stops
 // before hands it out again when it resumes, with Request.Redelivered set.

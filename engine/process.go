@@ -195,19 +195,30 @@ func errorType(err error) string {
 
 // schedule enqueues what r's download produced: follow (a retry or a
 // redirect) as it is, and the callback's requests through the depth and
-// offsite rules, as Scrapy's DepthMiddleware and OffsiteMiddleware.
+// offsite rules, as Scrapy's DepthMiddleware and OffsiteMiddleware. They
+// go to the frontier in one batch when it takes batches
+// (framework.BatchEnqueuer), in the same order as one at a time.
 func (e *Engine) schedule(r *framework.Request, follow, yielded []*framework.Request) error {
-	for _, next := range follow {
-		if _, err := e.f.Enqueue(next); err != nil {
-			return fmt.Errorf("%w: %w", ErrFrontier, err)
-		}
-	}
+	batch := make([]*framework.Request, 0, len(follow)+len(yielded))
+	batch = append(batch, follow...)
 	parent, _ := framework.MetaInt(r.Meta[framework.MetaDepth])
 	depth := parent + 1
 	for _, next := range yielded {
 		if !e.keepDepth(next, depth) || !e.offsite.allows(e, next) {
 			continue
 		}
+		batch = append(batch, next)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if b, ok := e.f.(framework.BatchEnqueuer); ok && len(batch) > 1 {
+		if err := b.EnqueueBatch(batch, nil); err != nil {
+			return fmt.Errorf("%w: %w", ErrFrontier, err)
+		}
+		return nil
+	}
+	for _, next := range batch {
 		if _, err := e.f.Enqueue(next); err != nil {
 			return fmt.Errorf("%w: %w", ErrFrontier, err)
 		}

@@ -84,6 +84,8 @@ var (
 	_ framework.Flusher    = (*Scheduler)(nil)
 	_ framework.Poller     = (*Scheduler)(nil)
 	_ framework.SlotPauser = (*Scheduler)(nil)
+
+	_ framework.BatchEnqueuer = (*Scheduler)(nil)
 )
 
 // ConfigFrom reads the scheduler's settings from c.
@@ -252,21 +254,25 @@ func (s *Scheduler) PollInterval() time.Duration {
 
 // Enqueue queues r unless its fingerprint was seen; see EnqueueBatch.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
-	ok, err := s.EnqueueBatch([]*framework.Request{r})
-	if err != nil {
+	var ok [1]bool
+	if err := s.EnqueueBatch([]*framework.Request{r}, ok[:]); err != nil {
 		return false, err
 	}
 	return ok[0], nil
 }
 
 // EnqueueBatch queues the requests of rs whose fingerprints were not seen,
-// in one round trip, and reports for each whether it was accepted. Once it
-// returns, the accepted requests are in Redis (durable as Redis's
-// appendfsync makes them).
-func (s *Scheduler) EnqueueBatch(rs []*framework.Request) ([]bool, error) {
+// in one round trip (framework.BatchEnqueuer): when accepted is not nil,
+// accepted[i] reports whether rs[i] was accepted. Once it returns, the
+// accepted requests are in Redis (durable as Redis's appendfsync makes
+// them).
+func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error {
 	items := make([]Item, 0, len(rs))
 	idx := make([]int, 0, len(rs))
-	accepted := make([]bool, len(rs))
+	if accepted == nil {
+		accepted = make([]bool, len(rs))
+	}
+	clear(accepted)
 	var unser []int
 	for i, r := range rs {
 		rec, err := framework.EncodeRequest(r, s.c.Spider)
@@ -275,13 +281,13 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request) ([]bool, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		it := Item{Host: r.Slot(), Priority: r.Priority, Record: rec}
 		if !r.DontFilter {
 			f, err := s.fp.Fingerprint(r)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			it.FP = f[:]
 		}
@@ -290,7 +296,7 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request) ([]bool, error) {
 	}
 	ok, err := s.store.Push(s.ctx, items)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n := 0
 	for j, a := range ok {
@@ -300,10 +306,10 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request) ([]bool, error) {
 		}
 	}
 	if err := s.enqueueLocal(rs, unser, accepted); err != nil {
-		return nil, err
+		return err
 	}
 	s.c.Stats.Inc(framework.StatEnqueued, int64(n+len(unser)))
-	return accepted, nil
+	return nil
 }
 
 // enqueueLocal keeps the unserializable requests rs[unser] in memory,
@@ -441,7 +447,7 @@ func (s *Scheduler) pullStartURLs() (int, error) {
 		return 0, nil
 	}
 	s.mu.Unlock()
-	_, err = s.EnqueueBatch(rs)
+	err = s.EnqueueBatch(rs, nil)
 	s.mu.Lock()
 	return len(rs), err
 }
@@ -563,9 +569,12 @@ func (s *Scheduler) PauseSlot(slot string, until time.Time) error {
 func (s *Scheduler) Flush() error { return nil }
 
 // Close stops renewing leases (a second Close does nothing) and returns
-// this worker's unfinished leases to the crawl at once; without SCHEDULER_PERSIST it then deletes the
-// crawl's queue and fingerprints, as scrapy-redis does (so a crawl shared
-// by several workers sets SCHEDULER_PERSIST: true or lets them all finish).
+// this worker's unfinished leases to the crawl at once. Without
+// SCHEDULER_PERSIST it then deletes the crawl's queue and fingerprints, as
+// scrapy-redis does, but only when it is the last worker of the crawl (no
+// other one seen within REDIS_VISIBILITY_TIMEOUT, nothing leased): a worker
+// closing early (CLOSESPIDER_*, a shutdown) leaves the shared crawl to the
+// others, and the last one deletes it.
 func (s *Scheduler) Close(reason string) error {
 	if s.store == nil || s.closed {
 		return nil
@@ -587,8 +596,8 @@ func (s *Scheduler) Close(reason string) error {
 			errs = append(errs, err)
 		}
 	}
-	if !s.cfg.Persist && len(errs) == 0 {
-		if err := s.store.Clear(ctx, true); err != nil {
+	if len(errs) == 0 {
+		if err := s.leave(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -597,6 +606,23 @@ func (s *Scheduler) Close(reason string) error {
 	}
 	s.log.Info().Str("reason", reason).Bool("persist", s.cfg.Persist).Msg("Closed the shared frontier")
 	return errors.Join(errs...)
+}
+
+// leave takes this worker off the crawl's workers; without
+// SCHEDULER_PERSIST it then deletes the crawl's keys when this worker was
+// the last: no other worker seen within REDIS_VISIBILITY_TIMEOUT and no
+// request leased. It logs why it keeps them otherwise.
+func (s *Scheduler) leave(ctx context.Context) error {
+	others, leased, err := s.store.Leave(ctx, s.cfg.Owner, s.cfg.Pop.Lease)
+	if err != nil || s.cfg.Persist {
+		return err
+	}
+	if others+leased > 0 {
+		s.log.Info().Int64("other_workers", others).Int64("leased", leased).
+			Msg("Keeping the shared crawl without SCHEDULER_PERSIST: other workers are still on it; the last one deletes it")
+		return nil
+	}
+	return s.store.Clear(ctx, true)
 }
 
 // heldIDs returns the lease ids of the requests this worker holds. s.mu

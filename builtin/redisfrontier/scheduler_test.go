@@ -24,8 +24,8 @@ func urls(rs []*framework.Request) []string {
 
 func enqueue(t testing.TB, s *redisfrontier.Scheduler, rs ...*framework.Request) []bool {
 	t.Helper()
-	ok, err := s.EnqueueBatch(rs)
-	if err != nil {
+	ok := make([]bool, len(rs))
+	if err := s.EnqueueBatch(rs, ok); err != nil {
 		t.Fatal(err)
 	}
 	return ok
@@ -190,6 +190,34 @@ func TestPersistAndFlush(t *testing.T) {
 		}
 		if n := keys(); n != 0 {
 			t.Fatalf("%d keys left after close without SCHEDULER_PERSIST", n)
+		}
+	})
+	t.Run("no persist keeps the crawl while another worker is on it", func(t *testing.T) {
+		np := map[string]any{"SCHEDULER_PERSIST": false}
+		a := openScheduler(t, newCrawler(t, srv, np))
+		b := openScheduler(t, newCrawler(t, srv, np))
+		enqueue(t, a, req(t, "http://a/4", 0), req(t, "http://a/5", 0))
+		r, err := b.Next()
+		if err != nil || r == nil {
+			t.Fatalf("worker b got nothing: %v", err)
+		}
+		if err := a.Close("closespider_pagecount"); err != nil {
+			t.Fatal(err)
+		}
+		if ok := enqueue(t, b, req(t, "http://a/4", 0)); ok[0] {
+			t.Fatal("an early-closing worker deleted the fingerprints of a crawl another worker is on")
+		}
+		if err := b.Finish(r, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := drain(t, b); len(got) != 1 {
+			t.Fatalf("worker b drained %v after a closed, want the other request", urls(got))
+		}
+		if err := b.Close("finished"); err != nil {
+			t.Fatal(err)
+		}
+		if n := keys(); n != 0 {
+			t.Fatalf("%d keys left after the last worker closed without SCHEDULER_PERSIST", n)
 		}
 	})
 	t.Run("flush on start", func(t *testing.T) {

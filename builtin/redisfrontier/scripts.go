@@ -23,6 +23,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
+// bulk runs cmd key with the elements of t as arguments, a few thousand
+// at a time (Lua's unpack has a limit); step keeps pairs together.
+const luaBulk = `
+local function bulk(cmd, key, t, step)
+  local n = 4000 - 4000 % step
+  for i = 1, #t, n do
+    redis.call(cmd, key, unpack(t, i, math.min(i + n - 1, #t)))
+  end
+end
+`
+
 // requeue pushes entry e of host h, priority p back into its queue, at the
 // front (the side pops take) when front is true (for LIFO the front is
 // where pushes go anyway); it makes the host ready.
@@ -64,19 +75,26 @@ return res
 
 // popScript: ARGV = Q, owner, max, lease ms, delay ms, per-host limit (0:
 // none), lifo. Hosts are served in the order of their ready time, one
-// request per host per pass; with a delay, one per host per call. Returns
+// request per host per pass; with a delay, one per host per call. The
+// leases are written with one command per key for the whole call. Returns
 // id1, entry1, id2, entry2, ...
-var popScript = redis.NewScript(luaNow + `
+var popScript = redis.NewScript(luaNow + luaBulk + `
 local Q, owner, max, lease, delay, limit, lifo = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local hosts = redis.call('ZRANGEBYSCORE', Q .. ':ready', '-inf', now, 'LIMIT', 0, max * 2 + 32)
 local out, got, live = {}, 0, {}
+local zl, lo, lh, ld, hc, inc = {}, {}, {}, {}, {}, {}
+local base = redis.call('HINCRBY', Q .. ':meta', 'seq', max) - max
 for _, h in ipairs(hosts) do live[#live + 1] = h end
 while got < max and #live > 0 do
   local still = {}
   for _, h in ipairs(live) do
     if got >= max then break end
-    local hc = tonumber(redis.call('HGET', Q .. ':hc', h) or '0')
-    if limit > 0 and hc >= limit then
+    local c = hc[h]
+    if limit > 0 and c == nil then
+      c = tonumber(redis.call('HGET', Q .. ':hc', h) or '0')
+      hc[h] = c
+    end
+    if limit > 0 and c >= limit then
       redis.call('ZADD', Q .. ':ready', now, h)
     else
       local pr = redis.call('ZRANGE', Q .. ':hp:' .. h, 0, 0)
@@ -87,15 +105,20 @@ while got < max and #live > 0 do
         if redis.call('LLEN', qk) == 0 then redis.call('ZREM', Q .. ':hp:' .. h, pr[1]) end
       end
       if e then
-        local id = redis.call('HINCRBY', Q .. ':meta', 'seq', 1)
-        redis.call('ZADD', Q .. ':leases', now + lease, id)
-        redis.call('HSET', Q .. ':lo', id, owner)
-        redis.call('HSET', Q .. ':lh', id, pr[1] .. ' ' .. h)
-        redis.call('HSET', Q .. ':ld', id, e)
-        redis.call('HINCRBY', Q .. ':hc', h, 1)
+        got = got + 1
+        local id = tostring(base + got)
+        zl[#zl + 1] = now + lease
+        zl[#zl + 1] = id
+        lo[#lo + 1] = id
+        lo[#lo + 1] = owner
+        lh[#lh + 1] = id
+        lh[#lh + 1] = pr[1] .. ' ' .. h
+        ld[#ld + 1] = id
+        ld[#ld + 1] = e
+        if c then hc[h] = c + 1 end
+        inc[h] = (inc[h] or 0) + 1
         out[#out + 1] = id
         out[#out + 1] = e
-        got = got + 1
       end
       if redis.call('EXISTS', Q .. ':hp:' .. h) == 0 then
         redis.call('ZREM', Q .. ':ready', h)
@@ -109,6 +132,11 @@ while got < max and #live > 0 do
   live = still
 end
 if got > 0 then
+  bulk('ZADD', Q .. ':leases', zl, 2)
+  bulk('HSET', Q .. ':lo', lo, 2)
+  bulk('HSET', Q .. ':lh', lh, 2)
+  bulk('HSET', Q .. ':ld', ld, 2)
+  for h, c in pairs(inc) do redis.call('HINCRBY', Q .. ':hc', h, c) end
   redis.call('HINCRBY', Q .. ':meta', 'pending', -got)
   redis.call('HINCRBY', Q .. ':meta', 'leased', got)
 end
@@ -135,13 +163,43 @@ local function endlease(Q, id)
 end
 `
 
-// ackScript: ARGV = Q, ids... Returns how many were leases.
-var ackScript = redis.NewScript(luaEndLease + `
-local Q, n = ARGV[1], 0
-for i = 2, #ARGV do
-  if endlease(Q, ARGV[i]) then n = n + 1 end
+// ackScript: ARGV = Q, ids... Ends the leases among ids, with one command
+// per key for the whole call; returns how many were leases.
+var ackScript = redis.NewScript(luaBulk + `
+local Q = ARGV[1]
+local live, phs, dup = {}, {}, {}
+for i = 2, #ARGV, 4000 do
+  local ids = {unpack(ARGV, i, math.min(i + 3999, #ARGV))}
+  local sc = redis.call('ZMSCORE', Q .. ':leases', unpack(ids))
+  for j, id in ipairs(ids) do
+    if sc[j] and not dup[id] then
+      live[#live + 1] = id
+      dup[id] = true
+    end
+  end
 end
-return n
+if #live == 0 then return 0 end
+for i = 1, #live, 4000 do
+  local ph = redis.call('HMGET', Q .. ':lh', unpack(live, i, math.min(i + 3999, #live)))
+  for _, v in ipairs(ph) do phs[#phs + 1] = v end
+end
+bulk('ZREM', Q .. ':leases', live, 1)
+bulk('HDEL', Q .. ':lo', live, 1)
+bulk('HDEL', Q .. ':lh', live, 1)
+bulk('HDEL', Q .. ':ld', live, 1)
+local per = {}
+for _, ph in pairs(phs) do
+  if ph then
+    local sp = string.find(ph, ' ', 1, true)
+    local h = string.sub(ph, sp + 1)
+    per[h] = (per[h] or 0) + 1
+  end
+end
+for h, c in pairs(per) do
+  if redis.call('HINCRBY', Q .. ':hc', h, -c) <= 0 then redis.call('HDEL', Q .. ':hc', h) end
+end
+redis.call('HINCRBY', Q .. ':meta', 'leased', -#live)
+return #live
 `)
 
 // extendScript: ARGV = Q, owner, lease ms, ids... Renews the owner's
@@ -199,4 +257,15 @@ for i = 2, #ARGV, 2 do
   res[#res + 1] = 1 - redis.call('HSETNX', D .. ':' .. ARGV[i], ARGV[i + 1], '')
 end
 return res
+`)
+
+// leaveScript: ARGV = Q, owner, lease ms. The owner leaves the crawl (it
+// is no longer one of Q:workers); returns the other workers seen within
+// the visibility timeout and the requests leased crawl-wide.
+var leaveScript = redis.NewScript(luaNow + `
+local Q, owner, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+redis.call('ZREM', Q .. ':workers', owner)
+local others = redis.call('ZCOUNT', Q .. ':workers', now - lease, '+inf')
+local leased = tonumber(redis.call('HGET', Q .. ':meta', 'leased') or '0')
+return {others, leased}
 `)

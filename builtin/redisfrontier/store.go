@@ -262,6 +262,20 @@ func (s *Store) Seen(ctx context.Context, fps [][]byte) ([]bool, error) {
 	return seen, nil
 }
 
+// Leave removes owner from the crawl's workers and returns how many other
+// workers renewed their leases or popped within lease, and how many
+// requests are leased crawl-wide.
+func (s *Store) Leave(ctx context.Context, owner string, lease time.Duration) (others, leased int64, err error) {
+	err = s.retry(ctx, "leave", func() error {
+		r, err := leaveScript.Run(ctx, s.client, []string{s.metaKey()}, s.cfg.QueueKey, owner, lease.Milliseconds()).Int64Slice()
+		if err == nil && len(r) == 2 {
+			others, leased = r[0], r[1]
+		}
+		return s.keyErr(s.cfg.QueueKey, err)
+	})
+	return others, leased, err
+}
+
 // Counts are the crawl-wide totals kept in the queue's meta hash.
 type Counts struct {
 	Pending, Leased, Redelivered, Seq int64

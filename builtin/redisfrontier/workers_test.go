@@ -156,7 +156,7 @@ func seed(t *testing.T, url string) {
 			rs = append(rs, req(t, seedURL(h, i), 0))
 		}
 	}
-	if _, err := s.EnqueueBatch(rs); err != nil {
+	if err := s.EnqueueBatch(rs, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close("finished"); err != nil {

@@ -29,6 +29,10 @@ type benchFlags struct {
 	dup, scrapy, cpuprofile string
 	asJSON                  bool
 	compare                 string // --compare-disk-queue
+	// Redis: the server, worker processes and connections per worker, and
+	// the scrapy-redis peer.
+	redis, scrapyRedis, scrapyRedisSrc string
+	workers, conns                     int
 }
 
 func newBenchCommand(e *env) *cobra.Command {
@@ -50,7 +54,15 @@ the ratios.`,
   frontier bench scheduler -n 100000 --dup-ratio 0.5 --json
   frontier -s JOBDIR=/tmp/bench bench scheduler --scrapy /usr/bin/python3`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return benchScheduler(cmd.Context(), e, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if spec := os.Getenv(envBenchWorker); spec != "" {
+				return benchRedisWorker(cmd.Context(), e, spec)
+			}
+			if wantsRedisBench(e, f) {
+				return benchRedis(cmd.Context(), e, f, cmd.Flags().Changed("batch"))
+			}
+			return benchScheduler(cmd.Context(), e, f)
+		},
 	}
 	fl := sched.Flags()
 	fl.IntVarP(&f.n, "n", "n", 1_000_000, "requests to enqueue")
@@ -60,6 +72,11 @@ the ratios.`,
 	fl.IntVar(&f.batch, "batch", 1, "requests per enqueue call (1: one Enqueue per request; more: EnqueueBatch, as a callback's output)")
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
 	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
+	fl.StringVar(&f.redis, "redis", "", "measure the Redis scheduler against this `URL` (also: -s SCHEDULER=frontier.redis.Scheduler with REDIS_URL; with neither URL, a redis-server of its own when one is on PATH)")
+	fl.IntVar(&f.workers, "workers", 1, "Redis: worker processes sharing the crawl (the bench runs itself as each); figures are aggregate")
+	fl.IntVar(&f.conns, "conns", 4, "Redis: connections (goroutines) per worker process")
+	fl.StringVar(&f.scrapyRedis, "scrapy-redis", "", "Redis: also run scrapy-redis on the same workload with this `python` (Debian's python3-scrapy and python3-redis) and print the ratios")
+	fl.StringVar(&f.scrapyRedisSrc, "scrapy-redis-src", os.Getenv("FRONTIER_SCRAPY_REDIS_SRC"), "Redis: the scrapy-redis source `dir` for --scrapy-redis (default $FRONTIER_SCRAPY_REDIS_SRC)")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
 	fl.StringVar(&f.compare, "compare-disk-queue", "", "also run each variant with SCHEDULER_DISK_QUEUE set to `name` (e.g. scrapy.squeues.PickleFifoDiskQueue when -s SCHEDULER_DISK_QUEUE names a plugin's queue) and print both round-trip rates and the first as a percentage of the second")
 	return newBenchSiteCommand(e, sched, newBenchCrawlCommand(e), newBenchDamageCommand(e))

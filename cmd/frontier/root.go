@@ -47,6 +47,7 @@ then -s NAME=VALUE. Every command checks every setting before it starts.`,
 		newFingerprintCommand(e),
 		newBenchCommand(e),
 		newJobdirCommand(e),
+		newRedisCommand(e),
 		newPluginsCommand(e),
 	)
 	root.SetHelpCommand(newHelpCommand())

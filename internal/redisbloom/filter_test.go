@@ -93,11 +93,12 @@ func TestPartKeysShareHashTag(t *testing.T) {
 // TestNoFalseNegativesAndFalsePositiveRate adds a million fingerprints,
 // finds every one of them, and measures the false-positive rate on a million
 // others.
+// TestNoFalseNegativesAndFalsePositiveRate fills a filter to its capacity
+// of 50,000 and probes as many others. A million keys take longer than the
+// suite's budget allows under -race: `frontier bench scheduler --redis URL`
+// fills and probes a million, and prints the rate measured.
 func TestNoFalseNegativesAndFalsePositiveRate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a million fingerprints")
-	}
-	const n, rate = 1_000_000, 0.01
+	const n, rate = 50_000, 0.01
 	ctx := context.Background()
 	c := client(t)
 	f, err := New(c, "{fp}:bloom", n, rate)

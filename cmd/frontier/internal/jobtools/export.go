@@ -178,3 +178,6 @@ func sortBuckets(bs []*viewBucket) {
 		return 1
 	})
 }
+
+// ToJSON returns r as Export writes it.
+func ToJSON(r *framework.Request) JSONRequest { return toJSON(r) }

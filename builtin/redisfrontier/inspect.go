@@ -1,0 +1,336 @@
+package redisfrontier
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/redisbloom"
+)
+
+// Report is what a crawl's keys hold, for `frontier redis inspect`.
+type Report struct {
+	QueueKey    string        `json:"queue_key"`
+	DupeKey     string        `json:"dupefilter_key"`
+	Pending     int64         `json:"pending"`
+	Leased      int64         `json:"leased"`
+	Redelivered int64         `json:"redelivered"`
+	Queues      []QueueReport `json:"queues,omitempty"`
+	Leases      []LeaseReport `json:"leases,omitempty"`
+	Workers     []WorkerSeen  `json:"workers,omitempty"`
+	Paused      []PausedHost  `json:"paused,omitempty"`
+	// Fingerprints is the exact set's count; Bloom is set when the crawl
+	// has a Redis Bloom filter.
+	Fingerprints int64        `json:"fingerprints"`
+	Bloom        *BloomReport `json:"bloom,omitempty"`
+	// Keys and MemoryBytes are the crawl's keys and their MEMORY USAGE sum.
+	Keys        int   `json:"keys"`
+	MemoryBytes int64 `json:"memory_bytes"`
+}
+
+// QueueReport is the pending requests of one host and priority.
+type QueueReport struct {
+	Host     string `json:"host"`
+	Priority int    `json:"priority"`
+	Pending  int64  `json:"pending"`
+}
+
+// LeaseReport is one request handed out and not acknowledged.
+type LeaseReport struct {
+	ID       string    `json:"id"`
+	Owner    string    `json:"owner"`
+	Host     string    `json:"host"`
+	Priority int       `json:"priority"`
+	Expires  time.Time `json:"expires"`
+}
+
+// WorkerSeen is a worker and when it last popped or renewed its leases.
+type WorkerSeen struct {
+	Owner    string    `json:"owner"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// PausedHost is a host not served before Until (a delay or a Retry-After).
+type PausedHost struct {
+	Host  string    `json:"host"`
+	Until time.Time `json:"until"`
+}
+
+// BloomReport describes the crawl's Redis Bloom filter.
+type BloomReport struct {
+	Key       string  `json:"key"`
+	Capacity  uint64  `json:"capacity"`
+	ErrorRate float64 `json:"error_rate"`
+	Bits      uint64  `json:"bits"`
+	Hashes    int     `json:"hashes"`
+	Bytes     int64   `json:"bytes"`
+	Estimate  float64 `json:"estimated_fingerprints"`
+}
+
+// queueKeys returns the crawl's request lists: host -> priority -> key.
+func (s *Store) queueKeys(ctx context.Context) ([]QueueReport, []string, error) {
+	prefix := s.cfg.QueueKey + ":q:"
+	var qs []QueueReport
+	var keys []string
+	it := s.client.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+	for it.Next(ctx) {
+		k := it.Val()
+		p, h, ok := strings.Cut(strings.TrimPrefix(k, prefix), ":")
+		prio, err := strconv.Atoi(p)
+		if !ok || err != nil {
+			return nil, nil, fmt.Errorf("%w: key %s is not a frontier queue (want %s<priority>:<host>)", ErrBadValue, k, prefix)
+		}
+		qs = append(qs, QueueReport{Host: h, Priority: prio})
+		keys = append(keys, k)
+	}
+	if err := it.Err(); err != nil {
+		return nil, nil, s.keyErr(prefix, err)
+	}
+	idx := make([]int, len(qs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		qa, qb := qs[idx[a]], qs[idx[b]]
+		if qa.Host != qb.Host {
+			return qa.Host < qb.Host
+		}
+		return qa.Priority > qb.Priority
+	})
+	sq, sk := make([]QueueReport, len(qs)), make([]string, len(qs))
+	for i, j := range idx {
+		sq[i], sk[i] = qs[j], keys[j]
+	}
+	return sq, sk, nil
+}
+
+// Inspect reads what the crawl's keys hold, without changing them; on a
+// running crawl the figures are a snapshot taken over several calls.
+func (s *Store) Inspect(ctx context.Context) (*Report, error) {
+	c, err := s.Counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{QueueKey: s.cfg.QueueKey, DupeKey: s.cfg.DupeKey, Pending: c.Pending, Leased: c.Leased, Redelivered: c.Redelivered}
+	qs, keys, err := s.queueKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pipe := s.client.Pipeline()
+	lens := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		lens[i] = pipe.LLen(ctx, k)
+	}
+	leases := pipe.ZRangeWithScores(ctx, s.cfg.QueueKey+":leases", 0, -1)
+	owners := pipe.HGetAll(ctx, s.cfg.QueueKey+":lo")
+	where := pipe.HGetAll(ctx, s.cfg.QueueKey+":lh")
+	workers := pipe.ZRangeWithScores(ctx, s.cfg.QueueKey+":workers", 0, -1)
+	next := pipe.HGetAll(ctx, s.cfg.QueueKey+":next")
+	now := pipe.Time(ctx)
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, s.keyErr(s.cfg.QueueKey, err)
+	}
+	for i := range qs {
+		qs[i].Pending = lens[i].Val()
+	}
+	r.Queues = qs
+	for _, z := range leases.Val() {
+		id := fmt.Sprint(z.Member)
+		l := LeaseReport{ID: id, Owner: owners.Val()[id], Expires: time.UnixMilli(int64(z.Score)).UTC()}
+		if p, h, ok := strings.Cut(where.Val()[id], " "); ok {
+			l.Priority, _ = strconv.Atoi(p)
+			l.Host = h
+		}
+		r.Leases = append(r.Leases, l)
+	}
+	for _, z := range workers.Val() {
+		r.Workers = append(r.Workers, WorkerSeen{Owner: fmt.Sprint(z.Member), LastSeen: time.UnixMilli(int64(z.Score)).UTC()})
+	}
+	for h, v := range next.Val() {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s:next field %s = %q, want milliseconds", ErrBadValue, s.cfg.QueueKey, h, trunc(v))
+		}
+		if until := time.UnixMilli(ms); until.After(now.Val()) {
+			r.Paused = append(r.Paused, PausedHost{Host: h, Until: until.UTC()})
+		}
+	}
+	sort.Slice(r.Paused, func(a, b int) bool { return r.Paused[a].Host < r.Paused[b].Host })
+	if r.Fingerprints, err = s.FingerprintCount(ctx); err != nil {
+		return nil, err
+	}
+	if r.Bloom, err = s.bloomReport(ctx); err != nil {
+		return nil, err
+	}
+	r.Keys, r.MemoryBytes, err = s.Memory(ctx)
+	return r, err
+}
+
+// FingerprintCount is the number of fingerprints in the exact set.
+func (s *Store) FingerprintCount(ctx context.Context) (int64, error) {
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.IntCmd, s.shards)
+	for i := range cmds {
+		cmds[i] = pipe.HLen(ctx, s.cfg.DupeKey+":"+strconv.Itoa(i))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, s.keyErr(s.cfg.DupeKey, err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+// bloomReport opens the crawl's Bloom filter with its stored parameters,
+// or returns nil when there is none.
+func (s *Store) bloomReport(ctx context.Context) (*BloomReport, error) {
+	key := BloomKey(s.cfg.DupeKey)
+	h, err := s.client.Get(ctx, key).Result()
+	if err == redis.Nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.keyErr(key, err)
+	}
+	var capacity uint64
+	var rate float64
+	for _, f := range strings.Fields(h) {
+		name, val, _ := strings.Cut(f, "=")
+		switch name {
+		case "capacity":
+			capacity, _ = strconv.ParseUint(val, 10, 64)
+		case "error_rate":
+			rate, _ = strconv.ParseFloat(val, 64)
+		}
+	}
+	f, err := redisbloom.New(s.client, key, capacity, rate)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &BloomReport{Key: key, Capacity: capacity, ErrorRate: rate, Bits: st.Bits, Hashes: st.Hashes, Bytes: st.Bytes, Estimate: st.Count}, nil
+}
+
+// Memory sums MEMORY USAGE over the crawl's queue and dupefilter keys.
+func (s *Store) Memory(ctx context.Context) (keys int, bytes int64, err error) {
+	for _, p := range []string{s.cfg.QueueKey, s.cfg.DupeKey} {
+		var names []string
+		it := s.client.Scan(ctx, 0, globEscape(p)+":*", 1000).Iterator()
+		for it.Next(ctx) {
+			names = append(names, it.Val())
+		}
+		if err := it.Err(); err != nil {
+			return 0, 0, s.keyErr(p, err)
+		}
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.IntCmd, len(names))
+		for i, k := range names {
+			cmds[i] = pipe.MemoryUsage(ctx, k, 0)
+		}
+		if len(names) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+				return 0, 0, s.keyErr(p, err)
+			}
+		}
+		for _, c := range cmds {
+			bytes += c.Val()
+		}
+		keys += len(names)
+	}
+	return keys, bytes, nil
+}
+
+// Pending is one request of the crawl as Export hands it over: its state
+// ("pending", or "leased" with its lease), host and record.
+type Pending struct {
+	State       string
+	Host        string
+	Priority    int
+	Redelivered bool
+	Lease       *LeaseReport
+	Request     *framework.Request
+}
+
+// Export calls fn for every leased request, then every pending one, host
+// by host, priority by priority (highest first), each queue in the order
+// it pops (FIFO; LIFO queues pop from the end). An entry that is not a
+// frontier record is an error naming its key.
+func (s *Store) Export(ctx context.Context, fn func(Pending) error) error {
+	rep, err := s.Inspect(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range rep.Leases {
+		l := rep.Leases[i]
+		e, err := s.client.HGet(ctx, s.cfg.QueueKey+":ld", l.ID).Result()
+		if err == redis.Nil {
+			continue // acknowledged meanwhile
+		}
+		if err != nil {
+			return s.keyErr(s.cfg.QueueKey+":ld", err)
+		}
+		r, err := decodeEntry(s.cfg.QueueKey+":ld field "+l.ID, e)
+		if err != nil {
+			return err
+		}
+		if err := fn(Pending{State: "leased", Host: l.Host, Priority: l.Priority, Redelivered: e[0] == 'r', Lease: &l, Request: r}); err != nil {
+			return err
+		}
+	}
+	for _, q := range rep.Queues {
+		key := s.cfg.QueueKey + ":q:" + strconv.Itoa(q.Priority) + ":" + q.Host
+		const chunk = 1000
+		for lo := int64(0); ; lo += chunk {
+			es, err := s.client.LRange(ctx, key, lo, lo+chunk-1).Result()
+			if err != nil {
+				return s.keyErr(key, err)
+			}
+			if s.cfg.LIFO {
+				// Export pops' order: LIFO queues pop the list's end. A
+				// chunked reverse read would need the length first; a
+				// LIFO queue is read whole.
+				if es, err = s.client.LRange(ctx, key, 0, -1).Result(); err != nil {
+					return s.keyErr(key, err)
+				}
+				for i, j := 0, len(es)-1; i < j; i, j = i+1, j-1 {
+					es[i], es[j] = es[j], es[i]
+				}
+			}
+			for i, e := range es {
+				r, err := decodeEntry(fmt.Sprintf("%s index %d", key, lo+int64(i)), e)
+				if err != nil {
+					return err
+				}
+				if err := fn(Pending{State: "pending", Host: q.Host, Priority: q.Priority, Redelivered: e[0] == 'r', Request: r}); err != nil {
+					return err
+				}
+			}
+			if s.cfg.LIFO || len(es) < chunk {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func decodeEntry(where, e string) (*framework.Request, error) {
+	if len(e) == 0 || (e[0] != 'n' && e[0] != 'r') {
+		return nil, fmt.Errorf("%w: %s holds %q, not a frontier entry: was the key written by another program?", ErrBadValue, where, trunc(e))
+	}
+	r, err := framework.DecodeRequest([]byte(e[1:]), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadValue, where, err)
+	}
+	return r, nil
+}
