@@ -239,11 +239,25 @@ func (v *verifier) queue() {
 		v.add(Finding{File: journal, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
-	if view.journalLost {
+	switch {
+	case view.journalLost:
 		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
-			"missing: a resume rebuilds it from the buckets the queue's data holds (%d buckets)", len(view.journal.Live))})
-	} else if v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
+			"missing: a resume rebuilds it from the buckets the queue's data holds (%d buckets)", len(view.rebuilt))})
+	case view.foreign != nil:
 		v.Files++
+		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
+			"not a bucket journal (%v): a resume keeps it aside in %s<UTC>/ and rebuilds it from the buckets the queue's data holds (%d buckets)",
+			view.foreign, jobdir.DamagedDirPrefix, len(view.rebuilt))})
+	case len(view.rebuilt) > 0:
+		v.Files++
+		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
+			"does not list %d buckets the queue's data holds (cut or damaged): a resume adds them back (%s)",
+			len(view.rebuilt), strings.Join(view.rebuilt, ", "))})
+	case v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)):
+		v.Files++
+	}
+	for _, err := range view.skipped {
+		v.add(Finding{File: journal, Offset: -1, What: fmt.Sprintf("a bucket of the queue's data cannot be named, a resume leaves it: %v", err)})
 	}
 	v.Records += view.journal.Records
 	if view.journal.Dropped > 0 {
