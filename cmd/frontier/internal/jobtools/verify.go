@@ -158,36 +158,48 @@ func (v *verifier) head() {
 
 // inFlight checks the in-flight journal and every record in it.
 func (v *verifier) inFlight() {
-	path := v.path
-	if !v.exists(jobdir.InFlightFile) && v.exists(jobdir.ManifestFile) {
-		// Every job opened has one (its first open writes it): its loss
-		// cannot be rebuilt from anything.
-		v.add(Finding{File: path(jobdir.InFlightFile), Offset: -1, Kind: KindMissing,
-			What: "missing: the requests in flight at the last stop are lost (how many is unknown); a resume starts a new journal"})
+	path := v.path(jobdir.InFlightFile)
+	b, err := os.ReadFile(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		v.add(Finding{File: path, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
-	// In-flight journal, and every record in it.
-	if b, err := os.ReadFile(path(jobdir.InFlightFile)); err == nil {
+	if exists {
 		v.Files++
-		ifs, err := jobdir.DecodeInFlight(b)
-		v.Records += ifs.Records
-		if err != nil {
-			v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, Fatal: true, What: err.Error()})
-		} else {
-			if ifs.Dropped > 0 {
-				v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, DropBytes: ifs.Dropped,
-					Kind: KindTorn, What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
-			}
-			for _, r := range ifs.Corrupt {
-				v.add(Finding{File: path(jobdir.InFlightFile), Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
-					What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a delivery lost there is a request lost, an acknowledgement lost there brings a finished request back"})
-			}
-			for _, d := range ifs.InFlight {
-				if _, err := framework.DecodeRequest(d.Record, nil); err != nil {
-					v.add(Finding{File: path(jobdir.InFlightFile), Offset: -1, Fatal: true,
-						What: fmt.Sprintf("request in flight (delivery %d) does not decode: %v", d.ID, err)})
-				}
-			}
+	}
+	if !v.exists(jobdir.ManifestFile) && !exists {
+		return
+	}
+	if why, _ := jobdir.InFlightLoss(b, exists); why != "" {
+		// Every job opened has one (its first open writes it): its loss
+		// cannot be rebuilt from anything.
+		kept := ""
+		if exists {
+			kept = fmt.Sprintf(", the file kept aside in %s<UTC>/", jobdir.DamagedDirPrefix)
+		}
+		v.add(Finding{File: path, Offset: -1, DropBytes: int64(len(b)), Kind: KindMissing,
+			What: "lost: " + why + ": the requests in flight at the last stop are lost (how many is unknown); a resume starts a new journal" + kept})
+		return
+	}
+	ifs, err := jobdir.DecodeInFlight(b)
+	v.Records += ifs.Records
+	if err != nil {
+		v.add(Finding{File: path, Offset: ifs.Valid, Fatal: true, What: err.Error()})
+		return
+	}
+	if ifs.Dropped > 0 {
+		v.add(Finding{File: path, Offset: ifs.Valid, DropBytes: ifs.Dropped,
+			Kind: KindTorn, What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
+	}
+	for _, r := range ifs.Corrupt {
+		v.add(Finding{File: path, Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
+			What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a delivery lost there is a request lost, an acknowledgement lost there brings a finished request back"})
+	}
+	for _, d := range ifs.InFlight {
+		if _, err := framework.DecodeRequest(d.Record, nil); err != nil {
+			v.add(Finding{File: path, Offset: -1, Fatal: true,
+				What: fmt.Sprintf("request in flight (delivery %d) does not decode: %v", d.ID, err)})
 		}
 	}
 }
