@@ -345,7 +345,11 @@ func (pq *ScrapyPriorityQueue) opening(p int, isStart bool) (restoring, error) {
 	return restoring{pq: pq, b: &bucket{q: q, prio: p, isStart: isStart}, key: key}, nil
 }
 
-// restored keeps a restored bucket that holds requests and drops an empty one.
+// restored keeps a restored bucket that holds requests and drops an empty
+// one. A bucket whose files cannot be read (not a queue's: garbage, another
+// file in their place) is dropped too, its files kept aside in the job's
+// damaged-<UTC>/ directory, never deleted, and logged at warning; one
+// written by a newer frontier refuses the resume.
 func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 	if r.n > 0 {
 		pq.insert(r.b)
@@ -353,6 +357,21 @@ func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 		return nil
 	}
 	pq.disk.journal.Remove(pq.disk.name(r.b))
+	if u, ok := r.b.q.(interface{ LoadError() error }); ok {
+		if lerr := u.LoadError(); lerr != nil {
+			if errors.Is(lerr, disk.ErrVersion) {
+				return errors.Join(lerr, r.b.q.Close())
+			}
+			err := r.b.q.Close()
+			dst, merr := jobdir.MoveAside("", r.key, false)
+			if merr != nil {
+				return errors.Join(err, fmt.Errorf("queues: bucket %s cannot be read (%w) nor kept aside: %w", r.key, lerr, merr))
+			}
+			pq.c.Logger.Warn().Err(lerr).Str("bucket", r.key).Str("kept_in", dst).
+				Msg("A bucket's files cannot be read (damaged, or another file in their place): its requests are lost (how many is unknown); the files are kept aside")
+			return err
+		}
+	}
 	return errors.Join(r.b.q.Close(), removeQueueFiles(r.b.q, r.key))
 }
 

@@ -341,8 +341,14 @@ func (v *verifier) verifyFile(path string) {
 	})
 	v.Records += rep.Records
 	if err != nil {
-		fatal := errors.Is(err, disk.ErrNotQueue) || errors.Is(err, fs.ErrPermission)
-		v.add(Finding{File: path, Offset: -1, Fatal: fatal, What: err.Error()})
+		if !errors.Is(err, disk.ErrVersion) && !errors.Is(err, fs.ErrPermission) {
+			// What the resume does with a bucket it cannot read.
+			v.add(Finding{File: path, Offset: -1, Kind: KindCorrupt, DropBytes: fileBytes(path), What: fmt.Sprintf(
+				"cannot be read (%v): a resume keeps it aside in %s<UTC>/ and resumes the other buckets; its requests are lost (how many is unknown)",
+				err, jobdir.DamagedDirPrefix)})
+			return
+		}
+		v.add(Finding{File: path, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
 	if !rep.OK() {
@@ -418,4 +424,19 @@ func inferPriorityQueue(dir string) string {
 		}
 	}
 	return ""
+}
+
+// fileBytes returns the bytes of the file, or of the files in the
+// directory, at path.
+func fileBytes(path string) int64 {
+	var n int64
+	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
