@@ -110,6 +110,10 @@ type storeSeg struct {
 	lastDeath clock.Mono // when a chunk of the segment last died
 	unsynced  bool
 	fresh     int64 // its size when created: header and declarations
+	// headless is true for a segment whose header was unreadable (damaged,
+	// or another file in its place): its valid frames were salvaged, and
+	// nothing more is appended to it.
+	headless bool
 }
 
 // readWindow is the last span of a segment read, serving neighbouring chunks.
@@ -650,7 +654,7 @@ func (s *Store) removeDeadSegments() error {
 		if seg.live > 0 || seg == s.active {
 			continue
 		}
-		errs = append(errs, s.closeFile(seg), os.Remove(s.segPath(n)))
+		errs = append(errs, s.closeFile(seg), s.removeSegFile(seg))
 		delete(s.segs, n)
 		s.dirSync = true
 		if s.win.seg == n {
@@ -662,6 +666,17 @@ func (s *Store) removeDeadSegments() error {
 		return fmt.Errorf("queues: queue store %s: remove segment: %w", s.dir, err)
 	}
 	return nil
+}
+
+// removeSegFile deletes a dead segment's file; one that was not a segment
+// (its header unreadable: damaged, or another file in its place) is kept
+// aside in the job's damaged-<UTC>/ directory instead, never deleted.
+func (s *Store) removeSegFile(seg *storeSeg) error {
+	if seg.headless {
+		_, err := jobdir.MoveAside("", s.segPath(seg.no), false)
+		return err
+	}
+	return os.Remove(s.segPath(seg.no))
 }
 
 // writeFileSynced writes b to a new file at path, fsynced when sync is true.
