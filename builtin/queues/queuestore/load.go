@@ -77,6 +77,7 @@ func (s *Store) load() error {
 		s.report(s.segPath(s.ckpt.seg), s.ckpt.off, 0, 0, "missing: the segment the checkpoint goes on from is gone, with the requests written after the checkpoint (how many is unknown)")
 	}
 	s.reportGaps(nums)
+	s.reportOrphans()
 	s.settleChunks()
 	s.rebuilding = false
 	if len(nums) > 0 && !s.readOnly {
@@ -205,6 +206,36 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 	return nil
 }
 
+// orphanLive applies a live-count record of bucket id, whose declaration
+// was lost, to its dropped chunks.
+func (s *Store) orphanLive(id uint64, r reader) {
+	chunks := s.orphans[id]
+	for len(r.b) > 0 {
+		no, live := r.u32(), r.u32()
+		if r.bad {
+			return
+		}
+		for i := range chunks {
+			if chunks[i].no == no && live <= chunks[i].live {
+				chunks[i].live = live
+			}
+		}
+	}
+}
+
+// reportOrphans reports the chunks of buckets whose declaration was lost,
+// with the records still live in them: what the load dropped.
+func (s *Store) reportOrphans() {
+	for _, chunks := range s.orphans {
+		for _, c := range chunks {
+			if c.live > 0 {
+				s.report(s.segPath(c.seg), c.off, c.size, int(c.live), "chunk of a bucket whose declaration was lost dropped")
+			}
+		}
+	}
+	s.orphans = nil
+}
+
 // reportGaps reports the segments missing among nums (sorted) after the
 // checkpoint's: the log is written in order, and a segment is deleted only
 // once a checkpoint no longer needs it, so a gap there is damage, and the
@@ -272,7 +303,12 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
 			return bad("bad chunk header")
 		case b == nil && s.lossy:
-			s.report(s.segPath(segNo), off, int64(size), int(count), "chunk of a bucket whose declaration was lost dropped")
+			// Reported at the end of the load, with the records still
+			// live in it (later records may count pops).
+			if s.orphans == nil {
+				s.orphans = map[uint64][]orphanChunk{}
+			}
+			s.orphans[id] = append(s.orphans[id], orphanChunk{no: no, live: count, seg: segNo, off: off, size: int64(size)})
 			return nil
 		case b == nil:
 			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
@@ -292,7 +328,10 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			return bad(fmt.Sprintf("live counts of unknown bucket %d", id))
 		}
 		if b == nil {
-			return nil // its declaration was lost with a corrupt stretch of the log
+			// Its declaration was lost with a corrupt stretch of the log:
+			// count the pops of its dropped chunks.
+			s.orphanLive(id, r)
+			return nil
 		}
 		for len(r.b) > 0 {
 			no, live := r.u32(), r.u32()
@@ -319,6 +358,7 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			return bad(fmt.Sprintf("drop of unknown bucket %d", id))
 		}
 		if b == nil {
+			delete(s.orphans, id) // dropped drained: nothing of it is lost
 			return nil
 		}
 		delete(s.buckets, id)

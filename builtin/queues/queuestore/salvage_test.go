@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/frontier-go/frontier/builtin/queues/disk/disktest"
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // Issue 10: deleting the checkpoint of a store whose first segments were
@@ -74,5 +75,54 @@ func TestStoreMissingIndexRebuiltFromSegments(t *testing.T) {
 				sameContents(t, storeContents(t, openTestStore(t, dir, cfg)), want)
 			}
 		})
+	}
+}
+
+// Issue 10: when damage takes a bucket's declaration, its chunks are
+// dropped; the records counted dropped are those still live in them (the
+// log's later live counts say which were popped), not every record the
+// chunks were written with, so that verify counts what a resume loses.
+func TestStoreOrphanChunksCountLiveRecords(t *testing.T) {
+	src := t.TempDir()
+	s := openTestStore(t, src, storeTestConfig(0))
+	q := bucketOf(t, s, "q", false)
+	for i := range 6 {
+		disktest.MustPush(t, q, fmt.Sprintf("http://x/%d", i))
+	}
+	mustFlush(t, s)
+	for range 5 {
+		if r, err := q.Pop(); err != nil || r == nil {
+			t.Fatalf("pop: %v, %v", r, err)
+		}
+	}
+	mustFlush(t, s)
+	dir := crashCopy(t, src) // replays the segment from its start
+	mustCloseStore(t, s)
+	seg := filepath.Join(dir, segFiles(t, dir)[0])
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The frame after the header is the bucket's declaration.
+	_, k, err := recordio.Next(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[k+recordio.HeadSize] ^= 0xff
+	if err := os.WriteFile(seg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	rs, err := Read(dir, func(_ string, _, _ int64, records int, what string) {
+		if strings.Contains(what, "declaration was lost") {
+			dropped += records
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+	if dropped != 1 {
+		t.Fatalf("reported %d records dropped with the undeclared bucket, want the 1 still live", dropped)
 	}
 }

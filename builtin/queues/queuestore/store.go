@@ -97,6 +97,10 @@ type Store struct {
 	// checkpoint from every segment; indexDamaged when the checkpoint was
 	// there but damaged (it is kept aside before the new one is written).
 	rebuilding, indexDamaged bool
+	// orphans are, during load, the chunks of buckets whose declaration
+	// damage took: dropped, and reported at the end of the load with the
+	// records the log still counts live in them.
+	orphans map[uint64][]orphanChunk
 }
 
 // storeSeg is one segment file of the log.
@@ -114,6 +118,13 @@ type storeSeg struct {
 	// or another file in its place): its valid frames were salvaged, and
 	// nothing more is appended to it.
 	headless bool
+}
+
+// orphanChunk is a chunk of a bucket whose declaration was lost.
+type orphanChunk struct {
+	no, live  uint32
+	seg       uint32
+	off, size int64
 }
 
 // readWindow is the last span of a segment read, serving neighbouring chunks.
