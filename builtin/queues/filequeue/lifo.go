@@ -85,6 +85,8 @@ func (l *lifoLayout) load() error {
 		// are one write): it never held an acknowledged record.
 		if size > 0 {
 			q.report(l.file.path, 0, size, 0, "dropped a file torn while being created")
+		} else {
+			q.report(l.file.path, 0, 0, 0, "empty file (torn while being created, or cut to nothing: the requests it held, if any, are lost)")
 		}
 		l.fresh()
 		return nil
