@@ -206,6 +206,22 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 	return nil
 }
 
+// forgetRedeclared forgets, in a log that lost frames to damage, the
+// buckets a declaration of bucket id with key rel contradicts: the same key
+// under another id, or the same id for another key or kind. Their drop
+// (a bucket is dropped from the store only once drained) was lost with the
+// damaged stretch; their chunks held only popped records.
+func (s *Store) forgetRedeclared(segNo uint32, off int64, id uint64, rel string) {
+	for _, old := range []*storeBucket{s.byKey[rel], s.buckets[id]} {
+		if old == nil || s.buckets[old.id] != old {
+			continue
+		}
+		s.report(s.segPath(segNo), off, 0, 0, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): its drop was lost with a damaged stretch of the log, forgotten", old.id, old.rel, id, rel))
+		delete(s.buckets, old.id)
+		delete(s.byKey, old.rel)
+	}
+}
+
 // orphanLive applies a live-count record of bucket id, whose declaration
 // was lost, to its dropped chunks.
 func (s *Store) orphanLive(id uint64, r reader) {
@@ -289,6 +305,9 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		}
 		if old := s.buckets[id]; old != nil && old.rel == rel && old.lifo == (kind == kindLIFO) {
 			return nil // declared again at the start of a later segment (format 2)
+		}
+		if s.lossy {
+			s.forgetRedeclared(segNo, off, id, rel)
 		}
 		if s.buckets[id] != nil || s.byKey[rel] != nil {
 			return bad(fmt.Sprintf("bucket %d (%s) declared twice", id, rel))

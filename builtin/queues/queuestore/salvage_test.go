@@ -126,3 +126,56 @@ func TestStoreOrphanChunksCountLiveRecords(t *testing.T) {
 		t.Fatalf("reported %d records dropped with the undeclared bucket, want the 1 still live", dropped)
 	}
 }
+
+// Issue 10: a damaged stretch took the drop of a drained bucket whose key
+// was then used again; the new declaration contradicted the old one
+// ("declared twice") and the store refused to open. The old bucket is
+// forgotten (it held only popped records) and the new one kept.
+func TestStoreRedeclaredAfterLostDrop(t *testing.T) {
+	src := t.TempDir()
+	s := openTestStore(t, src, storeTestConfig(0))
+	q := bucketOf(t, s, "a", false)
+	disktest.MustPush(t, q, "http://x/old")
+	mustFlush(t, s)
+	if r, err := q.Pop(); err != nil || r == nil {
+		t.Fatalf("pop: %v, %v", r, err)
+	}
+	if err := q.Close(); err != nil { // empty: dropped
+		t.Fatal(err)
+	}
+	mustFlush(t, s)
+	disktest.MustPush(t, bucketOf(t, s, "a", false), "http://x/new1", "http://x/new2")
+	mustFlush(t, s)
+	dir := crashCopy(t, src)
+	mustCloseStore(t, s)
+	seg := filepath.Join(dir, segFiles(t, dir)[0])
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := false
+	if _, err := recordio.Scan(data, 0, func(off int64, f recordio.Frame) error {
+		if f.Payload[0] == recDrop && !damaged {
+			data[off+recordio.HeadSize] ^= 0xff
+			damaged = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !damaged {
+		t.Fatal("no drop record to damage")
+	}
+	if err := os.WriteFile(seg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Read(dir, nil)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	bs := rs.Buckets()
+	rs.Close()
+	if len(bs) != 1 || bs[0].Key != "a" || bs[0].Len != 2 {
+		t.Fatalf("buckets %+v, want a with its 2 new records", bs)
+	}
+}
