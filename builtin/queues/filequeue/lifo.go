@@ -152,7 +152,10 @@ func (l *lifoLayout) recover(fh disk.File, fallback bool) error {
 			}
 			// Past the cursor lie the remains of popped records; a bad frame
 			// after records written since the cursor is a torn write.
-			if (recovered > 0 || fallback) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
+			// With no pop ever recorded (the cursor at the header, no ID),
+			// nothing stale lies past the cursor either.
+			fresh := l.cur.ID == 0 && off == headerSize
+			if (recovered > 0 || fallback || fresh) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
 				l.q.report(l.file.path, off, l.size-off, 0, "dropped a torn tail")
 			}
 			return nil

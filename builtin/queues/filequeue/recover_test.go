@@ -578,3 +578,27 @@ func TestLifoEmptyFileReported(t *testing.T) {
 		t.Fatalf("len %d, want 0", q.Len())
 	}
 }
+
+// Issue 10: a LIFO file that never recorded a pop (its cursor at the
+// header, as a killed job leaves it) cut inside its first record lost
+// every record silently: with no pop recorded nothing stale lies past the
+// cursor, so the bad frame is reported.
+func TestLifoCutAfterFreshCursorReported(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "q")
+	q := openDisk(t, src, true, testDiskConfig())
+	disktest.MustPush(t, q, "http://x/1", "http://x/2", "http://x/3")
+	if err := q.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "cut")
+	copyQueue(t, src, dst, headerSize+10) // a killed process's file, cut
+	disktest.MustClose(t, q)
+	rep, err := Verify(dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() {
+		t.Fatalf("verify of a LIFO cut inside its first record: %+v, want the loss said", rep)
+	}
+}
