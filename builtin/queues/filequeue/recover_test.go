@@ -602,3 +602,64 @@ func TestLifoCutAfterFreshCursorReported(t *testing.T) {
 		t.Fatalf("verify of a LIFO cut inside its first record: %+v, want the loss said", rep)
 	}
 }
+
+// Issue 10: a LIFO file with damaged records inside the stack lost the
+// intact records beyond the first damaged one: after the cursor they were
+// taken for a torn tail, below it the scan back stopped at the first
+// damage. Both resynchronise: only the damaged records are lost, whether
+// the file was closed (cursor at the top) or its process killed (cursor at
+// the header, the records written since).
+func TestLifoDamagedRecordsInsideTheStack(t *testing.T) {
+	for _, closed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("closed=%v", closed), func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "q")
+			q := openDisk(t, src, true, testDiskConfig())
+			var urls []string
+			for i := range 6 {
+				urls = append(urls, fmt.Sprintf("http://x/%d", i))
+			}
+			disktest.MustPush(t, q, urls...)
+			if err := q.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(dir, "damaged")
+			if closed {
+				disktest.MustClose(t, q)
+				copyQueue(t, src, dst, -1)
+			} else {
+				copyQueue(t, src, dst, -1)
+				disktest.MustClose(t, q)
+			}
+			data, err := os.ReadFile(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mids []int64
+			if _, err := recordio.Scan(data[:], headerSize, func(off int64, fr recordio.Frame) error {
+				mids = append(mids, off+int64(fr.Size())/2)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(mids) < 6 {
+				t.Fatalf("%d frames, want 6", len(mids))
+			}
+			data[mids[1]] ^= 0x10
+			data[mids[4]] ^= 0x10
+			if err := os.WriteFile(dst, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			q = openDisk(t, dst, true, testDiskConfig())
+			defer disktest.MustClose(t, q)
+			var got []string
+			for spins := 0; q.Len() > 0 && spins < 100; spins++ {
+				r, err := q.Pop()
+				if err == nil && r != nil {
+					got = append(got, r.URL)
+				}
+			}
+			disktest.SameList(t, got, []string{urls[5], urls[3], urls[2], urls[0]})
+		})
+	}
+}
