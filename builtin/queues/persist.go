@@ -145,17 +145,11 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	}
 	path := filepath.Join(key, jobdir.BucketJournalFile)
 	logger := c.Logger.With().Str("component", "priority queue").Logger()
-	if _, err := readBucketJournal(path, logger); err != nil {
+	prior, err := readBucketJournal(path, logger)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	// A removal is not trusted to delete data: a journal cut after a
-	// bucket's removal loses its re-creation. The removed buckets' files
-	// are opened like the others (UnlistedBuckets below), an empty one
-	// dropped, one holding records resumed: the records a crash left there
-	// after their pops were recorded are ghosts the in-flight journal
-	// drops.
-	_ = cleanup
-	j, live, err := jobdir.OpenBuckets(path, job.Fsync, logger, nil)
+	j, live, err := jobdir.OpenBuckets(path, job.Fsync, logger, cleanup)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -179,7 +173,7 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	if err != nil {
 		return nil, nil, nil, abandon(j, nil, err)
 	}
-	extra, err := addUnlisted(j, key, dapq, logStore(buckets), live, nil, logger)
+	extra, err := addUnlisted(j, key, dapq, logStore(buckets), live, prior.Removed, logger)
 	if err != nil {
 		return nil, nil, nil, abandon(j, logStore(buckets), err)
 	}

@@ -263,7 +263,7 @@ func (v *verifier) queue() {
 	case len(view.rebuilt) > 0:
 		v.Files++
 		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
-			"does not list as live %d buckets the queue's data holds (cut or damaged, or removed while their files stayed): a resume adds them back, dropping the empty ones (%s)",
+			"does not list %d buckets the queue's data holds (cut or damaged): a resume adds them back (%s)",
 			len(view.rebuilt), strings.Join(view.rebuilt, ", "))})
 	case v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)):
 		v.Files++
@@ -278,6 +278,13 @@ func (v *verifier) queue() {
 	for _, r := range view.journal.Corrupt {
 		v.add(Finding{File: journal, Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
 			What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a bucket created or removed there may be missed or come back"})
+	}
+	for _, name := range view.journal.Removed {
+		if b, err := queues.ParseBucket(filepath.Join(v.Dir, jobdir.QueueDir), name); err == nil {
+			if _, err := os.Stat(b.Path); err == nil {
+				v.add(Finding{File: b.Path, Offset: -1, What: "drained bucket whose files a resume deletes"})
+			}
+		}
 	}
 	for _, o := range view.orphans {
 		v.add(Finding{File: o, Offset: -1, What: "not a bucket of the bucket journal: a resume ignores it"})

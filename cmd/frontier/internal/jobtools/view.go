@@ -180,7 +180,7 @@ func (v *queueView) openStore(report func(file string, off, bytes int64, records
 
 // unlistedBuckets returns the bucket names a resume adds to the bucket
 // journal bs (queues.UnlistedBuckets): the buckets the queue store
-// (hasStore) or the buckets' files hold that it does not list as live;
+// (hasStore) or the buckets' files hold that it neither lists nor removed;
 // skipped are the buckets whose names cannot be told.
 func unlistedBuckets(dir, key string, hasStore bool, bs jobdir.BucketState) (names []string, skipped []error, err error) {
 	var st *queuestore.Store
@@ -191,10 +191,7 @@ func unlistedBuckets(dir, key string, hasStore bool, bs jobdir.BucketState) (nam
 		}
 		defer st.Close()
 	}
-	// A resume does not trust a removal to drop data (a journal cut after
-	// a bucket's removal loses its re-creation): removed buckets that hold
-	// records are added back too.
-	names, skipped = queues.UnlistedBuckets(key, isDAPQ(dir, key, st), st, bs.Live, nil)
+	names, skipped = queues.UnlistedBuckets(key, isDAPQ(dir, key, st), st, bs.Live, bs.Removed)
 	return names, skipped, nil
 }
 
