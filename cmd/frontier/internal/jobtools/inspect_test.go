@@ -501,7 +501,7 @@ func TestVerify(t *testing.T) {
 				os.Truncate(p, 0)
 				return p
 			},
-			want: "does not list as live", exportedAfter: 26,
+			want: "does not list 6 buckets", exportedAfter: 26,
 		},
 		{
 			name: "another file in place of the bucket journal", job: job{pq: spq, files: true},
