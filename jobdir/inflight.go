@@ -148,6 +148,31 @@ func DecodeInFlight(data []byte) (InFlightState, error) {
 	return st, nil
 }
 
+// InFlightLoss tells whether a resume of a job opened before loses the
+// in-flight journal whose bytes are data (exists false: there is no file),
+// and why ("" when it does not). Every opened job's journal starts with its
+// epoch record (its first open writes it whole, atomically), so a file
+// missing, empty, or holding no whole record is lost. foreign is true when
+// the file is not an in-flight journal at all (a whole record it never
+// writes: another file in its place, or garbage): a resume keeps it aside
+// and starts a new journal.
+func InFlightLoss(data []byte, exists bool) (why string, foreign bool) {
+	if !exists {
+		return "missing", false
+	}
+	if len(data) == 0 {
+		return "empty (cut to nothing)", false
+	}
+	st, err := DecodeInFlight(data)
+	if err != nil {
+		return fmt.Sprintf("not an in-flight journal (%v)", err), true
+	}
+	if st.Records == 0 {
+		return fmt.Sprintf("holds no whole record in its %d bytes (cut short or damaged)", len(data)), true
+	}
+	return "", false
+}
+
 func eachUvarint(b []byte, off int64, fn func(uint64)) error {
 	if len(b) == 0 {
 		return fmt.Errorf("%w: empty ID list at offset %d", ErrCorruptJournal, off)

@@ -310,3 +310,60 @@ func TestDecodeInFlightCorrupt(t *testing.T) {
 		t.Fatalf("flipped byte in the epoch record: epoch %d, in flight %v; want epoch 1, %v", st.Epoch, st.InFlight, want.InFlight)
 	}
 }
+
+// Issue 10: an in-flight journal cut to nothing, holding no whole record,
+// or replaced by another file refused the job or passed silently. Every
+// opened job's journal starts with its epoch record: such a journal is
+// lost like a missing one, reported (State.Lost), kept aside in
+// damaged-<UTC>/, and a new journal starts.
+func TestOpenInFlightLostJournal(t *testing.T) {
+	damages := map[string][]byte{
+		"empty":   {},
+		"short":   {0x19, 0x00, 0x00},
+		"foreign": EncodeBuckets([]string{"0", "-1s"}),
+		"garbage": []byte("definitely not a journal, but long enough to hold frames"),
+	}
+	for name, data := range damages {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "job")
+			j, err := Open(dir, Options{PriorityQueue: "frontier.pqueues.Priority"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ifj, st, err := j.OpenInFlight()
+			if err != nil || st.Lost {
+				t.Fatalf("first open: lost %v, %v", st.Lost, err)
+			}
+			ifj.Deliver(ifj.NewID(), []byte("request"))
+			if err := ifj.Flush(func() error { return nil }, true); err != nil {
+				t.Fatal(err)
+			}
+			ifj.Close()
+			j.Close()
+			path := filepath.Join(dir, InFlightFile)
+			if why, _ := InFlightLoss(data, true); why == "" {
+				t.Fatalf("InFlightLoss says %q holds a journal", data)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			j, err = Open(dir, Options{PriorityQueue: "frontier.pqueues.Priority"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			ifj, st, err = j.OpenInFlight()
+			if err != nil {
+				t.Fatalf("a lost in-flight journal refused the job: %v", err)
+			}
+			defer ifj.Close()
+			if !st.Lost || len(st.InFlight) != 0 {
+				t.Fatalf("state %+v, want lost", st)
+			}
+			kept, _ := filepath.Glob(filepath.Join(dir, DamagedDirPrefix+"*", InFlightFile))
+			if len(kept) != 1 {
+				t.Fatalf("the lost file is not kept aside: %v", kept)
+			}
+		})
+	}
+}

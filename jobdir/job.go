@@ -192,17 +192,41 @@ func (j *Job) OpenInFlight() (*InFlightJournal, InFlightState, error) {
 		return nil, InFlightState{}, ErrClosed
 	}
 	path := inFlightPath(j.dir)
-	_, err := os.Stat(path)
-	lost := errors.Is(err, os.ErrNotExist) && !j.created && j.manifest.Format > 0
+	why, err := j.salvageInFlight(path)
+	if err != nil {
+		return nil, InFlightState{}, err
+	}
 	journal, st, err := OpenInFlight(path, j.opts.Fsync, j.opts.Logger)
-	if err == nil && lost {
-		// Every job opened has one (its first open writes it): a job
-		// resumed without it lost the requests in flight at its last stop.
+	if err == nil && why != "" {
+		// A job resumed without its journal lost the requests in flight at
+		// its last stop.
 		st.Lost = true
-		j.opts.Logger.Warn().Str("file", path).
-			Msg("The in-flight journal is missing: the requests in flight at the last stop are lost (how many is unknown); a new journal is started")
+		j.opts.Logger.Warn().Str("file", path).Str("journal", why).
+			Msgf("The in-flight journal is lost: the requests in flight at the last stop are lost (how many is unknown); a new journal is started, the old file kept in %s*", DamagedDirPrefix)
 	}
 	return journal, st, err
+}
+
+// salvageInFlight returns why the in-flight journal at path of a job opened
+// before is lost (InFlightLoss), "" when it is not or the job is new; a
+// lost file that exists is moved aside into damaged-<UTC>/ so that a new
+// journal starts.
+func (j *Job) salvageInFlight(path string) (string, error) {
+	if j.created || j.manifest.Format == 0 {
+		return "", nil
+	}
+	data, err := os.ReadFile(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("jobdir: read %s: %w", path, err)
+	}
+	why, _ := InFlightLoss(data, exists)
+	if why != "" && exists {
+		if _, err := MoveAside(j.dir, path, false); err != nil {
+			return "", err
+		}
+	}
+	return why, nil
 }
 
 // Close releases the lock. It writes nothing else: callers save the state

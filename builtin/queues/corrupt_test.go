@@ -123,3 +123,65 @@ func TestPersistentQueuesSkipCorruptChunk(t *testing.T) {
 		})
 	}
 }
+
+// Issue 10: a Peek that meets an unreadable chunk drops it, as a Pop does;
+// the count must fall with it, or Len promises requests no Pop returns.
+func TestPersistentQueuesPeekSkipsCorruptChunk(t *testing.T) {
+	for _, kind := range []string{"spq", "dapq"} {
+		t.Run(kind, func(t *testing.T) {
+			key := filepath.Join(t.TempDir(), "requests.queue")
+			open := func() interface {
+				framework.PriorityQueue
+				framework.Peeker
+			} {
+				if kind == "spq" {
+					q, err := NewScrapyPriorityQueue(context.Background(), testCrawler(t), persistentCfg(key, FifoDiskFactory, nil))
+					if err != nil {
+						t.Fatal(err)
+					}
+					return q
+				}
+				q, err := NewDownloaderAwarePriorityQueue(context.Background(), testCrawler(t), persistentCfg(key, FifoDiskFactory, nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return q
+			}
+			q := open()
+			for batch := range 3 {
+				for i := range 10 {
+					if err := q.Push(slotReq("example.com", fmt.Sprintf("https://example.com/%d/%d", batch, i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := q.(framework.Flusher).Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := q.Close(); err != nil {
+				t.Fatal(err)
+			}
+			flipMiddleChunk(t, key)
+			q = open()
+			defer q.Close()
+			got, errs := 0, 0
+			for spins := 0; q.Len() > 0; spins++ {
+				if spins > 1000 {
+					t.Fatalf("Len stays at %d: stranded requests", q.Len())
+				}
+				if _, err := q.Peek(); err != nil {
+					errs++
+					continue
+				}
+				r, err := q.Pop()
+				if err != nil || r == nil {
+					t.Fatalf("Peek found a request, Pop returned %v, %v", r, err)
+				}
+				got++
+			}
+			if got != 20 || errs != 1 {
+				t.Fatalf("popped %d requests with %d Peek errors, want the 20 intact ones and one error", got, errs)
+			}
+		})
+	}
+}

@@ -295,20 +295,7 @@ func (q *DownloaderAwarePriorityQueue) Pop() (*framework.Request, error) {
 	before := pq.Len()
 	r, err := pq.Pop()
 	if err != nil || r == nil {
-		// Records the slot's queue skipped (corrupt) leave the count too.
-		q.n -= before - pq.Len()
-		if pq.Len() == 0 {
-			if q.view == nil {
-				q.removeQueued(c)
-			}
-			delete(q.slots, slot)
-			if pq.InFlight() == 0 {
-				err = errors.Join(err, q.dropSlot(slot, pq))
-			} else {
-				q.waiting(slot, pq)
-			}
-		}
-		return nil, err
+		return nil, q.skipped(slot, c, pq, before, err)
 	}
 	q.n--
 	q.touch(pq)
@@ -346,7 +333,36 @@ func (q *DownloaderAwarePriorityQueue) Peek() (*framework.Request, error) {
 	if len(q.slots) == 0 {
 		return nil, nil
 	}
-	return q.slots[q.next()].Peek()
+	slot := q.next()
+	c := q.counts[slot]
+	pq := q.slots[slot]
+	before := pq.Len()
+	r, err := pq.Peek()
+	if err != nil {
+		return nil, q.skipped(slot, c, pq, before, err)
+	}
+	return r, nil
+}
+
+// skipped accounts for the records the queue pq of slot (counted by c
+// when there is no view) skipped in a failed Pop or Peek, which held
+// before of them: the count falls with the slot's, so that Len never
+// promises requests Pop will not return, and an emptied slot is removed.
+// It returns err, with what removing the slot failed with.
+func (q *DownloaderAwarePriorityQueue) skipped(slot string, c *slotCount, pq *ScrapyPriorityQueue, before int, err error) error {
+	q.n -= before - pq.Len()
+	if pq.Len() > 0 {
+		return err
+	}
+	if q.view == nil {
+		q.removeQueued(c)
+	}
+	delete(q.slots, slot)
+	if pq.InFlight() == 0 {
+		return errors.Join(err, q.dropSlot(slot, pq))
+	}
+	q.waiting(slot, pq)
+	return err
 }
 
 // Ack reports r finished: its slot has one active download less, and the

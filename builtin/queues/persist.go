@@ -133,28 +133,35 @@ func mkdirDurable(dir string) error {
 // the queue store, or, when the job keeps its buckets as files
 // (filesLayout), the per-file queues' store, which owns their pool and
 // delivery identifiers.
+//
+// The data is the truth, the journal only names buckets: every bucket the
+// data holds that the journal neither lists nor removed (a journal lost,
+// cut, damaged, or another file in its place) is added back
+// (UnlistedBuckets) and logged at warning. A file that is no bucket journal
+// is kept aside in the job's damaged-<UTC>/ directory first.
 func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key string, dapq bool, cleanup func(name string) error) (*jobdir.BucketJournal, []string, framework.QueueStore, error) {
 	if err := mkdirDurable(key); err != nil {
 		return nil, nil, nil, fmt.Errorf("queues: %w", err)
 	}
 	path := filepath.Join(key, jobdir.BucketJournalFile)
-	_, statErr := os.Stat(path)
-	lost := errors.Is(statErr, os.ErrNotExist)
 	logger := c.Logger.With().Str("component", "priority queue").Logger()
+	prior, err := readBucketJournal(path, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	j, live, err := jobdir.OpenBuckets(path, job.Fsync, logger, cleanup)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var fileBuckets []string
-	if lost && !queuestore.Has(key) {
-		// A job whose buckets are files and whose journal is lost.
-		if fileBuckets, err = RebuildBucketNames(key, dapq, nil); err != nil {
-			return nil, nil, nil, abandon(j, nil, err)
-		}
+	hasBuckets := len(live) > 0
+	if !hasBuckets && !queuestore.Has(key) {
+		// A job whose buckets are files and whose journal lists none.
+		rels, _ := bucketFiles(key, dapq)
+		hasBuckets = len(rels) > 0
 	}
 	cfg := disk.ConfigFromJob(job, c)
 	var buckets framework.QueueStore
-	if filesLayout(job, key, len(live) > 0 || len(fileBuckets) > 0) {
+	if filesLayout(job, key, hasBuckets) {
 		var files *filequeue.Store
 		files, err = filequeue.NewStore(cfg, nil)
 		buckets = files
@@ -166,30 +173,61 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	if err != nil {
 		return nil, nil, nil, abandon(j, nil, err)
 	}
-	if lost {
-		if live, err = rebuildJournal(j, key, dapq, logStore(buckets), logger); err != nil {
-			return nil, nil, nil, abandon(j, logStore(buckets), err)
-		}
+	extra, err := addUnlisted(j, key, dapq, logStore(buckets), live, prior.Removed, logger)
+	if err != nil {
+		return nil, nil, nil, abandon(j, logStore(buckets), err)
 	}
-	return j, live, buckets, nil
+	return j, append(live, extra...), buckets, nil
 }
 
-// rebuildJournal fills the empty journal j, whose file was missing, with
-// the buckets the data at key holds (RebuildBucketNames), and returns them.
-// A job's first open finds no bucket and nothing is logged; otherwise the
-// loss and the rebuild are logged at warning.
-func rebuildJournal(j *jobdir.BucketJournal, key string, dapq bool, st *queuestore.Store, logger zerolog.Logger) ([]string, error) {
-	names, err := RebuildBucketNames(key, dapq, st)
-	if err != nil || len(names) == 0 {
-		return nil, err
+// readBucketJournal decodes the bucket journal at path for what it says was
+// removed. A file that is not a bucket journal (a whole record of a type it
+// never writes: another file in its place) is moved aside into the job's
+// damaged-<UTC>/ directory and logged at warning: the journal is then
+// rebuilt from the data. A missing file says nothing.
+func readBucketJournal(path string, logger zerolog.Logger) (jobdir.BucketState, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return jobdir.BucketState{}, nil
+	}
+	if err != nil {
+		return jobdir.BucketState{}, fmt.Errorf("queues: %w", err)
+	}
+	bs, err := jobdir.DecodeBuckets(data)
+	if err == nil {
+		return bs, nil
+	}
+	if !errors.Is(err, jobdir.ErrCorruptJournal) {
+		return jobdir.BucketState{}, fmt.Errorf("queues: %s: %w", path, err)
+	}
+	dst, merr := jobdir.MoveAside(filepath.Dir(filepath.Dir(path)), path, false)
+	if merr != nil {
+		return jobdir.BucketState{}, fmt.Errorf("queues: %s: %w (and it cannot be moved aside: %w)", path, err, merr)
+	}
+	logger.Warn().Str("file", path).Str("kept_in", dst).Err(err).
+		Msg("The bucket journal is not one (damaged, or another file in its place): moved aside, rebuilt from the buckets the queue's data holds")
+	return jobdir.BucketState{}, nil
+}
+
+// addUnlisted adds to the journal j the buckets the data at key holds that
+// it neither lists (live) nor removed, and returns them. A job's first open
+// finds none and nothing is logged; otherwise the rebuild is logged at
+// warning, and each bucket whose name cannot be told too (it stays where it
+// is, not resumed).
+func addUnlisted(j *jobdir.BucketJournal, key string, dapq bool, st *queuestore.Store, live, removed []string, logger zerolog.Logger) ([]string, error) {
+	names, skipped := UnlistedBuckets(key, dapq, st, live, removed)
+	for _, err := range skipped {
+		logger.Warn().Err(err).Msg("A bucket of the queue's data cannot be named: left where it is, not resumed")
 	}
 	for _, name := range names {
 		if err := j.Add(name); err != nil {
 			return nil, err
 		}
 	}
-	logger.Warn().Str("file", filepath.Join(key, jobdir.BucketJournalFile)).Int("buckets", len(names)).
-		Msg("The bucket journal was missing: rebuilt from the buckets the queue's data holds")
+	if len(names) > 0 {
+		logger.Warn().Str("file", filepath.Join(key, jobdir.BucketJournalFile)).Strs("buckets", names).
+			Msg("The bucket journal did not list buckets the queue's data holds (lost, cut or damaged): added back")
+	}
 	return names, nil
 }
 
@@ -307,7 +345,11 @@ func (pq *ScrapyPriorityQueue) opening(p int, isStart bool) (restoring, error) {
 	return restoring{pq: pq, b: &bucket{q: q, prio: p, isStart: isStart}, key: key}, nil
 }
 
-// restored keeps a restored bucket that holds requests and drops an empty one.
+// restored keeps a restored bucket that holds requests and drops an empty
+// one. A bucket whose files cannot be read (not a queue's: garbage, another
+// file in their place) is dropped too, its files kept aside in the job's
+// damaged-<UTC>/ directory, never deleted, and logged at warning; one
+// written by a newer frontier refuses the resume.
 func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 	if r.n > 0 {
 		pq.insert(r.b)
@@ -315,6 +357,21 @@ func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 		return nil
 	}
 	pq.disk.journal.Remove(pq.disk.name(r.b))
+	if u, ok := r.b.q.(interface{ LoadError() error }); ok {
+		if lerr := u.LoadError(); lerr != nil {
+			if errors.Is(lerr, disk.ErrVersion) {
+				return errors.Join(lerr, r.b.q.Close())
+			}
+			err := r.b.q.Close()
+			dst, merr := jobdir.MoveAside("", r.key, false)
+			if merr != nil {
+				return errors.Join(err, fmt.Errorf("queues: bucket %s cannot be read (%w) nor kept aside: %w", r.key, lerr, merr))
+			}
+			pq.c.Logger.Warn().Err(lerr).Str("bucket", r.key).Str("kept_in", dst).
+				Msg("A bucket's files cannot be read (damaged, or another file in their place): its requests are lost (how many is unknown); the files are kept aside")
+			return err
+		}
+	}
 	return errors.Join(r.b.q.Close(), removeQueueFiles(r.b.q, r.key))
 }
 

@@ -291,7 +291,14 @@ func (pq *ScrapyPriorityQueue) Peek() (*framework.Request, error) {
 	if !ok {
 		return nil, ErrPeekUnsupported
 	}
-	return p.Peek()
+	before := b.q.Len()
+	r, err := p.Peek()
+	if err != nil {
+		// A Peek that met a chunk it cannot read drops it as a Pop does:
+		// the count falls with it.
+		return nil, errors.Join(err, pq.skipped(b, before))
+	}
+	return r, nil
 }
 
 // Ack passes the acknowledgement of r to the bucket it came from, when that

@@ -50,6 +50,52 @@ func RebuildBucketNames(key string, dapq bool, st *queuestore.Store) ([]string, 
 	return names, nil
 }
 
+// UnlistedBuckets returns, named as the bucket journal names them, the
+// buckets the data of the persistent priority queue at key holds (as
+// RebuildBucketNames finds them) that the journal neither lists as live
+// (listed) nor says were removed (removed): the store and the bucket files
+// are the truth about data, the journal only names buckets, so a journal
+// cut, damaged or lost loses none of them. A bucket whose name cannot be
+// told (a files-layout bucket of the other priority queue, a directory
+// whose requests do not decode) is skipped and its error returned in
+// skipped; the rest are still returned.
+func UnlistedBuckets(key string, dapq bool, st *queuestore.Store, listed, removed []string) (names []string, skipped []error) {
+	var rels []string
+	if st != nil {
+		for _, b := range st.Buckets() {
+			if b.Len > 0 {
+				rels = append(rels, b.Key)
+			}
+		}
+	} else {
+		var err error
+		if rels, err = bucketFiles(key, dapq); err != nil {
+			return nil, []error{fmt.Errorf("queues: list the buckets of %s: %w", key, err)}
+		}
+	}
+	known := make(map[string]bool, len(listed)+len(removed))
+	for _, name := range append(slices.Clone(listed), removed...) {
+		if b, err := ParseBucket(key, name); err == nil {
+			if rel, err := filepath.Rel(key, b.Path); err == nil {
+				known[filepath.ToSlash(rel)] = true
+			}
+		}
+	}
+	for _, rel := range rels {
+		if known[rel] {
+			continue
+		}
+		name, err := bucketNameOf(key, rel, dapq, st)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("queues: bucket %s of %s: %w", rel, key, err))
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, skipped
+}
+
 // bucketFiles lists the buckets kept as files or directories under key,
 // relative to key with forward slashes.
 func bucketFiles(key string, dapq bool) ([]string, error) {

@@ -80,3 +80,89 @@ func TestPersistentQueuesRebuildLostBucketJournal(t *testing.T) {
 		})
 	}
 }
+
+// Issue 10: a bucket journal cut short, or replaced by another file,
+// dropped the buckets it no longer named, whose data was intact. The data is
+// the truth: every bucket it holds that the journal neither lists nor
+// removed is added back, for both priority queues and both layouts, and a
+// file that is no bucket journal is kept aside, never deleted.
+func TestPersistentQueuesUnionDamagedBucketJournal(t *testing.T) {
+	damages := map[string]func(t *testing.T, path string){
+		"cut": func(t *testing.T, path string) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data[:len(data)/3], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"foreign": func(t *testing.T, path string) {
+			// Whole frames of a type no bucket journal writes (an in-flight
+			// journal in its place).
+			if err := os.WriteFile(path, jobdir.EncodeInFlight(3, []jobdir.Delivery{{ID: 3<<40 | 1, Record: []byte("x")}}, nil), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for _, layout := range []framework.QueueLayout{framework.LayoutStore, framework.LayoutFiles} {
+		for name, damage := range damages {
+			t.Run(fmt.Sprintf("spq/%v/%s", layout, name), func(t *testing.T) {
+				dir := t.TempDir()
+				key := filepath.Join(dir, "requests.queue")
+				cfg := persistentCfg(key, LifoDiskFactory, FifoDiskFactory)
+				cfg.Job.QueueLayout = layout
+				pq, err := NewScrapyPriorityQueue(context.Background(), testCrawler(t), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 12; i++ {
+					pq.Push(prioReq(fmt.Sprintf("https://example.org/%d", i), i%4, i%2 == 0))
+				}
+				if err := pq.Flush(); err != nil { // a crash: no Close, the journal uncompacted
+					t.Fatal(err)
+				}
+				damage(t, filepath.Join(key, jobdir.BucketJournalFile))
+				pq2, err := NewScrapyPriorityQueue(context.Background(), testCrawler(t), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pq2.Close()
+				if pq2.Len() != 12 {
+					t.Fatalf("after damaging the bucket journal: %d requests, want 12", pq2.Len())
+				}
+				if name == "foreign" {
+					kept, _ := filepath.Glob(filepath.Join(dir, jobdir.DamagedDirPrefix+"*", "requests.queue", jobdir.BucketJournalFile))
+					if len(kept) != 1 {
+						t.Fatalf("the foreign file is not kept aside: %v", kept)
+					}
+				}
+			})
+			t.Run(fmt.Sprintf("dapq/%v/%s", layout, name), func(t *testing.T) {
+				key := filepath.Join(t.TempDir(), "requests.queue")
+				cfg := persistentCfg(key, FifoDiskFactory, nil)
+				cfg.Job.QueueLayout = layout
+				q, err := NewDownloaderAwarePriorityQueue(context.Background(), testCrawler(t), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				slots := []string{"a.example", "b.example", "slot 3/x", "d.example"}
+				for i := 0; i < 16; i++ {
+					q.Push(slotReq(slots[i%4], fmt.Sprintf("https://example.org/%d", i)))
+				}
+				if err := q.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				damage(t, filepath.Join(key, jobdir.BucketJournalFile))
+				q2, err := NewDownloaderAwarePriorityQueue(context.Background(), testCrawler(t), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer q2.Close()
+				if got := popSlots(t, q2); len(got) != 16 {
+					t.Fatalf("after damaging the bucket journal: popped %d requests, want 16", len(got))
+				}
+			})
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/recordio"
 	"github.com/frontier-go/frontier/jobdir"
 	"github.com/frontier-go/frontier/registry"
 )
@@ -508,5 +509,59 @@ func TestSchedulerFilesLayout(t *testing.T) {
 	}
 	if !errors.Is(err, framework.ErrSetting) {
 		t.Fatalf("JOBDIR_QUEUE_LAYOUT=folders: %v", err)
+	}
+}
+
+// Issue 10: when every pending request sits in chunks that cannot be read,
+// Next skipped them all and returned nothing and no error while HasPending
+// had said true (a `for HasPending() { Next() }` loop cannot tell why).
+// It returns the corrupt-record error, and then nothing is pending.
+func TestJobdirNextReportsSkippedRecords(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "job")
+	s := openJob(t, dir, nil)
+	for i := range 5 {
+		if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("https://example.com/%d", i))); !ok || err != nil {
+			t.Fatalf("enqueue: %v %v", ok, err)
+		}
+	}
+	closeJob(t, s)
+	segs, _ := filepath.Glob(filepath.Join(dir, jobdir.QueueDir, "queue.*.log"))
+	flipped := 0
+	for _, seg := range segs {
+		data, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var at []int64
+		if _, err := recordio.Scan(data, 0, func(off int64, f recordio.Frame) error {
+			if f.Payload[0] == 'C' {
+				at = append(at, off+int64(f.Size())/2)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range at {
+			data[off] ^= 0x20
+			flipped++
+		}
+		if err := os.WriteFile(seg, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if flipped == 0 {
+		t.Fatal("no chunk to damage")
+	}
+	s = openJob(t, dir, nil)
+	defer closeJob(t, s)
+	if !s.HasPending() {
+		t.Fatal("nothing pending: the damaged chunks are not counted until read")
+	}
+	r, err := s.Next()
+	if r != nil || !errors.Is(err, framework.ErrCorruptRecord) {
+		t.Fatalf("Next: %v, %v; want no request and the corrupt-record error", r, err)
+	}
+	if s.HasPending() {
+		t.Fatalf("still %d pending after every record was skipped", s.Len())
 	}
 }

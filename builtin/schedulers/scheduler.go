@@ -385,13 +385,19 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 	if r := s.nextRedelivered(); r != nil {
 		return s.handOut(r, s.journaled(), r.Delivery), nil
 	}
+	var skipped error // the last corrupt record skipped in this call
 	for {
 		q, err := s.pick()
 		if err != nil {
 			return nil, err
 		}
 		if q == nil {
-			return nil, s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
+			err := s.c.Signals.Send(framework.Event{Signal: framework.SignalSchedulerEmpty, Spider: s.c.Spider})
+			// Requests were pending when this call began, and the corrupt
+			// records skipped took them all: say so rather than return
+			// nothing, so that Next never returns nothing and no error
+			// while HasPending said true.
+			return nil, errors.Join(skipped, err)
 		}
 		before := q.pq.Len()
 		r, err := q.pq.Pop()
@@ -400,6 +406,7 @@ func (s *Scheduler) Next() (*framework.Request, error) {
 			// counted it (scheduler/disk/dropped_records): go on with the
 			// next one, so that Next never returns nothing while requests
 			// are pending. A queue that did not move past it fails loudly.
+			skipped = err
 			continue
 		}
 		if err != nil || r == nil {

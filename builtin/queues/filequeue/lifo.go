@@ -85,6 +85,8 @@ func (l *lifoLayout) load() error {
 		// are one write): it never held an acknowledged record.
 		if size > 0 {
 			q.report(l.file.path, 0, size, 0, "dropped a file torn while being created")
+		} else {
+			q.report(l.file.path, 0, 0, 0, "empty file (torn while being created, or cut to nothing: the requests it held, if any, are lost)")
 		}
 		l.fresh()
 		return nil
@@ -150,7 +152,13 @@ func (l *lifoLayout) recover(fh disk.File, fallback bool) error {
 			}
 			// Past the cursor lie the remains of popped records; a bad frame
 			// after records written since the cursor is a torn write.
-			if (recovered > 0 || fallback) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
+			// With no pop ever recorded (the cursor at the header, no ID),
+			// nothing stale lies past the cursor either.
+			fresh := l.cur.ID == 0 && off == headerSize
+			if (recovered > 0 || fallback || fresh) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
+				if ok, rerr := l.resync(fh, off); rerr != nil || ok {
+					return rerr
+				}
 				l.q.report(l.file.path, off, l.size-off, 0, "dropped a torn tail")
 			}
 			return nil
@@ -158,6 +166,37 @@ func (l *lifoLayout) recover(fh disk.File, fallback bool) error {
 		l.top, l.nfile, l.lastID = off+int64(fr.Size()), l.nfile+1, fr.ID
 		recovered++
 	}
+}
+
+// resync looks past the bad frame at off, written since the cursor, for
+// the records written after it (issue 10: damage, not a crash, when valid
+// frames follow): frames newer than the records kept whose seqs go on
+// beyond them. When there are, the stack's top moves past them, the bad
+// stretch is reported, and ok is true; the bad record itself is skipped
+// when a pop reaches it (corrupt).
+func (l *lifoLayout) resync(fh disk.File, off int64) (ok bool, err error) {
+	data := make([]byte, l.size-off)
+	if _, err := fh.ReadAt(data, off); err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	first := int64(-1)
+	_, _ = recordio.Scan(data, 0, func(rel int64, fr recordio.Frame) error {
+		// Newer than every record kept, and further up the stack: other
+		// damaged records between them are skipped when popped.
+		if fr.ID <= l.lastID || int(fr.Seq) < l.nfile {
+			return nil
+		}
+		if first < 0 {
+			first = off + rel
+		}
+		l.top, l.nfile, l.lastID = off+rel+int64(fr.Size()), int(fr.Seq)+1, fr.ID
+		return nil
+	})
+	if first < 0 {
+		return false, nil
+	}
+	l.q.report(l.file.path, off, first-off, 0, "corrupt stretch skipped, the records after it kept (damage, not a crash)")
+	return true, nil
 }
 
 // errStale marks a whole frame past the cursor that was popped before it.
@@ -240,20 +279,24 @@ func (l *lifoLayout) corrupt(cause error) error {
 	if err != nil {
 		return err
 	}
-	sc := newFrameScanner(fh, headerSize, l.top, 0, true)
-	end, count := int64(headerSize), 0
-	for {
-		fr, off, err := sc.next()
-		if err != nil {
-			break
-		}
-		end, count = off+int64(fr.Size()), count+1
-	}
+	data := make([]byte, l.top)
+	_, err = fh.ReadAt(data, 0)
 	l.q.pool.release(&l.file)
-	if sc.err != nil {
-		return sc.err
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
 	}
-	dropped := l.nfile - count
+	// The stack below the bad record: the last valid frame that ends
+	// before it, resynchronising over other damaged frames (issue 10: the
+	// intact records between two damaged ones are kept); the records below
+	// a damaged one are popped until it is reached, and it is skipped then.
+	end, count := int64(headerSize), 0
+	_, _ = recordio.Scan(data, headerSize, func(off int64, fr recordio.Frame) error {
+		if e := off + int64(fr.Size()); e < l.top && int(fr.Seq) < l.nfile-1 && int(fr.Seq) >= count {
+			end, count = e, int(fr.Seq)+1
+		}
+		return nil
+	})
+	dropped := max(l.nfile-count, 0)
 	l.q.report(l.file.path, end, l.top-end, dropped, "skipped a corrupt record")
 	bad := l.top
 	l.top, l.nfile = end, count

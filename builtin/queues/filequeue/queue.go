@@ -201,6 +201,17 @@ func (q *Queue) Len() int {
 	return q.lay.count()
 }
 
+// LoadError returns why the queue's files cannot be read (nil when they
+// can, or the queue is closed), reading them at the first call as Len does.
+func (q *Queue) LoadError() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state == stateClosed {
+		return nil
+	}
+	return q.ready()
+}
+
 // Push adds r. A request the record codec cannot encode is an error
 // wrapping [framework.ErrUnserializable] and leaves the queue unchanged, as
 // does an error writing earlier buffered requests.

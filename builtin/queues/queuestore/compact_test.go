@@ -122,16 +122,34 @@ func bucketRecords(t *testing.T, st *Store, rel string) []string {
 	return out
 }
 
-// A segment file that is not ours is refused, not read.
-func TestStoreRefusesForeignSegment(t *testing.T) {
+// A segment file that is not ours (garbage, another file in its place) is
+// scanned for valid frames, reported, kept (never deleted), and not written
+// to (issue 10).
+func TestStoreSalvagesForeignSegment(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, storeSegName(1)), []byte("not a frontier segment, long enough to hold a frame"), 0o644); err != nil {
+	garbage := []byte("not a frontier segment, long enough to hold a frame")
+	if err := os.WriteFile(filepath.Join(dir, storeSegName(1)), garbage, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	st, err := Open(dir, disk.Config{})
-	if err == nil {
-		st.Close()
-		t.Fatal("a foreign segment file was accepted")
+	if err != nil {
+		t.Fatalf("a foreign segment refused the store: %v", err)
+	}
+	if len(st.Buckets()) != 0 {
+		t.Fatalf("buckets %+v read from garbage", st.Buckets())
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "damaged-*", storeSegName(1)))
+	if _, err := os.Stat(filepath.Join(dir, storeSegName(1))); err == nil {
+		kept = append(kept, filepath.Join(dir, storeSegName(1)))
+	}
+	if len(kept) != 1 {
+		t.Fatalf("the foreign segment is neither kept in place nor aside: %v", kept)
+	}
+	if got, err := os.ReadFile(kept[0]); err != nil || string(got) != string(garbage) {
+		t.Fatalf("the foreign segment was changed: %q, %v", got, err)
 	}
 }
 

@@ -28,10 +28,12 @@ func (s *Store) load() error {
 	switch {
 	case err == nil:
 		if err := s.decodeIndex(data); err != nil {
-			if errors.Is(err, disk.ErrVersion) || errors.Is(err, disk.ErrNotQueue) {
-				// A newer frontier's, or not a queue store's: refused.
+			if errors.Is(err, disk.ErrVersion) {
+				// A newer frontier's: refused.
 				return fmt.Errorf("%s: %w", path, err)
 			}
+			// Damaged, or another file in its place (not a checkpoint at
+			// all): the segments are the truth. Open keeps the file aside.
 			s.report(path, 0, 0, 0, fmt.Sprintf("checkpoint damaged (%v): rebuilt from the segments, nothing lost", err))
 			s.startRebuild()
 			s.indexDamaged = true
@@ -68,13 +70,18 @@ func (s *Store) load() error {
 			return fmt.Errorf("%s: %w", s.segPath(n), err)
 		}
 	}
-	if s.ckpt.seg != 0 && s.ckpt.seg < s.nextSeg && s.segs[s.ckpt.seg] == nil && s.ckpt.off > segHeaderSize {
-		s.report(s.segPath(s.ckpt.seg), s.ckpt.off, 0, 0, "segment the checkpoint goes on from is missing")
+	if s.ckpt.seg != 0 && s.segs[s.ckpt.seg] == nil && s.ckpt.off >= segHeaderSize {
+		// It was whole (its header fsynced) when the checkpoint was
+		// written: only damage takes it away, with whatever the log held
+		// after the checkpoint.
+		s.report(s.segPath(s.ckpt.seg), s.ckpt.off, 0, 0, "missing: the segment the checkpoint goes on from is gone, with the requests written after the checkpoint (how many is unknown)")
 	}
+	s.reportGaps(nums)
+	s.reportOrphans()
 	s.settleChunks()
 	s.rebuilding = false
 	if len(nums) > 0 && !s.readOnly {
-		if seg := s.segs[nums[len(nums)-1]]; seg != nil && seg.size < s.cfg.SegmentBytes {
+		if seg := s.segs[nums[len(nums)-1]]; seg != nil && seg.size < s.cfg.SegmentBytes && !seg.headless {
 			s.active = seg
 		}
 	}
@@ -135,10 +142,8 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		fr, k, err := recordio.Next(buf)
 		switch {
 		case err == nil:
-			if err := checkSegHeader(fr.Payload, seg.no); err != nil {
-				return err
-			}
-			pos = k
+			// A whole first frame is skipped, a header or not.
+			err, pos = checkSegHeader(fr.Payload, seg.no), k
 		case last && int64(len(buf)) < segHeaderSize:
 			// Created at the crash, before its header was whole.
 			if len(buf) > 0 {
@@ -146,14 +151,34 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 			}
 			return s.cut(seg, 0)
 		default:
-			return fmt.Errorf("%w: no segment header (%v)", disk.ErrNotQueue, err)
+			err = fmt.Errorf("%w: no segment header (%v)", disk.ErrNotQueue, err)
+		}
+		if err != nil {
+			if errors.Is(err, disk.ErrVersion) {
+				return err
+			}
+			// Damaged, or another file in its place: salvage the valid
+			// frames it holds (resynchronise on the first one).
+			seg.headless, s.lossy = true, true
+			if pos == 0 {
+				if skip, ok := recordio.Sync(buf[min(1, len(buf)):]); ok {
+					pos = skip + 1
+				} else {
+					pos = len(buf)
+				}
+			}
+			s.report(file, 0, int64(pos), 0, fmt.Sprintf("corrupt segment header (%v): the segment's valid frames are kept", err))
 		}
 	}
 	for pos < len(buf) {
 		fr, k, err := recordio.Next(buf[pos:])
 		if err == nil {
 			if err = s.replayFrame(seg.no, start+int64(pos), fr, k); err != nil {
-				return err
+				if !seg.headless || !errors.Is(err, ErrCorrupt) {
+					return err
+				}
+				// Another file's frame, in a segment that is not one.
+				s.report(file, start+int64(pos), int64(k), 0, "frame no queue store writes skipped: "+err.Error())
 			}
 			pos += k
 			continue
@@ -179,6 +204,64 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		return s.cut(seg, at)
 	}
 	return nil
+}
+
+// forgetRedeclared forgets, in a log that lost frames to damage, the
+// buckets a declaration of bucket id with key rel contradicts: the same key
+// under another id, or the same id for another key or kind. Their drop
+// (a bucket is dropped from the store only once drained) was lost with the
+// damaged stretch; their chunks held only popped records.
+func (s *Store) forgetRedeclared(segNo uint32, off int64, id uint64, rel string) {
+	for _, old := range []*storeBucket{s.byKey[rel], s.buckets[id]} {
+		if old == nil || s.buckets[old.id] != old {
+			continue
+		}
+		s.report(s.segPath(segNo), off, 0, 0, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): its drop was lost with a damaged stretch of the log, forgotten", old.id, old.rel, id, rel))
+		delete(s.buckets, old.id)
+		delete(s.byKey, old.rel)
+	}
+}
+
+// orphanLive applies a live-count record of bucket id, whose declaration
+// was lost, to its dropped chunks.
+func (s *Store) orphanLive(id uint64, r reader) {
+	chunks := s.orphans[id]
+	for len(r.b) > 0 {
+		no, live := r.u32(), r.u32()
+		if r.bad {
+			return
+		}
+		for i := range chunks {
+			if chunks[i].no == no && live <= chunks[i].live {
+				chunks[i].live = live
+			}
+		}
+	}
+}
+
+// reportOrphans reports the chunks of buckets whose declaration was lost,
+// with the records still live in them: what the load dropped.
+func (s *Store) reportOrphans() {
+	for _, chunks := range s.orphans {
+		for _, c := range chunks {
+			if c.live > 0 {
+				s.report(s.segPath(c.seg), c.off, c.size, int(c.live), "chunk of a bucket whose declaration was lost dropped")
+			}
+		}
+	}
+	s.orphans = nil
+}
+
+// reportGaps reports the segments missing among nums (sorted) after the
+// checkpoint's: the log is written in order, and a segment is deleted only
+// once a checkpoint no longer needs it, so a gap there is damage, and the
+// requests written in the missing segments are lost.
+func (s *Store) reportGaps(nums []uint32) {
+	for i := 1; i < len(nums); i++ {
+		for n := max(nums[i-1]+1, s.ckpt.seg); n < nums[i]; n++ {
+			s.report(s.segPath(n), -1, 0, 0, "missing: a segment of the log after the checkpoint is gone, with the requests written in it (how many is unknown)")
+		}
+	}
 }
 
 // startRebuild forgets what a damaged checkpoint said and has the log
@@ -223,6 +306,9 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		if old := s.buckets[id]; old != nil && old.rel == rel && old.lifo == (kind == kindLIFO) {
 			return nil // declared again at the start of a later segment (format 2)
 		}
+		if s.lossy {
+			s.forgetRedeclared(segNo, off, id, rel)
+		}
 		if s.buckets[id] != nil || s.byKey[rel] != nil {
 			return bad(fmt.Sprintf("bucket %d (%s) declared twice", id, rel))
 		}
@@ -236,7 +322,12 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
 			return bad("bad chunk header")
 		case b == nil && s.lossy:
-			s.report(s.segPath(segNo), off, int64(size), int(count), "chunk of a bucket whose declaration was lost dropped")
+			// Reported at the end of the load, with the records still
+			// live in it (later records may count pops).
+			if s.orphans == nil {
+				s.orphans = map[uint64][]orphanChunk{}
+			}
+			s.orphans[id] = append(s.orphans[id], orphanChunk{no: no, live: count, seg: segNo, off: off, size: int64(size)})
 			return nil
 		case b == nil:
 			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
@@ -256,7 +347,10 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			return bad(fmt.Sprintf("live counts of unknown bucket %d", id))
 		}
 		if b == nil {
-			return nil // its declaration was lost with a corrupt stretch of the log
+			// Its declaration was lost with a corrupt stretch of the log:
+			// count the pops of its dropped chunks.
+			s.orphanLive(id, r)
+			return nil
 		}
 		for len(r.b) > 0 {
 			no, live := r.u32(), r.u32()
@@ -283,6 +377,7 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 			return bad(fmt.Sprintf("drop of unknown bucket %d", id))
 		}
 		if b == nil {
+			delete(s.orphans, id) // dropped drained: nothing of it is lost
 			return nil
 		}
 		delete(s.buckets, id)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/frontier-go/frontier/builtin/queues/disk/disktest"
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 // Issue 10: deleting the checkpoint of a store whose first segments were
@@ -74,5 +75,107 @@ func TestStoreMissingIndexRebuiltFromSegments(t *testing.T) {
 				sameContents(t, storeContents(t, openTestStore(t, dir, cfg)), want)
 			}
 		})
+	}
+}
+
+// Issue 10: when damage takes a bucket's declaration, its chunks are
+// dropped; the records counted dropped are those still live in them (the
+// log's later live counts say which were popped), not every record the
+// chunks were written with, so that verify counts what a resume loses.
+func TestStoreOrphanChunksCountLiveRecords(t *testing.T) {
+	src := t.TempDir()
+	s := openTestStore(t, src, storeTestConfig(0))
+	q := bucketOf(t, s, "q", false)
+	for i := range 6 {
+		disktest.MustPush(t, q, fmt.Sprintf("http://x/%d", i))
+	}
+	mustFlush(t, s)
+	for range 5 {
+		if r, err := q.Pop(); err != nil || r == nil {
+			t.Fatalf("pop: %v, %v", r, err)
+		}
+	}
+	mustFlush(t, s)
+	dir := crashCopy(t, src) // replays the segment from its start
+	mustCloseStore(t, s)
+	seg := filepath.Join(dir, segFiles(t, dir)[0])
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The frame after the header is the bucket's declaration.
+	_, k, err := recordio.Next(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[k+recordio.HeadSize] ^= 0xff
+	if err := os.WriteFile(seg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	rs, err := Read(dir, func(_ string, _, _ int64, records int, what string) {
+		if strings.Contains(what, "declaration was lost") {
+			dropped += records
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+	if dropped != 1 {
+		t.Fatalf("reported %d records dropped with the undeclared bucket, want the 1 still live", dropped)
+	}
+}
+
+// Issue 10: a damaged stretch took the drop of a drained bucket whose key
+// was then used again; the new declaration contradicted the old one
+// ("declared twice") and the store refused to open. The old bucket is
+// forgotten (it held only popped records) and the new one kept.
+func TestStoreRedeclaredAfterLostDrop(t *testing.T) {
+	src := t.TempDir()
+	s := openTestStore(t, src, storeTestConfig(0))
+	q := bucketOf(t, s, "a", false)
+	disktest.MustPush(t, q, "http://x/old")
+	mustFlush(t, s)
+	if r, err := q.Pop(); err != nil || r == nil {
+		t.Fatalf("pop: %v, %v", r, err)
+	}
+	if err := q.Close(); err != nil { // empty: dropped
+		t.Fatal(err)
+	}
+	mustFlush(t, s)
+	disktest.MustPush(t, bucketOf(t, s, "a", false), "http://x/new1", "http://x/new2")
+	mustFlush(t, s)
+	dir := crashCopy(t, src)
+	mustCloseStore(t, s)
+	seg := filepath.Join(dir, segFiles(t, dir)[0])
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := false
+	if _, err := recordio.Scan(data, 0, func(off int64, f recordio.Frame) error {
+		if f.Payload[0] == recDrop && !damaged {
+			data[off+recordio.HeadSize] ^= 0xff
+			damaged = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !damaged {
+		t.Fatal("no drop record to damage")
+	}
+	if err := os.WriteFile(seg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Read(dir, nil)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	bs := rs.Buckets()
+	rs.Close()
+	if len(bs) != 1 || bs[0].Key != "a" || bs[0].Len != 2 {
+		t.Fatalf("buckets %+v, want a with its 2 new records", bs)
 	}
 }

@@ -97,6 +97,10 @@ type Store struct {
 	// checkpoint from every segment; indexDamaged when the checkpoint was
 	// there but damaged (it is kept aside before the new one is written).
 	rebuilding, indexDamaged bool
+	// orphans are, during load, the chunks of buckets whose declaration
+	// damage took: dropped, and reported at the end of the load with the
+	// records the log still counts live in them.
+	orphans map[uint64][]orphanChunk
 }
 
 // storeSeg is one segment file of the log.
@@ -110,6 +114,17 @@ type storeSeg struct {
 	lastDeath clock.Mono // when a chunk of the segment last died
 	unsynced  bool
 	fresh     int64 // its size when created: header and declarations
+	// headless is true for a segment whose header was unreadable (damaged,
+	// or another file in its place): its valid frames were salvaged, and
+	// nothing more is appended to it.
+	headless bool
+}
+
+// orphanChunk is a chunk of a bucket whose declaration was lost.
+type orphanChunk struct {
+	no, live  uint32
+	seg       uint32
+	off, size int64
 }
 
 // readWindow is the last span of a segment read, serving neighbouring chunks.
@@ -650,7 +665,7 @@ func (s *Store) removeDeadSegments() error {
 		if seg.live > 0 || seg == s.active {
 			continue
 		}
-		errs = append(errs, s.closeFile(seg), os.Remove(s.segPath(n)))
+		errs = append(errs, s.closeFile(seg), s.removeSegFile(seg))
 		delete(s.segs, n)
 		s.dirSync = true
 		if s.win.seg == n {
@@ -662,6 +677,17 @@ func (s *Store) removeDeadSegments() error {
 		return fmt.Errorf("queues: queue store %s: remove segment: %w", s.dir, err)
 	}
 	return nil
+}
+
+// removeSegFile deletes a dead segment's file; one that was not a segment
+// (its header unreadable: damaged, or another file in its place) is kept
+// aside in the job's damaged-<UTC>/ directory instead, never deleted.
+func (s *Store) removeSegFile(seg *storeSeg) error {
+	if seg.headless {
+		_, err := jobdir.MoveAside("", s.segPath(seg.no), false)
+		return err
+	}
+	return os.Remove(s.segPath(seg.no))
 }
 
 // writeFileSynced writes b to a new file at path, fsynced when sync is true.

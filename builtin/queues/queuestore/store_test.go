@@ -1384,7 +1384,10 @@ func TestStoreCorruptIndex(t *testing.T) {
 }
 
 // A checkpoint or a segment written by a newer frontier is refused with
-// disk.ErrVersion; one that is not a queue store's with disk.ErrNotQueue.
+// disk.ErrVersion. One that is not a queue store's (issue 10: damaged, or
+// another file in its place) is salvaged and reported: the checkpoint is
+// rebuilt from the segments, a segment's valid frames are kept; nothing
+// intact is lost.
 func TestStoreForeignFiles(t *testing.T) {
 	src := t.TempDir()
 	s := openTestStore(t, src, storeTestConfig(0))
@@ -1422,14 +1425,35 @@ func TestStoreForeignFiles(t *testing.T) {
 	}{
 		{"newer index", "queue.index", reframe(index, version("frontier.queue.index")), disk.ErrVersion, "format 3"},
 		{"newer segment", seg, reframe(segment, version("frontier.queue.segment")), disk.ErrVersion, "format 3"},
-		{"index of something else", "queue.index", reframe(index, func(p []byte) []byte { return append([]byte("Hsomething.else"), p[21:]...) }), disk.ErrNotQueue, ""},
-		{"segment of something else", seg, reframe(segment, func(p []byte) []byte { p[1] = 'F'; return p }), disk.ErrNotQueue, ""},
-		{"segment named for another", seg, reframe(segment, func(p []byte) []byte { p[len(p)-1] = 7; return p }), disk.ErrNotQueue, ""},
+		{"index of something else", "queue.index", reframe(index, func(p []byte) []byte { return append([]byte("Hsomething.else"), p[21:]...) }), nil, "checkpoint damaged"},
+		{"segment of something else", seg, reframe(segment, func(p []byte) []byte { p[1] = 'F'; return p }), nil, "corrupt segment header"},
+		{"segment named for another", seg, reframe(segment, func(p []byte) []byte { p[len(p)-1] = 7; return p }), nil, "corrupt segment header"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := crashCopy(t, src)
 			if err := os.WriteFile(filepath.Join(dir, tc.file), tc.data, 0o644); err != nil {
 				t.Fatal(err)
+			}
+			if tc.want == nil {
+				var reports []string
+				r, err := Read(dir, func(_ string, _, _ int64, _ int, what string) { reports = append(reports, what) })
+				if err != nil {
+					t.Fatalf("read: %v, want it salvaged", err)
+				}
+				bs := r.Buckets()
+				r.Close()
+				if len(bs) != 1 || bs[0].Len != 1 || !strings.Contains(strings.Join(reports, "; "), tc.found) {
+					t.Fatalf("read: buckets %+v, reports %q; want the bucket's request kept and %q reported", bs, reports, tc.found)
+				}
+				s, err := Open(dir, storeTestConfig(0))
+				if err != nil {
+					t.Fatalf("open: %v, want it salvaged", err)
+				}
+				defer s.Close()
+				if q := bucketOf(t, s, "q", false); q.Len() != 1 {
+					t.Fatalf("open: %d requests, want 1", q.Len())
+				}
+				return
 			}
 			before := disktest.Snapshot(t, dir)
 			s, err := Open(dir, storeTestConfig(0))

@@ -477,6 +477,61 @@ func TestVerify(t *testing.T) {
 			want: "missing", exportedAfter: -1,
 		},
 		{
+			name: "in-flight journal cut to nothing", job: job{pq: spq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.InFlightFile)
+				os.Truncate(p, 0)
+				return p
+			},
+			want: "lost: empty", exportedAfter: -1,
+		},
+		{
+			name: "another file in place of the in-flight journal", job: job{pq: spq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.InFlightFile)
+				os.WriteFile(p, jobdir.EncodeBuckets([]string{"0", "1"}), 0o644)
+				return p
+			},
+			want: "lost: not an in-flight journal", dropBytes: 1, exportedAfter: -1,
+		},
+		{
+			name: "bucket journal cut", job: job{pq: dapq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.QueueDir, jobdir.BucketJournalFile)
+				os.Truncate(p, 0)
+				return p
+			},
+			want: "does not list 6 buckets", exportedAfter: 26,
+		},
+		{
+			name: "another file in place of the bucket journal", job: job{pq: spq, files: true},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.QueueDir, jobdir.BucketJournalFile)
+				os.WriteFile(p, jobdir.EncodeInFlight(2, nil, nil), 0o644)
+				return p
+			},
+			want: "not a bucket journal", exportedAfter: -1,
+		},
+		{
+			name: "garbage bucket file", job: job{pq: dapq, files: true},
+			damage: func(t *testing.T, dir string) string {
+				var lifo string
+				filepath.WalkDir(filepath.Join(dir, jobdir.QueueDir), func(p string, d fs.DirEntry, err error) error {
+					if err == nil && !d.IsDir() && d.Name() == "0" && lifo == "" {
+						lifo = p
+					}
+					return nil
+				})
+				b, _ := os.ReadFile(lifo)
+				for i := range b {
+					b[i] = byte(i*7 + 3)
+				}
+				os.WriteFile(lifo, b, 0o644)
+				return lifo
+			},
+			want: "cannot be read", dropBytes: 1, exportedAfter: -1,
+		},
+		{
 			name: "flipped bit in the manifest's priority queue", job: job{pq: dapq},
 			damage: func(t *testing.T, dir string) string {
 				p := filepath.Join(dir, jobdir.ManifestFile)

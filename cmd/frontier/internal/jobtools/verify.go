@@ -158,36 +158,48 @@ func (v *verifier) head() {
 
 // inFlight checks the in-flight journal and every record in it.
 func (v *verifier) inFlight() {
-	path := v.path
-	if !v.exists(jobdir.InFlightFile) && v.exists(jobdir.ManifestFile) {
-		// Every job opened has one (its first open writes it): its loss
-		// cannot be rebuilt from anything.
-		v.add(Finding{File: path(jobdir.InFlightFile), Offset: -1, Kind: KindMissing,
-			What: "missing: the requests in flight at the last stop are lost (how many is unknown); a resume starts a new journal"})
+	path := v.path(jobdir.InFlightFile)
+	b, err := os.ReadFile(path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		v.add(Finding{File: path, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
-	// In-flight journal, and every record in it.
-	if b, err := os.ReadFile(path(jobdir.InFlightFile)); err == nil {
+	if exists {
 		v.Files++
-		ifs, err := jobdir.DecodeInFlight(b)
-		v.Records += ifs.Records
-		if err != nil {
-			v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, Fatal: true, What: err.Error()})
-		} else {
-			if ifs.Dropped > 0 {
-				v.add(Finding{File: path(jobdir.InFlightFile), Offset: ifs.Valid, DropBytes: ifs.Dropped,
-					Kind: KindTorn, What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
-			}
-			for _, r := range ifs.Corrupt {
-				v.add(Finding{File: path(jobdir.InFlightFile), Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
-					What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a delivery lost there is a request lost, an acknowledgement lost there brings a finished request back"})
-			}
-			for _, d := range ifs.InFlight {
-				if _, err := framework.DecodeRequest(d.Record, nil); err != nil {
-					v.add(Finding{File: path(jobdir.InFlightFile), Offset: -1, Fatal: true,
-						What: fmt.Sprintf("request in flight (delivery %d) does not decode: %v", d.ID, err)})
-				}
-			}
+	}
+	if !v.exists(jobdir.ManifestFile) && !exists {
+		return
+	}
+	if why, _ := jobdir.InFlightLoss(b, exists); why != "" {
+		// Every job opened has one (its first open writes it): its loss
+		// cannot be rebuilt from anything.
+		kept := ""
+		if exists {
+			kept = fmt.Sprintf(", the file kept aside in %s<UTC>/", jobdir.DamagedDirPrefix)
+		}
+		v.add(Finding{File: path, Offset: -1, DropBytes: int64(len(b)), Kind: KindMissing,
+			What: "lost: " + why + ": the requests in flight at the last stop are lost (how many is unknown); a resume starts a new journal" + kept})
+		return
+	}
+	ifs, err := jobdir.DecodeInFlight(b)
+	v.Records += ifs.Records
+	if err != nil {
+		v.add(Finding{File: path, Offset: ifs.Valid, Fatal: true, What: err.Error()})
+		return
+	}
+	if ifs.Dropped > 0 {
+		v.add(Finding{File: path, Offset: ifs.Valid, DropBytes: ifs.Dropped,
+			Kind: KindTorn, What: "torn tail (writes a crash interrupted; they were never acknowledged)"})
+	}
+	for _, r := range ifs.Corrupt {
+		v.add(Finding{File: path, Offset: r.Off, DropBytes: r.Len, Kind: KindCorrupt,
+			What: "corrupt stretch skipped, the records after it kept (damage, not a crash): a delivery lost there is a request lost, an acknowledgement lost there brings a finished request back"})
+	}
+	for _, d := range ifs.InFlight {
+		if _, err := framework.DecodeRequest(d.Record, nil); err != nil {
+			v.add(Finding{File: path, Offset: -1, Fatal: true,
+				What: fmt.Sprintf("request in flight (delivery %d) does not decode: %v", d.ID, err)})
 		}
 	}
 }
@@ -239,11 +251,25 @@ func (v *verifier) queue() {
 		v.add(Finding{File: journal, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
-	if view.journalLost {
+	switch {
+	case view.journalLost:
 		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
-			"missing: a resume rebuilds it from the buckets the queue's data holds (%d buckets)", len(view.journal.Live))})
-	} else if v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)) {
+			"missing: a resume rebuilds it from the buckets the queue's data holds (%d buckets)", len(view.rebuilt))})
+	case view.foreign != nil:
 		v.Files++
+		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
+			"not a bucket journal (%v): a resume keeps it aside in %s<UTC>/ and rebuilds it from the buckets the queue's data holds (%d buckets)",
+			view.foreign, jobdir.DamagedDirPrefix, len(view.rebuilt))})
+	case len(view.rebuilt) > 0:
+		v.Files++
+		v.add(Finding{File: journal, Offset: -1, Kind: KindRebuilt, What: fmt.Sprintf(
+			"does not list %d buckets the queue's data holds (cut or damaged): a resume adds them back (%s)",
+			len(view.rebuilt), strings.Join(view.rebuilt, ", "))})
+	case v.exists(filepath.Join(jobdir.QueueDir, jobdir.BucketJournalFile)):
+		v.Files++
+	}
+	for _, err := range view.skipped {
+		v.add(Finding{File: journal, Offset: -1, What: fmt.Sprintf("a bucket of the queue's data cannot be named, a resume leaves it: %v", err)})
 	}
 	v.Records += view.journal.Records
 	if view.journal.Dropped > 0 {
@@ -315,8 +341,14 @@ func (v *verifier) verifyFile(path string) {
 	})
 	v.Records += rep.Records
 	if err != nil {
-		fatal := errors.Is(err, disk.ErrNotQueue) || errors.Is(err, fs.ErrPermission)
-		v.add(Finding{File: path, Offset: -1, Fatal: fatal, What: err.Error()})
+		if !errors.Is(err, disk.ErrVersion) && !errors.Is(err, fs.ErrPermission) {
+			// What the resume does with a bucket it cannot read.
+			v.add(Finding{File: path, Offset: -1, Kind: KindCorrupt, DropBytes: fileBytes(path), What: fmt.Sprintf(
+				"cannot be read (%v): a resume keeps it aside in %s<UTC>/ and resumes the other buckets; its requests are lost (how many is unknown)",
+				err, jobdir.DamagedDirPrefix)})
+			return
+		}
+		v.add(Finding{File: path, Offset: -1, Fatal: true, What: err.Error()})
 		return
 	}
 	if !rep.OK() {
@@ -392,4 +424,19 @@ func inferPriorityQueue(dir string) string {
 		}
 	}
 	return ""
+}
+
+// fileBytes returns the bytes of the file, or of the files in the
+// directory, at path.
+func fileBytes(path string) int64 {
+	var n int64
+	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }

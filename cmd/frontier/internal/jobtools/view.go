@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/frontier-go/frontier/builtin/queues"
 	"github.com/frontier-go/frontier/builtin/queues/queuestore"
@@ -41,6 +42,15 @@ type queueView struct {
 	// queue's data holds buckets: journal.Live is then what a resume
 	// rebuilds it with (queues.RebuildBucketNames).
 	journalLost bool
+	// foreign is why the bucket journal's file is not one (nil when it is
+	// or is missing): a resume moves it aside and rebuilds it.
+	foreign error
+	// rebuilt are the buckets the data holds that the journal neither
+	// lists nor removed: a resume adds them (they are in journal.Live too).
+	rebuilt []string
+	// skipped are the data's buckets whose names cannot be told: a resume
+	// leaves them, not resumed.
+	skipped []error
 }
 
 type viewBucket struct {
@@ -77,14 +87,15 @@ func openView(dir string) (*queueView, error) {
 		return nil, fmt.Errorf("jobtools: %w", err)
 	}
 	if v.journal, err = jobdir.DecodeBuckets(b); err != nil {
-		return nil, fmt.Errorf("jobtools: %s: %w", filepath.Join(key, jobdir.BucketJournalFile), err)
+		// Not a bucket journal (another file in its place): a resume
+		// moves it aside and rebuilds it from the data.
+		v.foreign, v.journal = err, jobdir.BucketState{}
 	}
-	if lost {
-		if v.journal.Live, err = rebuiltBuckets(dir, key, v.hasStore); err != nil {
-			return nil, err
-		}
-		v.journalLost = len(v.journal.Live) > 0
+	if v.rebuilt, v.skipped, err = unlistedBuckets(dir, key, v.hasStore, v.journal); err != nil {
+		return nil, err
 	}
+	v.journalLost = lost && len(v.rebuilt) > 0
+	v.journal.Live = append(slices.Clone(v.journal.Live), v.rebuilt...)
 	owned := map[string]bool{filepath.Join(key, jobdir.BucketJournalFile): true}
 	slotDirs := map[string]bool{}
 	for _, name := range v.journal.Live {
@@ -167,18 +178,21 @@ func (v *queueView) openStore(report func(file string, off, bytes int64, records
 	return st, nil
 }
 
-// rebuiltBuckets returns the bucket names a resume rebuilds a lost bucket
-// journal with, from the queue store (hasStore) or the buckets' files.
-func rebuiltBuckets(dir, key string, hasStore bool) ([]string, error) {
+// unlistedBuckets returns the bucket names a resume adds to the bucket
+// journal bs (queues.UnlistedBuckets): the buckets the queue store
+// (hasStore) or the buckets' files hold that it neither lists nor removed;
+// skipped are the buckets whose names cannot be told.
+func unlistedBuckets(dir, key string, hasStore bool, bs jobdir.BucketState) (names []string, skipped []error, err error) {
 	var st *queuestore.Store
 	if hasStore {
-		var err error
 		if st, err = queuestore.Read(key, func(string, int64, int64, int, string) {}); err != nil {
-			return nil, err
+			// openStore reports it.
+			return nil, nil, nil
 		}
 		defer st.Close()
 	}
-	return queues.RebuildBucketNames(key, isDAPQ(dir, key, st), st)
+	names, skipped = queues.UnlistedBuckets(key, isDAPQ(dir, key, st), st, bs.Live, bs.Removed)
+	return names, skipped, nil
 }
 
 // isDAPQ reports whether the job's priority queue is the downloader-aware
