@@ -155,6 +155,12 @@ func (f *BloomDupeFilter) importRFP() error {
 	}
 	var set *fpSet
 	rep, err := readSeenFile(io.NewSectionReader(file, 0, st.Size()), st.Size(), &set)
+	if errors.Is(err, errForeign) {
+		// Not a fingerprint file: nothing to import; it stays where it is
+		// for RFPDupeFilter (which keeps it aside) or a repair.
+		f.log.Warn().Str("file", path).Msg("Not a fingerprint file (garbage or another file copied over it): nothing imported into the Bloom filter; requests seen before may be crawled again")
+		return f.checkpoint()
+	}
 	if err != nil {
 		return fmt.Errorf("dupefilters: import %s into the Bloom filter: %w", path, err)
 	}

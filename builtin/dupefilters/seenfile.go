@@ -56,10 +56,25 @@ type SeenFileReport struct {
 	Valid int64
 	// Unordered counts fingerprints in frames not written in set order.
 	Unordered int
+	// MovedAside is where opening kept a file that was not a fingerprint
+	// file (garbage, or another file of the job copied over it), when it
+	// did: the job then starts with no fingerprints, and its requests seen
+	// before may be crawled again.
+	MovedAside string
 }
 
 // ErrSeenFile marks a fingerprint file that is not one.
 var ErrSeenFile = errors.New("dupefilters: not a fingerprint file")
+
+// errForeign marks, under ErrSeenFile, a file that does not start with the
+// fingerprint file's magic at all (garbage, or another file copied over
+// it), as opposed to one of a newer format version.
+var errForeign = errors.New("bad magic")
+
+// IsForeignSeenFile reports whether err, from reading a fingerprint file,
+// says the file is not one at all (not a newer format): opening the job
+// moves such a file aside and starts with no fingerprints.
+func IsForeignSeenFile(err error) bool { return errors.Is(err, errForeign) }
 
 // readSeenFile reads the fingerprint file r of size bytes into set (created
 // when nil, sized from the file) and reports what it found.
@@ -69,7 +84,7 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 	if n, _ := r.ReadAt(head, 0); n < len(head) {
 		// A file cut inside its magic (a crash while creating it) holds nothing.
 		if !bytes.HasPrefix([]byte(seenMagic), head[:n]) {
-			return rep, fmt.Errorf("%w: bad magic", ErrSeenFile)
+			return rep, fmt.Errorf("%w: %w", ErrSeenFile, errForeign)
 		}
 		if *set == nil {
 			*set = newFPSet(0)
@@ -81,7 +96,7 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 		if head[0] == seenMagic[0] && string(head[:6]) == seenMagic[:6] {
 			return rep, fmt.Errorf("%w: format version %d; this build reads version %d", ErrSeenFile, head[7], seenMagic[7])
 		}
-		return rep, fmt.Errorf("%w: bad magic %q", ErrSeenFile, head)
+		return rep, fmt.Errorf("%w: %w %q", ErrSeenFile, errForeign, head)
 	}
 	if *set == nil {
 		// Sized from the file: every byte after the magic a fingerprint.
@@ -270,6 +285,20 @@ func openSeenFile(path string, policy recordio.FsyncPolicy) (*seenFile, *fpSet, 
 	}
 	var set *fpSet
 	rep, err := readSeenFile(f, st.Size(), &set)
+	if errors.Is(err, errForeign) {
+		// Not a fingerprint file at all: kept aside, never deleted, and the
+		// job goes on with an empty one (fingerprints can only cost a
+		// duplicate crawl; refusing the job would strand its requests).
+		f.Close()
+		dst, merr := jobdir.MoveAside("", path, false)
+		if merr != nil {
+			return nil, nil, SeenFileReport{}, fmt.Errorf("dupefilters: %s: %w; and it could not be kept aside: %w", path, err, merr)
+		}
+		sf, set, rep, err := openSeenFile(path, policy)
+		rep.MovedAside = dst
+		rep.Dropped, rep.DroppedAt = st.Size(), 0
+		return sf, set, rep, err
+	}
 	if err != nil {
 		return fail(err)
 	}
