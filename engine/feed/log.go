@@ -348,3 +348,50 @@ func removeTemp(dir string) {
 		}
 	}
 }
+
+// LogReport is what [ReadLog] found in a commit log.
+type LogReport struct {
+	// Frames counts the whole records read; Items is the committed item
+	// count of the last one (what a resume continues from), OK false when
+	// there is none.
+	Frames int
+	Items  int64
+	OK     bool
+	// Torn is the size of the bytes after the last whole record, at
+	// TornAt: a commit a crash interrupted, or damage that looks like one.
+	Torn, TornAt int64
+	// Corrupt lists the offsets of damaged bytes that whole records follow.
+	Corrupt []int64
+	// Feeds are the feed files of the last record.
+	Feeds []LogFeed
+}
+
+// LogFeed is what the last commit record says of one feed file.
+type LogFeed struct {
+	Path   string
+	Format Format
+	// Length is the file's committed length; Items the items committed to it.
+	Length, Items int64
+}
+
+// ReadLog reads the commit log at path without changing it, for
+// inspection tools. An error wraps ErrCorruptLog or ErrFutureLog when the
+// last whole record does not decode (a resume refuses the job then).
+func ReadLog(path string) (LogReport, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return LogReport{}, fmt.Errorf("feed: %w", err)
+	}
+	sc, err := readLog(b)
+	rep := LogReport{Frames: sc.Frames, Torn: sc.Torn, TornAt: sc.TornAt, Corrupt: sc.Corrupt}
+	if err != nil {
+		return rep, fmt.Errorf("feed: %s: %w", path, err)
+	}
+	if sc.ok {
+		rep.OK, rep.Items = true, sc.Last.Items
+		for _, e := range sc.Last.Feeds {
+			rep.Feeds = append(rep.Feeds, LogFeed{Path: e.Path, Format: e.Format, Length: e.Length, Items: e.Items})
+		}
+	}
+	return rep, nil
+}

@@ -67,6 +67,11 @@ type Set struct {
 	// fsync of it.
 	synced func(path string)
 
+	// logDamaged says why the commit log's last records may be lost (a
+	// torn tail, which damage can look like, or a corrupt stretch); ""
+	// when it read whole. Feed bytes a resume would then cut are kept aside.
+	logDamaged string
+
 	doneMu   sync.Mutex
 	carried  map[uint64]struct{} // done identifiers of the previous run not yet asked for
 	retiring []uint64            // asked for since the last record was written
@@ -165,10 +170,20 @@ func (s *Set) readLog() (*record, error) {
 	for _, off := range sc.Corrupt {
 		s.log.Error().Str("file", s.logPath).Int64("offset", off).
 			Msg("commit log damaged: skipped bytes that are not a record, kept the records after them")
+		s.logDamaged = fmt.Sprintf("corrupt bytes at offset %d", off)
 	}
 	if sc.Torn > 0 {
 		s.log.Info().Str("file", s.logPath).Int64("offset", sc.TornAt).Int64("bytes", sc.Torn).
 			Msg("commit log ends in a record cut short by a crash: dropped it")
+		s.logDamaged = fmt.Sprintf("%d bytes at offset %d that are not a whole record", sc.Torn, sc.TornAt)
+	}
+	if s.logDamaged != "" {
+		// The log is rewritten by Open: the damaged one is kept, never lost.
+		if dst, err := jobdir.MoveAside(s.job.Dir, s.logPath, true); err == nil {
+			s.log.Warn().Str("file", s.logPath).Str("kept_as", dst).Msg("commit log kept aside before it is rewritten")
+		} else {
+			return nil, fmt.Errorf("feed: %s is damaged (%s) and could not be kept aside before the resume rewrites it: %w", s.logPath, s.logDamaged, err)
+		}
 	}
 	if !sc.ok {
 		return nil, nil
@@ -252,6 +267,9 @@ func (s *Set) openFeeds(specs []Spec, out io.Writer, last *record) error {
 				if f.fileSize == 0 {
 					return nil
 				}
+				if err := s.keepFeedAside(f, 0); err != nil {
+					return err
+				}
 				f.fileSize, f.dirty = 0, true
 				return f.f.Truncate(0)
 			}})
@@ -291,6 +309,9 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 		}
 		switch {
 		case f.fileSize > e.Length:
+			if err := s.keepFeedAside(f, e.Length); err != nil {
+				return err
+			}
 			s.log.Info().Str("feed", f.spec.Path).Int64("committed", e.Length).Int64("size", f.fileSize).
 				Msg("feed resumed at its committed length: cut what was written after the last commit (a JSON array's closing bracket, or items of requests not finished)")
 			if err := f.f.Truncate(e.Length); err != nil {
@@ -317,6 +338,25 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 		f.committed = st
 		return nil
 	}
+}
+
+// keepFeedAside copies feed f's file, about to be cut to length, into the
+// job directory's damaged-<UTC>/ when the commit log was damaged: the lost
+// commit records may have covered the bytes cut, so they may be committed
+// items. Whether they are cannot be known from what is left; they are
+// neither kept in the feed (their requests, whose finish the lost records
+// held, may be crawled again, which would write them twice) nor deleted.
+func (s *Set) keepFeedAside(f *feed, length int64) error {
+	if s.logDamaged == "" || s.job == nil {
+		return nil
+	}
+	dst, err := jobdir.MoveAside(s.job.Dir, f.abs, true)
+	if err != nil {
+		return fmt.Errorf("the commit log is damaged (%s), and the feed file could not be kept aside before it is cut to %d bytes: %w", s.logDamaged, length, err)
+	}
+	s.log.Warn().Str("feed", f.spec.Path).Str("kept_as", dst).Int64("cut_to", length).Int64("size", f.fileSize).
+		Msgf("the commit log is damaged (%s): the feed is cut back to its last intact commit, and the bytes cut may be committed items; the whole file as it was is kept as %s", s.logDamaged, dst)
+	return nil
 }
 
 // Add encodes item for every feed and buffers it until the next Commit.
