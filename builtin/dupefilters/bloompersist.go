@@ -342,3 +342,20 @@ func (f *BloomDupeFilter) closeDisk() error {
 	d.journal, d.pending, d.closed = nil, nil, true
 	return err
 }
+
+// ReadBloomCheckpoint reads the Bloom filter checkpoint at path without
+// changing it and returns the capacity and error rate it was made for; for
+// inspection tools. An error wraps ErrBloomFile when the checkpoint is
+// damaged (a resume refuses the job then).
+func ReadBloomCheckpoint(path string) (capacity uint64, rate float64, err error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("dupefilters: %w", err)
+	}
+	defer file.Close()
+	capacity, rate, _, err = readBloomCheckpoint(bufio.NewReaderSize(file, 1<<20))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %s: %w", ErrBloomFile, path, err)
+	}
+	return capacity, rate, nil
+}

@@ -360,6 +360,10 @@ type LogReport struct {
 	// Torn is the size of the bytes after the last whole record, at
 	// TornAt: a commit a crash interrupted, or damage that looks like one.
 	Torn, TornAt int64
+	// TornShort is true when the torn bytes are a record cut short, as a
+	// crash during its write leaves it; false when they are as long as the
+	// record they start claims (its checksum fails: damage), or no record.
+	TornShort bool
 	// Corrupt lists the offsets of damaged bytes that whole records follow.
 	Corrupt []int64
 	// Feeds are the feed files of the last record.
@@ -384,6 +388,10 @@ func ReadLog(path string) (LogReport, error) {
 	}
 	sc, err := readLog(b)
 	rep := LogReport{Frames: sc.Frames, Torn: sc.Torn, TornAt: sc.TornAt, Corrupt: sc.Corrupt}
+	if sc.Torn > 0 {
+		_, _, terr := recordio.Next(b[sc.TornAt:])
+		rep.TornShort = errors.Is(terr, recordio.ErrShort)
+	}
 	if err != nil {
 		return rep, fmt.Errorf("feed: %s: %w", path, err)
 	}

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -340,22 +341,37 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 	}
 }
 
-// keepFeedAside copies feed f's file, about to be cut to length, into the
-// job directory's damaged-<UTC>/ when the commit log was damaged: the lost
-// commit records may have covered the bytes cut, so they may be committed
-// items. Whether they are cannot be known from what is left; they are
-// neither kept in the feed (their requests, whose finish the lost records
-// held, may be crawled again, which would write them twice) nor deleted.
+// keepFeedAside keeps the bytes of feed f past length, which the resume
+// is about to cut, in the job directory's damaged-<UTC>/ as
+// <file name>.cut-<length>. They are items written after the last commit
+// (a crash), or, when commit records were lost (a damaged log, or one cut
+// exactly at a record's end, which nothing can tell from a crash), items
+// that were committed. They are not kept in the feed, since their requests
+// may be crawled again and write them twice, and not deleted either. A JSON
+// array's closing bracket alone is not kept.
 func (s *Set) keepFeedAside(f *feed, length int64) error {
-	if s.logDamaged == "" || s.job == nil {
+	if s.job == nil || f.fileSize <= length {
 		return nil
 	}
-	dst, err := jobdir.MoveAside(s.job.Dir, f.abs, true)
-	if err != nil {
-		return fmt.Errorf("the commit log is damaged (%s), and the feed file could not be kept aside before it is cut to %d bytes: %w", s.logDamaged, length, err)
+	cut := make([]byte, f.fileSize-length)
+	if _, err := f.f.ReadAt(cut, length); err != nil {
+		return fmt.Errorf("read the %d bytes past the committed length %d: %w", len(cut), length, err)
 	}
-	s.log.Warn().Str("feed", f.spec.Path).Str("kept_as", dst).Int64("cut_to", length).Int64("size", f.fileSize).
-		Msgf("the commit log is damaged (%s): the feed is cut back to its last intact commit, and the bytes cut may be committed items; the whole file as it was is kept as %s", s.logDamaged, dst)
+	if t := bytes.TrimSpace(cut); len(t) == 0 || (f.spec.Format == JSON && string(t) == "]" && s.logDamaged == "") {
+		return nil
+	}
+	name := fmt.Sprintf("%s.cut-%d", filepath.Base(f.abs), length)
+	dst, err := jobdir.KeepBytesAside(s.job.Dir, name, cut)
+	if err != nil {
+		return fmt.Errorf("the %d bytes past the committed length %d could not be kept aside before they are cut: %w", len(cut), length, err)
+	}
+	ev := s.log.Info()
+	msg := "feed bytes past the last commit (items of requests not finished) are cut; a copy is kept"
+	if s.logDamaged != "" {
+		ev = s.log.Warn()
+		msg = fmt.Sprintf("the commit log is damaged (%s): the feed is cut back to its last intact commit, and the bytes cut may be committed items; a copy is kept", s.logDamaged)
+	}
+	ev.Str("feed", f.spec.Path).Str("kept_as", dst).Int64("cut_to", length).Int64("size", f.fileSize).Msg(msg)
 	return nil
 }
 

@@ -555,8 +555,8 @@ func TestTornLogTail(t *testing.T) {
 
 // A damaged last record (a bit flipped in it looks like a torn tail) sends
 // the resume back to the commit before it; the feed bytes it cuts may be
-// committed items, so the whole feed file and the log as they were are
-// kept under the job's damaged-<UTC>/, never lost; ReadLog reports it.
+// committed items, so they and the log as it was are kept under the job's
+// damaged-<UTC>/, never lost; ReadLog reports it.
 func TestDamagedLogKeepsFeedAside(t *testing.T) {
 	dir := t.TempDir()
 	jobDir := filepath.Join(dir, "job")
@@ -584,9 +584,12 @@ func TestDamagedLogKeepsFeedAside(t *testing.T) {
 		t.Fatalf("items %d, want 2", s.Items())
 	}
 	mustClose(t, s)
-	kept, _ := filepath.Glob(filepath.Join(jobDir, jobdir.DamagedDirPrefix+"*", "items.jsonl"))
-	if len(kept) != 1 || readFile(t, kept[0]) != feedBytes {
-		t.Fatalf("feed kept aside: %v", kept)
+	kept, _ := filepath.Glob(filepath.Join(jobDir, jobdir.DamagedDirPrefix+"*", "items.jsonl.cut-*"))
+	if len(kept) != 1 || !strings.HasSuffix(feedBytes, readFile(t, kept[0])) || numbers(t, JSONLines, readFile(t, kept[0]))[0] != 2 {
+		t.Fatalf("feed bytes kept aside: %v", kept)
+	}
+	if got := numbers(t, JSONLines, readFile(t, path)); !slices.Equal(got, seq(0, 2)) {
+		t.Fatalf("the feed holds %v", got)
 	}
 	logs, _ := filepath.Glob(filepath.Join(jobDir, jobdir.DamagedDirPrefix+"*", LogName))
 	if len(logs) != 1 || readFile(t, logs[0]) != string(logBytes) {
