@@ -104,3 +104,7 @@ func BuildVersion() string {
 }
 
 const modulePath = "github.com/frontier-go/frontier"
+
+// WriteManifest replaces dir's manifest with m, atomically; for a repair
+// that rewrites a damaged one (keep the old one aside first).
+func WriteManifest(dir string, m Manifest) error { return writeManifest(dir, m) }

@@ -290,18 +290,26 @@ type scan struct {
 	Corrupt []int64
 }
 
-// readLog parses a commit log's bytes: it finds the last valid frame and
-// decodes its record. Invalid bytes after it are a torn tail; invalid bytes
-// before a valid frame are damage, reported in Corrupt and skipped. Only a
-// last frame that is valid but does not decode is an error.
+// readLog parses a commit log's bytes: it finds the last valid frame that
+// decodes as a commit record. Invalid bytes after it are a torn tail;
+// invalid bytes before a valid frame are damage, reported in Corrupt and
+// skipped, as is a whole frame that is not a commit record (another
+// file's frame copied in: no crash writes one). Only a record of a newer
+// format version is an error.
 func readLog(b []byte) (scan, error) {
 	var s scan
-	var last []byte
-	lastAt := int64(-1)
 	for off := 0; off < len(b); {
 		fr, n, err := recordio.Next(b[off:])
 		if err == nil {
-			last, lastAt = fr.Payload, int64(off)
+			r, derr := decodeRecord(fr.Payload)
+			switch {
+			case errors.Is(derr, ErrFutureLog):
+				return s, fmt.Errorf("record at offset %d: %w", off, derr)
+			case derr != nil:
+				s.Corrupt = append(s.Corrupt, int64(off))
+			default:
+				s.Last, s.ok = r, true
+			}
 			off += n
 			s.End, s.Frames = int64(off), s.Frames+1
 			continue
@@ -314,14 +322,6 @@ func readLog(b []byte) (scan, error) {
 		s.Corrupt = append(s.Corrupt, int64(off))
 		off = next
 	}
-	if lastAt < 0 {
-		return s, nil
-	}
-	r, err := decodeRecord(last)
-	if err != nil {
-		return s, fmt.Errorf("record at offset %d: %w", lastAt, err)
-	}
-	s.Last, s.ok = r, true
 	return s, nil
 }
 

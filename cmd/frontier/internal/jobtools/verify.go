@@ -381,6 +381,11 @@ func (v *verifier) feeds() {
 		}
 		v.add(f)
 	}
+	if !rep.OK && rep.Torn == 0 && len(rep.Corrupt) == 0 {
+		// The log is written whole (a record, atomically) when a crawl
+		// opens it: only damage empties it.
+		v.add(Finding{File: file, Offset: 0, Kind: KindMissing, What: "empty: the job's commit record is lost; " + back + "; the feed files keep what they hold, but which items were committed, and which requests' output is durable, is lost"})
+	}
 	for _, fd := range rep.Feeds {
 		v.feedFile(fd)
 	}
@@ -584,3 +589,7 @@ func inferPriorityQueue(dir string) string {
 	}
 	return ""
 }
+
+// InferPriorityQueue returns the built-in priority queue whose data the job
+// directory dir holds, or "" when it holds no bucket.
+func InferPriorityQueue(dir string) string { return inferPriorityQueue(dir) }
