@@ -568,3 +568,42 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	p.f(p.done, p.total)
 	return n, err
 }
+
+// RebuildSeenFile rewrites the fingerprint file at path, atomically and in
+// set order, with the fingerprints it holds (a torn or corrupt frame
+// skipped, a file that is not one read as empty) and fps, the fingerprints
+// of requests the job still holds, which a repair recomputes: whatever
+// damage took, these at least are back. It returns how many of fps the file
+// did not hold, and the count it holds after. Keep a damaged file aside
+// before rebuilding it.
+func RebuildSeenFile(path string, fps []framework.Fingerprint) (added, total int, err error) {
+	var set *fpSet
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		st, serr := f.Stat()
+		if serr != nil {
+			f.Close()
+			return 0, 0, fmt.Errorf("dupefilters: %w", serr)
+		}
+		_, err = readSeenFile(io.NewSectionReader(f, 0, st.Size()), st.Size(), &set)
+		f.Close()
+		if err != nil && !errors.Is(err, errForeign) {
+			return 0, 0, fmt.Errorf("dupefilters: rebuild %s: %w", path, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return 0, 0, fmt.Errorf("dupefilters: rebuild %s: %w", path, err)
+	}
+	if set == nil {
+		set = newFPSet(len(fps))
+	}
+	for i := range fps {
+		if set.Add(&fps[i]) {
+			added++
+		}
+	}
+	if err := writeOrdered(path, set); err != nil {
+		return added, set.Len(), fmt.Errorf("dupefilters: rebuild %s: %w", path, err)
+	}
+	return added, set.Len(), nil
+}

@@ -97,6 +97,11 @@ type repairReport struct {
 	// ManifestRewritten names the priority queue a damaged manifest was
 	// given, when it was.
 	ManifestRewritten string `json:"manifest_rewritten,omitempty"`
+	// FingerprintsRebuilt counts the fingerprints of requests the job holds
+	// that the damaged fingerprint file had lost, recomputed;
+	// Fingerprints is how many the file holds after.
+	FingerprintsRebuilt int `json:"fingerprints_rebuilt,omitempty"`
+	Fingerprints        int `json:"fingerprints,omitempty"`
 	// Feeds are the feed files recovered from the commit log.
 	Feeds []string `json:"feeds,omitempty"`
 	// Pending and InFlight are what the repaired job holds.
@@ -150,12 +155,25 @@ func repairJob(ctx context.Context, e *env, dir, out string) (*repairReport, err
 		return fail(err)
 	}
 	rep.Settings = resumeSettings(dir, insp)
-	f, err := crawl.Open(ctx, crawl.Options{SettingsFile: e.settingsFile, Set: append(append([]string{}, rep.Settings...), e.overrides...)})
+	set := append(append([]string{}, rep.Settings...), e.overrides...)
+	if e.logLevel != "" {
+		set = append(set, "LOG_LEVEL="+e.logLevel)
+	}
+	f, err := crawl.Open(ctx, crawl.Options{SettingsFile: e.settingsFile, Set: set})
 	if err != nil {
 		return fail(fmt.Errorf("jobdir repair: the job does not open as a resume opens it: %w", err))
 	}
+	fpr, fprErr := f.Crawler().Fingerprinter(ctx)
 	if err := f.Close(); err != nil {
 		return fail(fmt.Errorf("jobdir repair: close the job: %w", err))
+	}
+	if fingerprintsDamaged(dir, rep.Before) {
+		if fprErr != nil {
+			return fail(fmt.Errorf("jobdir repair: rebuild the fingerprints: %w", fprErr))
+		}
+		if rep.FingerprintsRebuilt, rep.Fingerprints, err = rebuildFingerprints(dir, fpr); err != nil {
+			return fail(err)
+		}
 	}
 	if rep.Feeds, err = repairFeeds(dir); err != nil {
 		return fail(err)
@@ -167,6 +185,48 @@ func repairJob(ctx context.Context, e *env, dir, out string) (*repairReport, err
 		rep.Pending, rep.InFlight = insp.Pending, insp.InFlight
 	}
 	return rep, nil
+}
+
+// fingerprintsDamaged reports whether verify found the RFP dupefilter's
+// fingerprint file of dir damaged or missing.
+func fingerprintsDamaged(dir string, v *jobtools.Verification) bool {
+	if _, err := os.Stat(filepath.Join(dir, dupefilters.BloomFile)); err == nil {
+		return false
+	}
+	for _, f := range v.Findings {
+		if f.File == filepath.Join(dir, jobdir.FingerprintsFile) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuildFingerprints rewrites the fingerprint file of dir with what it
+// still holds and the fingerprints of every request pending or in flight,
+// recomputed with fpr (the job's REQUEST_FINGERPRINTER_CLASS): those cannot
+// have been lost, whatever the damage. It returns how many it added and
+// the file's count after.
+func rebuildFingerprints(dir string, fpr framework.Fingerprinter) (added, total int, err error) {
+	var fps []framework.Fingerprint
+	_, err = jobtools.EachRequest(dir, func(_ jobtools.Line, r *framework.Request) error {
+		if r.DontFilter {
+			return nil
+		}
+		fp, err := fpr.Fingerprint(r)
+		if err != nil {
+			return fmt.Errorf("fingerprint %s: %w", r.URL, err)
+		}
+		fps = append(fps, fp)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("jobdir repair: rebuild the fingerprints: %w", err)
+	}
+	added, total, err = dupefilters.RebuildSeenFile(filepath.Join(dir, jobdir.FingerprintsFile), fps)
+	if err != nil {
+		return 0, 0, fmt.Errorf("jobdir repair: %w", err)
+	}
+	return added, total, nil
 }
 
 // copyJob copies the job directory src to dst, which must not exist yet.
@@ -351,6 +411,10 @@ func printRepair(w io.Writer, rep *repairReport) {
 	}
 	if rep.ManifestRewritten != "" {
 		fmt.Fprintf(w, "rewrote %s: priority queue %s, as the queue's data shows\n", filepath.Join(rep.Dir, jobdir.ManifestFile), rep.ManifestRewritten)
+	}
+	if rep.Fingerprints > 0 || rep.FingerprintsRebuilt > 0 {
+		fmt.Fprintf(w, "rebuilt %s: %d fingerprints, %d of them recomputed from the requests pending or in flight\n",
+			filepath.Join(rep.Dir, jobdir.FingerprintsFile), rep.Fingerprints, rep.FingerprintsRebuilt)
 	}
 	for _, f := range rep.Feeds {
 		fmt.Fprintf(w, "feed    %s recovered from the commit log\n", f)
