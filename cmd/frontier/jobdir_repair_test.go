@@ -122,3 +122,56 @@ func resumeSettingsOf(cfg damage.Config, dir string) []string {
 	return []string{"JOBDIR=" + dir, "SCHEDULER_PRIORITY_QUEUE=" + cfg.PriorityQueue, "SCHEDULER_DISK_QUEUE=" + dq,
 		"JOBDIR_QUEUE_LAYOUT=" + cfg.Layout, "JOBDIR_SEGMENT_BYTES=4096", "JOBDIR_FSYNC=never"}
 }
+
+// TestJobdirRepairRefusesRunningJob checks that repair leaves a job a live
+// process holds alone, and that an undamaged job needs nothing (exit 0).
+func TestJobdirRepairRefusesRunningJob(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "job")
+	silent := zerolog.Nop()
+	f, err := crawl.Open(context.Background(), crawl.Options{Set: []string{"JOBDIR=" + dir}, Logger: &silent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := jobdirCommand([]string{"repair", dir}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "is running: stop it first") {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, jobdir.DamagedDirPrefix+"*")); len(kept) > 0 {
+		t.Fatalf("a repair of a running job changed it: %v", kept)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if code := jobdirCommand([]string{"repair", dir}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "OK, nothing to repair") {
+		t.Fatalf("exit %d:\n%s", code, stdout.String())
+	}
+}
+
+// TestJobdirRepairOut checks --out: the damaged job is left as it is, the
+// repaired copy verifies OK, and the JSON report names what was kept.
+func TestJobdirRepairOut(t *testing.T) {
+	dir := stoppedJob(t, false)
+	fp := filepath.Join(dir, jobdir.FingerprintsFile)
+	if err := os.WriteFile(fp, []byte("not fingerprints at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "repaired")
+	var stdout, stderr bytes.Buffer
+	if code := jobdirCommand([]string{"repair", "--json", "--out", out, dir}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, w := range []string{`"verdict": "loss"`, `"verdict": "ok"`, `"kept_aside"`, `"fingerprints_rebuilt"`} {
+		if !strings.Contains(stdout.String(), w) {
+			t.Errorf("report lacks %s:\n%s", w, stdout.String())
+		}
+	}
+	if b, _ := os.ReadFile(fp); string(b) != "not fingerprints at all" {
+		t.Errorf("--out changed the original: %q", b)
+	}
+	stdout.Reset()
+	if code := jobdirCommand([]string{"verify", out}, &stdout, &stderr); code != 0 {
+		t.Errorf("verify of the repaired copy: exit %d:\n%s", code, stdout.String())
+	}
+}
