@@ -32,6 +32,9 @@ type Manifest struct {
 	CreatedBy string `json:"created_by"`
 	// Created is when the job was created.
 	Created time.Time `json:"created"`
+	// Feeds is set once a crawl of the job has written a feed commit log
+	// (feeds.log): its loss is then a loss, not a job without feeds.
+	Feeds bool `json:"feeds,omitempty"`
 }
 
 // ParseManifest decodes a manifest. It checks the fields every version has;

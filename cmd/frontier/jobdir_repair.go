@@ -375,6 +375,14 @@ func repairFeeds(dir string) ([]string, error) {
 	path := filepath.Join(dir, feed.LogName)
 	rep, err := feed.ReadLog(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		// A lost log cannot be rebuilt (nothing else names the feed files):
+		// the repair reports it lost, and the manifest stops promising one.
+		if m, ok, merr := jobdir.ReadManifest(dir); merr == nil && ok && m.Feeds {
+			m.Feeds = false
+			if err := jobdir.WriteManifest(dir, m); err != nil {
+				return nil, fmt.Errorf("jobdir repair: %w", err)
+			}
+		}
 		return nil, nil
 	}
 	if err != nil {

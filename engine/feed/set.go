@@ -134,8 +134,27 @@ func Open(specs []Spec, opts Options) (*Set, error) {
 			s.closeFiles()
 			return nil, err
 		}
+		if err := s.markManifest(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// markManifest records in the job's manifest, when it has one, that the
+// job writes a commit log, so that its loss can be told from a job without
+// feeds.
+func (s *Set) markManifest() error {
+	m, ok, err := jobdir.ReadManifest(s.job.Dir)
+	if err != nil || !ok || m.Feeds {
+		return nil // a damaged manifest is the job's business, not the feeds'
+	}
+	m.Feeds = true
+	if err := jobdir.WriteManifest(s.job.Dir, m); err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	return nil
 }
 
 // openLog starts the commit log afresh with a record of the state Open
@@ -159,6 +178,11 @@ func (s *Set) openLog() error {
 func (s *Set) readLog() (*record, error) {
 	b, err := os.ReadFile(s.logPath)
 	if errors.Is(err, os.ErrNotExist) {
+		if m, ok, merr := jobdir.ReadManifest(s.job.Dir); merr == nil && ok && m.Feeds {
+			s.logDamaged = "missing, though the job wrote one"
+			s.log.Error().Str("file", s.logPath).
+				Msg("commit log missing, though the job wrote one: which items were committed is lost; the feeds continue as a new job's, what a feed file would lose kept aside")
+		}
 		return nil, nil
 	}
 	if err != nil {

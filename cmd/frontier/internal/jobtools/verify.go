@@ -353,6 +353,9 @@ func (v *verifier) bloom() {
 func (v *verifier) feeds() {
 	file := v.path(feed.LogName)
 	if !v.exists(feed.LogName) {
+		if m, ok, err := jobdir.ReadManifest(v.Dir); err == nil && ok && m.Feeds {
+			v.add(Finding{File: file, Offset: -1, Kind: KindMissing, What: "missing, though the manifest says the job wrote one: which items were committed, and which requests' output is durable, is lost; a resume continues the feeds as a new job's (a feed it overwrites is kept aside first)"})
+		}
 		return
 	}
 	v.Files++
