@@ -93,3 +93,27 @@ func jobRoot(path string) string {
 	}
 	return filepath.Dir(path)
 }
+
+// KeepBytesAside writes data, bytes a resume is about to cut from a file,
+// to root/damaged-<UTC time>/name (fsynced) and returns where it went: what
+// a resume cuts and cannot prove worthless is kept, never deleted.
+func KeepBytesAside(root, name string, data []byte) (string, error) {
+	dst := filepath.Join(root, DamagedDirPrefix+time.Now().UTC().Format(damagedStamp), filepath.Base(name))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("jobdir: keep %s aside: %w", name, err)
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err == nil {
+		_, err = f.Write(data)
+		if serr := f.Sync(); err == nil {
+			err = serr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("jobdir: keep %s aside in %s: %w", name, dst, err)
+	}
+	return dst, nil
+}

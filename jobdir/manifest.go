@@ -32,6 +32,9 @@ type Manifest struct {
 	CreatedBy string `json:"created_by"`
 	// Created is when the job was created.
 	Created time.Time `json:"created"`
+	// Feeds is set once a crawl of the job has written a feed commit log
+	// (feeds.log): its loss is then a loss, not a job without feeds.
+	Feeds bool `json:"feeds,omitempty"`
 }
 
 // ParseManifest decodes a manifest. It checks the fields every version has;
@@ -104,3 +107,7 @@ func BuildVersion() string {
 }
 
 const modulePath = "github.com/frontier-go/frontier"
+
+// WriteManifest replaces dir's manifest with m, atomically; for a repair
+// that rewrites a damaged one (keep the old one aside first).
+func WriteManifest(dir string, m Manifest) error { return writeManifest(dir, m) }

@@ -155,6 +155,12 @@ func (f *BloomDupeFilter) importRFP() error {
 	}
 	var set *fpSet
 	rep, err := readSeenFile(io.NewSectionReader(file, 0, st.Size()), st.Size(), &set)
+	if errors.Is(err, errForeign) {
+		// Not a fingerprint file: nothing to import; it stays where it is
+		// for RFPDupeFilter (which keeps it aside) or a repair.
+		f.log.Warn().Str("file", path).Msg("Not a fingerprint file (garbage or another file copied over it): nothing imported into the Bloom filter; requests seen before may be crawled again")
+		return f.checkpoint()
+	}
 	if err != nil {
 		return fmt.Errorf("dupefilters: import %s into the Bloom filter: %w", path, err)
 	}
@@ -335,4 +341,21 @@ func (f *BloomDupeFilter) closeDisk() error {
 	err = errors.Join(err, d.journal.close())
 	d.journal, d.pending, d.closed = nil, nil, true
 	return err
+}
+
+// ReadBloomCheckpoint reads the Bloom filter checkpoint at path without
+// changing it and returns the capacity and error rate it was made for; for
+// inspection tools. An error wraps ErrBloomFile when the checkpoint is
+// damaged (a resume refuses the job then).
+func ReadBloomCheckpoint(path string) (capacity uint64, rate float64, err error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("dupefilters: %w", err)
+	}
+	defer file.Close()
+	capacity, rate, _, err = readBloomCheckpoint(bufio.NewReaderSize(file, 1<<20))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %s: %w", ErrBloomFile, path, err)
+	}
+	return capacity, rate, nil
 }

@@ -61,7 +61,14 @@ func (f *RFPDupeFilter) openDisk() error {
 	if err != nil {
 		return err
 	}
-	if rep.Dropped > 0 {
+	switch {
+	case rep.MovedAside != "":
+		f.log.Warn().Str("file", path).Str("kept_as", rep.MovedAside).Int64("dropped_bytes", rep.Dropped).
+			Msg("The fingerprint file is not one (garbage or another file copied over it): kept aside, the job goes on with no fingerprints; requests seen before may be crawled again")
+		if f.stats != nil {
+			f.stats.Inc(StatDroppedBytes, rep.Dropped)
+		}
+	case rep.Dropped > 0:
 		f.log.Warn().Str("file", path).Int64("offset", rep.DroppedAt).Int64("dropped_bytes", rep.Dropped).Bool("torn_tail", rep.TornTail).
 			Msg("Dropped unreadable bytes of the fingerprint file; their requests may be crawled again")
 		if f.stats != nil {

@@ -179,7 +179,6 @@ func TestSeenFileRefused(t *testing.T) {
 	tests := []struct {
 		name, content, want string
 	}{
-		{"not ours", "hello world, not fingerprints", "bad magic"},
 		{"future version", "FRSEEN\x00\x09more", "format version 9"},
 	}
 	for _, tt := range tests {
@@ -192,6 +191,39 @@ func TestSeenFileRefused(t *testing.T) {
 				t.Fatalf("got %v", err)
 			}
 		})
+	}
+}
+
+// A file that is not a fingerprint file at all (garbage, another file of
+// the job copied over it) is kept aside and the job goes on without
+// fingerprints: refusing it would strand the job's requests.
+func TestSeenFileForeignKeptAside(t *testing.T) {
+	for _, content := range []string{"hello world, not fingerprints", "hel"} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, jobdir.ManifestFile), []byte(`{"format":1}`), 0o644)
+		path := filepath.Join(dir, jobdir.FingerprintsFile)
+		os.WriteFile(path, []byte(content), 0o644)
+		var logs bytes.Buffer
+		f := NewRFPDupeFilter(RFPConfig{Fingerprinter: urlFP{}, JobDir: dir, Logger: zerolog.New(&logs)})
+		if err := f.Open(context.Background()); err != nil {
+			t.Fatalf("%q: %v", content, err)
+		}
+		if err := f.Close("finished"); err != nil {
+			t.Fatal(err)
+		}
+		kept, _ := filepath.Glob(filepath.Join(dir, jobdir.DamagedDirPrefix+"*", jobdir.FingerprintsFile))
+		if len(kept) != 1 {
+			t.Fatalf("%q: kept aside: %v", content, kept)
+		}
+		if b, _ := os.ReadFile(kept[0]); string(b) != content {
+			t.Fatalf("%q: kept %q", content, b)
+		}
+		if rep, err := ReadSeenFile(path); err != nil || rep.Fingerprints != 0 {
+			t.Fatalf("%q: the new file: %+v, %v", content, rep, err)
+		}
+		if !strings.Contains(logs.String(), "kept aside") {
+			t.Fatalf("%q: log %q", content, logs.String())
+		}
 	}
 }
 

@@ -57,10 +57,25 @@ type SeenFileReport struct {
 	Valid int64
 	// Unordered counts fingerprints in frames not written in set order.
 	Unordered int
+	// MovedAside is where opening kept a file that was not a fingerprint
+	// file (garbage, or another file of the job copied over it), when it
+	// did: the job then starts with no fingerprints, and its requests seen
+	// before may be crawled again.
+	MovedAside string
 }
 
 // ErrSeenFile marks a fingerprint file that is not one.
 var ErrSeenFile = errors.New("dupefilters: not a fingerprint file")
+
+// errForeign marks, under ErrSeenFile, a file that does not start with the
+// fingerprint file's magic at all (garbage, or another file copied over
+// it), as opposed to one of a newer format version.
+var errForeign = errors.New("bad magic")
+
+// IsForeignSeenFile reports whether err, from reading a fingerprint file,
+// says the file is not one at all (not a newer format): opening the job
+// moves such a file aside and starts with no fingerprints.
+func IsForeignSeenFile(err error) bool { return errors.Is(err, errForeign) }
 
 // readSeenFile reads the fingerprint file r of size bytes into set (created
 // when nil, sized from the file) and reports what it found.
@@ -70,7 +85,7 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 	if n, _ := r.ReadAt(head, 0); n < len(head) {
 		// A file cut inside its magic (a crash while creating it) holds nothing.
 		if !bytes.HasPrefix([]byte(seenMagic), head[:n]) {
-			return rep, fmt.Errorf("%w: bad magic", ErrSeenFile)
+			return rep, fmt.Errorf("%w: %w", ErrSeenFile, errForeign)
 		}
 		if *set == nil {
 			*set = newFPSet(0)
@@ -82,7 +97,7 @@ func readSeenFile(r io.ReaderAt, size int64, set **fpSet) (SeenFileReport, error
 		if head[0] == seenMagic[0] && string(head[:6]) == seenMagic[:6] {
 			return rep, fmt.Errorf("%w: format version %d; this build reads version %d", ErrSeenFile, head[7], seenMagic[7])
 		}
-		return rep, fmt.Errorf("%w: bad magic %q", ErrSeenFile, head)
+		return rep, fmt.Errorf("%w: %w %q", ErrSeenFile, errForeign, head)
 	}
 	if *set == nil {
 		// Sized from the file: every byte after the magic a fingerprint.
@@ -273,6 +288,20 @@ func openSeenFile(path string, policy recordio.FsyncPolicy) (*seenFile, *fpSet, 
 	}
 	var set *fpSet
 	rep, err := readSeenFile(f, st.Size(), &set)
+	if errors.Is(err, errForeign) {
+		// Not a fingerprint file at all: kept aside, never deleted, and the
+		// job goes on with an empty one (fingerprints can only cost a
+		// duplicate crawl; refusing the job would strand its requests).
+		f.Close()
+		dst, merr := jobdir.MoveAside("", path, false)
+		if merr != nil {
+			return nil, nil, SeenFileReport{}, fmt.Errorf("dupefilters: %s: %w; and it could not be kept aside: %w", path, err, merr)
+		}
+		sf, set, rep, err := openSeenFile(path, policy)
+		rep.MovedAside = dst
+		rep.Dropped, rep.DroppedAt = st.Size(), 0
+		return sf, set, rep, err
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -541,4 +570,43 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	p.done += int64(n)
 	p.f(p.done, p.total)
 	return n, err
+}
+
+// RebuildSeenFile rewrites the fingerprint file at path, atomically and in
+// set order, with the fingerprints it holds (a torn or corrupt frame
+// skipped, a file that is not one read as empty) and fps, the fingerprints
+// of requests the job still holds, which a repair recomputes: whatever
+// damage took, these at least are back. It returns how many of fps the file
+// did not hold, and the count it holds after. Keep a damaged file aside
+// before rebuilding it.
+func RebuildSeenFile(path string, fps []framework.Fingerprint) (added, total int, err error) {
+	var set *fpSet
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		st, serr := f.Stat()
+		if serr != nil {
+			f.Close()
+			return 0, 0, fmt.Errorf("dupefilters: %w", serr)
+		}
+		_, err = readSeenFile(io.NewSectionReader(f, 0, st.Size()), st.Size(), &set)
+		f.Close()
+		if err != nil && !errors.Is(err, errForeign) {
+			return 0, 0, fmt.Errorf("dupefilters: rebuild %s: %w", path, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return 0, 0, fmt.Errorf("dupefilters: rebuild %s: %w", path, err)
+	}
+	if set == nil {
+		set = newFPSet(len(fps))
+	}
+	for i := range fps {
+		if set.Add(&fps[i]) {
+			added++
+		}
+	}
+	if err := writeOrdered(path, set); err != nil {
+		return added, set.Len(), fmt.Errorf("dupefilters: rebuild %s: %w", path, err)
+	}
+	return added, set.Len(), nil
 }

@@ -122,8 +122,10 @@ func TestJobdirCommand(t *testing.T) {
 }
 
 // TestJobdirVerifyDamagedStore checks what verify prints, and its exit
-// status, for a queue store with a torn tail and for one whose checkpoint
-// is corrupt.
+// status, for a queue store with a torn tail (nothing acknowledged lost:
+// exit 3), then a checkpoint damaged too (rebuilt from the segments,
+// nothing lost: exit 3, the index named), then a corrupt chunk of a
+// segment (requests lost: exit 1).
 func TestJobdirVerifyDamagedStore(t *testing.T) {
 	dir := stoppedJob(t, false)
 	seg := filepath.Join(dir, jobdir.QueueDir, "queue.00000001.log")
@@ -134,10 +136,10 @@ func TestJobdirVerifyDamagedStore(t *testing.T) {
 	f.Write([]byte("torn"))
 	f.Close()
 	var stdout, stderr bytes.Buffer
-	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 1 {
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 3 {
 		t.Fatalf("exit %d: %s", code, stdout.String())
 	}
-	for _, w := range []string{"drop   " + seg + " at offset ", "torn tail dropped", "(4 bytes, 0 records)", "a resume would drop 4 bytes and 0 records"} {
+	for _, w := range []string{"drop    " + seg + " at offset ", "torn tail dropped", "(4 bytes, 0 records)", "nothing lost: a resume would drop 4 bytes"} {
 		if !strings.Contains(stdout.String(), w) {
 			t.Errorf("verify output lacks %q:\n%s", w, stdout.String())
 		}
@@ -155,13 +157,27 @@ func TestJobdirVerifyDamagedStore(t *testing.T) {
 	b[len(b)/2] ^= 0xff
 	os.WriteFile(index, b, 0o644)
 	stdout.Reset()
-	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 1 || !strings.Contains(stdout.String(), "REFUSE") ||
-		!strings.Contains(stdout.String(), "a resume would refuse this job") {
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 3 || !strings.Contains(stdout.String(), "rebuild "+index+" at offset 0") ||
+		!strings.Contains(stdout.String(), "rebuilt from the segments, nothing lost") || !strings.Contains(stdout.String(), "nothing lost") ||
+		strings.Contains(stdout.String(), "LOSS") {
 		t.Fatalf("exit %d:\n%s", code, stdout.String())
 	}
 	stdout.Reset()
-	if code := jobdirCommand([]string{"inspect", dir}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "queue store    unreadable") {
+	if code := jobdirCommand([]string{"inspect", dir}, &stdout, &stderr); code != 0 {
 		t.Errorf("inspect: exit %d:\n%s", code, stdout.String())
+	}
+
+	// A flipped byte inside a chunk of requests: they are lost.
+	b, err = os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(seg, b, 0o644)
+	stdout.Reset()
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 1 || !strings.Contains(stdout.String(), "LOSS    "+seg) ||
+		!strings.Contains(stdout.String(), "a resume would LOSE data") {
+		t.Fatalf("exit %d:\n%s", code, stdout.String())
 	}
 }
 

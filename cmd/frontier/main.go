@@ -54,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, errLossless):
+		return 3
 	case errors.Is(err, errReported):
 		return 1
 	}
@@ -75,6 +77,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // output, such as a damaged job found by jobdir verify: exit status 1 and
 // nothing more printed.
 var errReported = errors.New("failed, as reported")
+
+// errLossless marks a job that jobdir verify or repair found damaged in a
+// way a resume repairs without losing anything (torn tails of
+// unacknowledged writes, rebuilt indexes): exit status 3, nothing more
+// printed.
+var errLossless = errors.New("repairable without loss, as reported")
 
 // usageError is a command line that does not fit the command: exit status 2.
 type usageError struct{ err error }

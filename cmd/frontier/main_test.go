@@ -39,7 +39,7 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"lst"}, 2, "", "did you mean list?"},
 		{[]string{"list", "--bogus"}, 2, "", "frontier: unknown flag: --bogus\nRun 'frontier list --help' for usage."},
 		{[]string{"list", "extra"}, 2, "", "frontier: list: unknown command"},
-		{[]string{"jobdir"}, 2, "", "frontier jobdir needs a command: export, import-seen, inspect, verify"},
+		{[]string{"jobdir"}, 2, "", "frontier jobdir needs a command: export, import-seen, inspect, repair, verify"},
 		{[]string{"jobdir", "inspect"}, 2, "", "frontier: jobdir inspect: accepts 1 arg(s), received 0"},
 		{[]string{"jobdir", "import-seen", "a", "b", "c"}, 2, "", "jobdir import-seen: accepts between 1 and 2 arg(s)"},
 		{[]string{"help", "nope"}, 2, "", `unknown help topic "nope"`},

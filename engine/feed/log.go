@@ -290,18 +290,26 @@ type scan struct {
 	Corrupt []int64
 }
 
-// readLog parses a commit log's bytes: it finds the last valid frame and
-// decodes its record. Invalid bytes after it are a torn tail; invalid bytes
-// before a valid frame are damage, reported in Corrupt and skipped. Only a
-// last frame that is valid but does not decode is an error.
+// readLog parses a commit log's bytes: it finds the last valid frame that
+// decodes as a commit record. Invalid bytes after it are a torn tail;
+// invalid bytes before a valid frame are damage, reported in Corrupt and
+// skipped, as is a whole frame that is not a commit record (another
+// file's frame copied in: no crash writes one). Only a record of a newer
+// format version is an error.
 func readLog(b []byte) (scan, error) {
 	var s scan
-	var last []byte
-	lastAt := int64(-1)
 	for off := 0; off < len(b); {
 		fr, n, err := recordio.Next(b[off:])
 		if err == nil {
-			last, lastAt = fr.Payload, int64(off)
+			r, derr := decodeRecord(fr.Payload)
+			switch {
+			case errors.Is(derr, ErrFutureLog):
+				return s, fmt.Errorf("record at offset %d: %w", off, derr)
+			case derr != nil:
+				s.Corrupt = append(s.Corrupt, int64(off))
+			default:
+				s.Last, s.ok = r, true
+			}
 			off += n
 			s.End, s.Frames = int64(off), s.Frames+1
 			continue
@@ -314,14 +322,6 @@ func readLog(b []byte) (scan, error) {
 		s.Corrupt = append(s.Corrupt, int64(off))
 		off = next
 	}
-	if lastAt < 0 {
-		return s, nil
-	}
-	r, err := decodeRecord(last)
-	if err != nil {
-		return s, fmt.Errorf("record at offset %d: %w", lastAt, err)
-	}
-	s.Last, s.ok = r, true
 	return s, nil
 }
 
@@ -347,4 +347,59 @@ func removeTemp(dir string) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// LogReport is what [ReadLog] found in a commit log.
+type LogReport struct {
+	// Frames counts the whole records read; Items is the committed item
+	// count of the last one (what a resume continues from), OK false when
+	// there is none.
+	Frames int
+	Items  int64
+	OK     bool
+	// Torn is the size of the bytes after the last whole record, at
+	// TornAt: a commit a crash interrupted, or damage that looks like one.
+	Torn, TornAt int64
+	// TornShort is true when the torn bytes are a record cut short, as a
+	// crash during its write leaves it; false when they are as long as the
+	// record they start claims (its checksum fails: damage), or no record.
+	TornShort bool
+	// Corrupt lists the offsets of damaged bytes that whole records follow.
+	Corrupt []int64
+	// Feeds are the feed files of the last record.
+	Feeds []LogFeed
+}
+
+// LogFeed is what the last commit record says of one feed file.
+type LogFeed struct {
+	Path   string
+	Format Format
+	// Length is the file's committed length; Items the items committed to it.
+	Length, Items int64
+}
+
+// ReadLog reads the commit log at path without changing it, for
+// inspection tools. An error wraps ErrCorruptLog or ErrFutureLog when the
+// last whole record does not decode (a resume refuses the job then).
+func ReadLog(path string) (LogReport, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return LogReport{}, fmt.Errorf("feed: %w", err)
+	}
+	sc, err := readLog(b)
+	rep := LogReport{Frames: sc.Frames, Torn: sc.Torn, TornAt: sc.TornAt, Corrupt: sc.Corrupt}
+	if sc.Torn > 0 {
+		_, _, terr := recordio.Next(b[sc.TornAt:])
+		rep.TornShort = errors.Is(terr, recordio.ErrShort)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("feed: %s: %w", path, err)
+	}
+	if sc.ok {
+		rep.OK, rep.Items = true, sc.Last.Items
+		for _, e := range sc.Last.Feeds {
+			rep.Feeds = append(rep.Feeds, LogFeed{Path: e.Path, Format: e.Format, Length: e.Length, Items: e.Items})
+		}
+	}
+	return rep, nil
 }

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,11 @@ type Set struct {
 	// fsync of it.
 	synced func(path string)
 
+	// logDamaged says why the commit log's last records may be lost (a
+	// torn tail, which damage can look like, or a corrupt stretch); ""
+	// when it read whole. Feed bytes a resume would then cut are kept aside.
+	logDamaged string
+
 	doneMu   sync.Mutex
 	carried  map[uint64]struct{} // done identifiers of the previous run not yet asked for
 	retiring []uint64            // asked for since the last record was written
@@ -128,8 +134,27 @@ func Open(specs []Spec, opts Options) (*Set, error) {
 			s.closeFiles()
 			return nil, err
 		}
+		if err := s.markManifest(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// markManifest records in the job's manifest, when it has one, that the
+// job writes a commit log, so that its loss can be told from a job without
+// feeds.
+func (s *Set) markManifest() error {
+	m, ok, err := jobdir.ReadManifest(s.job.Dir)
+	if err != nil || !ok || m.Feeds {
+		return nil // a damaged manifest is the job's business, not the feeds'
+	}
+	m.Feeds = true
+	if err := jobdir.WriteManifest(s.job.Dir, m); err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	return nil
 }
 
 // openLog starts the commit log afresh with a record of the state Open
@@ -153,6 +178,11 @@ func (s *Set) openLog() error {
 func (s *Set) readLog() (*record, error) {
 	b, err := os.ReadFile(s.logPath)
 	if errors.Is(err, os.ErrNotExist) {
+		if m, ok, merr := jobdir.ReadManifest(s.job.Dir); merr == nil && ok && m.Feeds {
+			s.logDamaged = "missing, though the job wrote one"
+			s.log.Error().Str("file", s.logPath).
+				Msg("commit log missing, though the job wrote one: which items were committed is lost; the feeds continue as a new job's, what a feed file would lose kept aside")
+		}
 		return nil, nil
 	}
 	if err != nil {
@@ -165,10 +195,20 @@ func (s *Set) readLog() (*record, error) {
 	for _, off := range sc.Corrupt {
 		s.log.Error().Str("file", s.logPath).Int64("offset", off).
 			Msg("commit log damaged: skipped bytes that are not a record, kept the records after them")
+		s.logDamaged = fmt.Sprintf("corrupt bytes at offset %d", off)
 	}
 	if sc.Torn > 0 {
 		s.log.Info().Str("file", s.logPath).Int64("offset", sc.TornAt).Int64("bytes", sc.Torn).
 			Msg("commit log ends in a record cut short by a crash: dropped it")
+		s.logDamaged = fmt.Sprintf("%d bytes at offset %d that are not a whole record", sc.Torn, sc.TornAt)
+	}
+	if s.logDamaged != "" {
+		// The log is rewritten by Open: the damaged one is kept, never lost.
+		if dst, err := jobdir.MoveAside(s.job.Dir, s.logPath, true); err == nil {
+			s.log.Warn().Str("file", s.logPath).Str("kept_as", dst).Msg("commit log kept aside before it is rewritten")
+		} else {
+			return nil, fmt.Errorf("feed: %s is damaged (%s) and could not be kept aside before the resume rewrites it: %w", s.logPath, s.logDamaged, err)
+		}
 	}
 	if !sc.ok {
 		return nil, nil
@@ -252,6 +292,9 @@ func (s *Set) openFeeds(specs []Spec, out io.Writer, last *record) error {
 				if f.fileSize == 0 {
 					return nil
 				}
+				if err := s.keepFeedAside(f, 0); err != nil {
+					return err
+				}
 				f.fileSize, f.dirty = 0, true
 				return f.f.Truncate(0)
 			}})
@@ -291,6 +334,9 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 		}
 		switch {
 		case f.fileSize > e.Length:
+			if err := s.keepFeedAside(f, e.Length); err != nil {
+				return err
+			}
 			s.log.Info().Str("feed", f.spec.Path).Int64("committed", e.Length).Int64("size", f.fileSize).
 				Msg("feed resumed at its committed length: cut what was written after the last commit (a JSON array's closing bracket, or items of requests not finished)")
 			if err := f.f.Truncate(e.Length); err != nil {
@@ -317,6 +363,40 @@ func (s *Set) resumeFeed(f *feed, e entry) func() error {
 		f.committed = st
 		return nil
 	}
+}
+
+// keepFeedAside keeps the bytes of feed f past length, which the resume
+// is about to cut, in the job directory's damaged-<UTC>/ as
+// <file name>.cut-<length>. They are items written after the last commit
+// (a crash), or, when commit records were lost (a damaged log, or one cut
+// exactly at a record's end, which nothing can tell from a crash), items
+// that were committed. They are not kept in the feed, since their requests
+// may be crawled again and write them twice, and not deleted either. A JSON
+// array's closing bracket alone is not kept.
+func (s *Set) keepFeedAside(f *feed, length int64) error {
+	if s.job == nil || f.fileSize <= length {
+		return nil
+	}
+	cut := make([]byte, f.fileSize-length)
+	if _, err := f.f.ReadAt(cut, length); err != nil {
+		return fmt.Errorf("read the %d bytes past the committed length %d: %w", len(cut), length, err)
+	}
+	if t := bytes.TrimSpace(cut); len(t) == 0 || (f.spec.Format == JSON && string(t) == "]" && s.logDamaged == "") {
+		return nil
+	}
+	name := fmt.Sprintf("%s.cut-%d", filepath.Base(f.abs), length)
+	dst, err := jobdir.KeepBytesAside(s.job.Dir, name, cut)
+	if err != nil {
+		return fmt.Errorf("the %d bytes past the committed length %d could not be kept aside before they are cut: %w", len(cut), length, err)
+	}
+	ev := s.log.Info()
+	msg := "feed bytes past the last commit (items of requests not finished) are cut; a copy is kept"
+	if s.logDamaged != "" {
+		ev = s.log.Warn()
+		msg = fmt.Sprintf("the commit log is damaged (%s): the feed is cut back to its last intact commit, and the bytes cut may be committed items; a copy is kept", s.logDamaged)
+	}
+	ev.Str("feed", f.spec.Path).Str("kept_as", dst).Int64("cut_to", length).Int64("size", f.fileSize).Msg(msg)
+	return nil
 }
 
 // Add encodes item for every feed and buffers it until the next Commit.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/recordio"
+	"github.com/frontier-go/frontier/jobdir"
 )
 
 // product is a test item: a struct, whose fields keep their order.
@@ -550,6 +551,50 @@ func TestTornLogTail(t *testing.T) {
 		t.Error("the whole log does not open with its last record")
 	}
 	mustClose(t, s)
+}
+
+// A damaged last record (a bit flipped in it looks like a torn tail) sends
+// the resume back to the commit before it; the feed bytes it cuts may be
+// committed items, so they and the log as it was are kept under the job's
+// damaged-<UTC>/, never lost; ReadLog reports it.
+func TestDamagedLogKeepsFeedAside(t *testing.T) {
+	dir := t.TempDir()
+	jobDir := filepath.Join(dir, "job")
+	path := filepath.Join(dir, "items.jsonl")
+	spec := []Spec{{Path: path, Format: JSONLines}}
+	opts := Options{Job: job(jobDir, recordio.FsyncNever)}
+	s := mustOpen(t, spec, opts)
+	mustAdd(t, s, numbered(0, 2)...)
+	mustCommit(t, s, 1)
+	mustAdd(t, s, numbered(2, 4)...)
+	mustCommit(t, s, 2)
+	mustClose(t, s)
+	logPath := filepath.Join(jobDir, LogName)
+	logBytes, feedBytes := []byte(readFile(t, logPath)), readFile(t, path)
+	logBytes[len(logBytes)-2] ^= 0x10
+	if err := os.WriteFile(logPath, logBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ReadLog(logPath)
+	if err != nil || rep.Torn == 0 || !rep.OK || rep.Items != 2 {
+		t.Fatalf("ReadLog: %+v, %v; want a torn tail and 2 items", rep, err)
+	}
+	s = mustOpen(t, spec, opts)
+	if s.Items() != 2 {
+		t.Fatalf("items %d, want 2", s.Items())
+	}
+	mustClose(t, s)
+	kept, _ := filepath.Glob(filepath.Join(jobDir, jobdir.DamagedDirPrefix+"*", "items.jsonl.cut-*"))
+	if len(kept) != 1 || !strings.HasSuffix(feedBytes, readFile(t, kept[0])) || numbers(t, JSONLines, readFile(t, kept[0]))[0] != 2 {
+		t.Fatalf("feed bytes kept aside: %v", kept)
+	}
+	if got := numbers(t, JSONLines, readFile(t, path)); !slices.Equal(got, seq(0, 2)) {
+		t.Fatalf("the feed holds %v", got)
+	}
+	logs, _ := filepath.Glob(filepath.Join(jobDir, jobdir.DamagedDirPrefix+"*", LogName))
+	if len(logs) != 1 || readFile(t, logs[0]) != string(logBytes) {
+		t.Fatalf("log kept aside: %v", logs)
+	}
 }
 
 // Damage in the middle of a log (bytes that are not a record, followed by

@@ -73,13 +73,20 @@ type ExportSummary struct {
 // does not list are left out, as a resume drops them. Callback names are
 // written as stored, without checking them against a spider.
 func Export(dir string, w io.Writer) (ExportSummary, error) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return EachRequest(dir, func(l Line, _ *framework.Request) error { return enc.Encode(l) })
+}
+
+// EachRequest calls fn with every request of the job directory dir that a
+// resume would hand out, in Export's order, with its Export line; an error
+// from fn stops it.
+func EachRequest(dir string, fn func(Line, *framework.Request) error) (ExportSummary, error) {
 	var sum ExportSummary
 	var rep Report
 	if err := rep.readCommon(dir); err != nil {
 		return sum, err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
 	if b, err := os.ReadFile(filepath.Join(dir, jobdir.InFlightFile)); err == nil {
 		st, err := jobdir.DecodeInFlight(b)
 		if err != nil {
@@ -91,7 +98,7 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 				sum.Unreadable++
 				continue
 			}
-			if err := enc.Encode(Line{State: "in_flight", Slot: r.Slot(), Delivery: d.ID, Request: toJSON(r)}); err != nil {
+			if err := fn(Line{State: "in_flight", Slot: r.Slot(), Delivery: d.ID, Request: toJSON(r)}, r); err != nil {
 				return sum, err
 			}
 			sum.InFlight++
@@ -127,7 +134,7 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 					return nil
 				}
 				sum.Pending++
-				if werr = enc.Encode(Line{State: "pending", Slot: b.Slot, Start: b.Start, Delivery: delivery, Request: toJSON(r)}); werr != nil {
+				if werr = fn(Line{State: "pending", Slot: b.Slot, Start: b.Start, Delivery: delivery, Request: toJSON(r)}, r); werr != nil {
 					return werr
 				}
 				return nil
@@ -148,7 +155,7 @@ func Export(dir string, w io.Writer) (ExportSummary, error) {
 			}
 			sum.Pending++
 			if werr == nil {
-				werr = enc.Encode(Line{State: "pending", Slot: b.Slot, Start: b.Start, Delivery: rec.ID, Request: toJSON(r)})
+				werr = fn(Line{State: "pending", Slot: b.Slot, Start: b.Start, Delivery: rec.ID, Request: toJSON(r)}, r)
 			}
 			return nil
 		})

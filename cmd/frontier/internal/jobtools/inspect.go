@@ -203,6 +203,9 @@ func (rep *Report) readCommon(dir string) error {
 			f.Close()
 			rep.Fingerprints, rep.FingerprintsFrom = imp.Fingerprints, jobdir.ScrapySeenFile+" (Scrapy's, imported at the next start)"
 		}
+	case dupefilters.IsForeignSeenFile(err):
+		// A resume keeps it aside and starts with none; verify says so.
+		rep.FingerprintsFrom = jobdir.FingerprintsFile + " (not a fingerprint file: damaged)"
 	default:
 		return err
 	}

@@ -596,6 +596,34 @@ func TestVerify(t *testing.T) {
 			},
 			want: "format 7", fatal: true, exportedAfter: -1,
 		},
+		{
+			name: "fingerprint file deleted", job: job{pq: spq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.FingerprintsFile)
+				os.Remove(p)
+				return p
+			},
+			want: "missing: every fingerprint of the job is lost", exportedAfter: 26,
+		},
+		{
+			name: "fingerprint file cut to its header", job: job{pq: spq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.FingerprintsFile)
+				os.Truncate(p, 8)
+				return p
+			},
+			want: "holds no fingerprint while the job holds", exportedAfter: 26,
+		},
+		{
+			name: "fingerprint file replaced by another", job: job{pq: spq},
+			damage: func(t *testing.T, dir string) string {
+				p := filepath.Join(dir, jobdir.FingerprintsFile)
+				b, _ := os.ReadFile(filepath.Join(dir, jobdir.InFlightFile))
+				os.WriteFile(p, b, 0o644)
+				return p
+			},
+			want: "not a fingerprint file", dropBytes: 8, exportedAfter: 26,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -637,6 +665,9 @@ func TestVerify(t *testing.T) {
 			}
 			if dropBytes < tt.dropBytes || dropRecords < tt.dropRecords {
 				t.Fatalf("findings drop %d bytes and %d records, want at least %d and %d: %+v", dropBytes, dropRecords, tt.dropBytes, tt.dropRecords, about)
+			}
+			if lost := about[0].Lost(); (v.Verdict == VerdictLossless) == lost {
+				t.Fatalf("verdict %s, the finding lost data: %v", v.Verdict, lost)
 			}
 			if tt.exportedAfter < 0 {
 				return

@@ -1,6 +1,7 @@
 package jobtools
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/builtin/queues/filequeue"
 	"github.com/frontier-go/frontier/builtin/queues/queuestore"
+	"github.com/frontier-go/frontier/engine/feed"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/jobdir"
 )
@@ -45,6 +47,39 @@ const (
 	KindMissing = "missing"
 	// KindRebuilt is an index a resume rebuilds from the data, losing nothing.
 	KindRebuilt = "rebuilt"
+	// KindCleanup is something a resume tidies, losing nothing: a stale
+	// lock taken over, a drained bucket's files deleted.
+	KindCleanup = "cleanup"
+)
+
+// Lost reports whether what f describes loses data a resume cannot get
+// back (requests, fingerprints, committed items) or refuses the job. A torn
+// tail (writes a crash interrupted, never acknowledged), a rebuilt index
+// and a cleanup lose nothing.
+func (f Finding) Lost() bool {
+	if f.Fatal || f.DropRecords > 0 {
+		return true
+	}
+	switch f.Kind {
+	case KindTorn, KindRebuilt, KindCleanup:
+		return false
+	}
+	return true
+}
+
+// Verdicts (Verification.Verdict), and the exit status jobdir verify gives
+// each.
+const (
+	// VerdictOK: a resume takes everything (exit 0).
+	VerdictOK = "ok"
+	// VerdictLossless: a resume loses nothing, but cuts torn tails,
+	// rebuilds indexes or tidies files (exit 3).
+	VerdictLossless = "lossless"
+	// VerdictLoss: a resume would lose requests, fingerprints or committed
+	// items (exit 1).
+	VerdictLoss = "loss"
+	// VerdictRefused: a resume would refuse the job (exit 1).
+	VerdictRefused = "refused"
 )
 
 // Verification is what Verify found.
@@ -58,6 +93,32 @@ type Verification struct {
 	DropRecords int   `json:"drop_records"`
 	// Fatal is true when a resume would refuse the job.
 	Fatal bool `json:"fatal"`
+	// Verdict sums the findings up: VerdictOK, VerdictLossless,
+	// VerdictLoss or VerdictRefused.
+	Verdict string `json:"verdict"`
+}
+
+// Loss reports whether a finding loses data or refuses the job
+// ([Finding.Lost]).
+func (v *Verification) Loss() bool {
+	for _, f := range v.Findings {
+		if f.Lost() {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *Verification) verdict() string {
+	switch {
+	case v.Fatal:
+		return VerdictRefused
+	case v.Loss():
+		return VerdictLoss
+	case !v.OK():
+		return VerdictLossless
+	}
+	return VerdictOK
 }
 
 // OK reports whether a resume would take everything in the job directory.
@@ -88,8 +149,11 @@ func Verify(dir string, progress func(records, total int64)) (*Verification, err
 	c := &verifier{Verification: &Verification{Dir: dir}, progress: progress}
 	c.head()
 	c.inFlight()
-	c.fingerprints()
 	c.queue()
+	c.fingerprints()
+	c.bloom()
+	c.feeds()
+	c.Verdict = c.verdict()
 	return c.Verification, nil
 }
 
@@ -99,6 +163,7 @@ type verifier struct {
 	progress func(records, total int64)
 	total    int64 // pending requests in the buckets
 	done     int64 // their records read so far
+	inflight int   // requests in flight in the in-flight journal
 }
 
 func (v *verifier) path(name string) string { return filepath.Join(v.Dir, name) }
@@ -141,7 +206,7 @@ func (v *verifier) head() {
 		info, held, err := jobdir.ReadLock(dir)
 		switch {
 		case err != nil:
-			v.add(Finding{File: path(jobdir.LockFile), Offset: -1, What: err.Error() + " (a resume takes it over)"})
+			v.add(Finding{File: path(jobdir.LockFile), Offset: -1, Kind: KindCleanup, What: err.Error() + " (a resume takes it over)"})
 		case held:
 			v.add(Finding{File: path(jobdir.LockFile), Offset: -1, Fatal: true, What: fmt.Sprintf("held by PID %d on %s: the job is running", info.PID, info.Host)})
 		}
@@ -184,6 +249,7 @@ func (v *verifier) inFlight() {
 	}
 	ifs, err := jobdir.DecodeInFlight(b)
 	v.Records += ifs.Records
+	v.inflight = len(ifs.InFlight)
 	if err != nil {
 		v.add(Finding{File: path, Offset: ifs.Valid, Fatal: true, What: err.Error()})
 		return
@@ -204,35 +270,168 @@ func (v *verifier) inFlight() {
 	}
 }
 
-// fingerprints checks the duplicate filter's file, or Scrapy's.
+// fingerprints checks the duplicate filter's file, or Scrapy's. It runs
+// after the queue and the in-flight journal, whose request counts tell a
+// fingerprint file emptied by damage from a new job's.
 func (v *verifier) fingerprints() {
 	path, exists := v.path, v.exists
-	// Fingerprints.
-	if exists(jobdir.FingerprintsFile) {
+	file := path(jobdir.FingerprintsFile)
+	switch {
+	case exists(jobdir.FingerprintsFile):
 		v.Files++
-		rep, err := dupefilters.ReadSeenFile(path(jobdir.FingerprintsFile))
-		v.Records += rep.Frames
-		switch {
-		case err != nil:
-			v.add(Finding{File: path(jobdir.FingerprintsFile), Offset: -1, Fatal: true, What: err.Error()})
-		case rep.Dropped > 0:
-			what := "corrupt frames skipped (their requests may be crawled twice)"
-			if rep.TornTail {
-				what = "torn tail (writes a crash interrupted; their requests may be crawled twice)"
-			}
-			v.add(Finding{File: path(jobdir.FingerprintsFile), Offset: rep.DroppedAt, DropBytes: rep.Dropped, What: what})
+		v.seenFile(file, "")
+	case exists(jobdir.ScrapySeenFile):
+		v.scrapySeen()
+	case exists(jobdir.ManifestFile) && !exists(dupefilters.BloomFile) && !exists(dupefilters.BloomLogFile):
+		// RFPDupeFilter, the default, writes the file at the job's first
+		// open; a job run with no persistent filter has none either.
+		v.add(Finding{File: file, Offset: -1, Kind: KindMissing, What: fmt.Sprintf(
+			"missing: every fingerprint of the job is lost (how many is unknown; %d requests are pending or in flight), so requests seen before may be crawled again; a resume starts an empty file (nothing is lost if the job ran with no persistent dupefilter)",
+			v.total+int64(v.inflight))})
+	}
+}
+
+// seenFile checks a file in the fingerprint file's format (the RFP
+// dupefilter's, or the Bloom filter's log, named by what when not "").
+func (v *verifier) seenFile(file, what string) {
+	rep, err := dupefilters.ReadSeenFile(file)
+	v.Records += rep.Frames
+	requests := v.total + int64(v.inflight)
+	switch {
+	case dupefilters.IsForeignSeenFile(err):
+		v.add(Finding{File: file, Offset: 0, DropBytes: rep.Bytes, Kind: KindCorrupt, What: fmt.Sprintf(
+			"not a fingerprint file (garbage, or another file copied over it): a resume keeps it aside under %s<UTC>/ and starts with no fingerprints, so every fingerprint%s is lost and requests seen before may be crawled again (%v)",
+			jobdir.DamagedDirPrefix, what, err)})
+	case err != nil:
+		v.add(Finding{File: file, Offset: -1, Fatal: true, What: err.Error()})
+	case rep.Bytes < 8 && what == "":
+		// Cut inside its magic: a new job's file, or a whole one cut.
+		if requests > 0 || rep.Bytes > 0 {
+			v.add(Finding{File: file, Offset: 0, DropBytes: rep.Bytes, Kind: KindMissing, What: fmt.Sprintf(
+				"cut inside its header: it holds no fingerprint while the job holds %d requests; every fingerprint of the job is lost (how many is unknown), so requests seen before may be crawled again", requests)})
 		}
-	} else if f, err := os.Open(path(jobdir.ScrapySeenFile)); err == nil {
+	case rep.Dropped > 0 && rep.TornTail:
+		v.add(Finding{File: file, Offset: rep.DroppedAt, DropBytes: rep.Dropped, Kind: KindTorn,
+			What: "torn tail (writes a crash interrupted; their requests may be crawled twice)"})
+	case rep.Dropped > 0:
+		v.add(Finding{File: file, Offset: rep.DroppedAt, DropBytes: rep.Dropped, Kind: KindCorrupt,
+			What: fmt.Sprintf("corrupt frames skipped, the frames after them kept: the fingerprints they held (about %d) are lost, their requests may be crawled twice", rep.Dropped/20)})
+	case rep.Fingerprints == 0 && requests > 0 && what == "":
+		// A request is flushed before its fingerprint, but the first flush
+		// of a job writes both: only a cut file holds none.
+		v.add(Finding{File: file, Offset: 8, Kind: KindMissing, What: fmt.Sprintf(
+			"holds no fingerprint while the job holds %d requests (cut to its header): every fingerprint of the job is lost (how many is unknown), so requests seen before may be crawled again", requests)})
+	}
+}
+
+// scrapySeen checks Scrapy's requests.seen, which a resume imports.
+func (v *verifier) scrapySeen() {
+	f, err := os.Open(v.path(jobdir.ScrapySeenFile))
+	if err != nil {
+		v.add(Finding{File: v.path(jobdir.ScrapySeenFile), Offset: -1, Fatal: true, What: err.Error()})
+		return
+	}
+	defer f.Close()
+	v.Files++
+	imp, err := dupefilters.CountScrapySeen(f)
+	switch {
+	case err != nil:
+		v.add(Finding{File: v.path(jobdir.ScrapySeenFile), Offset: -1, Fatal: true, What: err.Error()})
+	case imp.Invalid > 0 || imp.TornLastLine:
+		v.add(Finding{File: v.path(jobdir.ScrapySeenFile), Offset: -1, DropRecords: imp.Invalid,
+			What: fmt.Sprintf("Scrapy's file: %d invalid lines (first: line %d), torn last line: %t; an import skips them", imp.Invalid, imp.FirstInvalid, imp.TornLastLine)})
+	}
+}
+
+// bloom checks the Bloom dupefilter's checkpoint and log.
+func (v *verifier) bloom() {
+	cp, log := v.path(dupefilters.BloomFile), v.path(dupefilters.BloomLogFile)
+	if v.exists(dupefilters.BloomFile) {
 		v.Files++
-		imp, err := dupefilters.CountScrapySeen(f)
-		f.Close()
-		switch {
-		case err != nil:
-			v.add(Finding{File: path(jobdir.ScrapySeenFile), Offset: -1, Fatal: true, What: err.Error()})
-		case imp.Invalid > 0 || imp.TornLastLine:
-			v.add(Finding{File: path(jobdir.ScrapySeenFile), Offset: -1, DropRecords: imp.Invalid,
-				What: fmt.Sprintf("Scrapy's file: %d invalid lines (first: line %d), torn last line: %t; an import skips them", imp.Invalid, imp.FirstInvalid, imp.TornLastLine)})
+		if _, _, err := dupefilters.ReadBloomCheckpoint(cp); err != nil {
+			v.add(Finding{File: cp, Offset: -1, Fatal: true, What: err.Error()})
 		}
+	}
+	if v.exists(dupefilters.BloomLogFile) {
+		v.Files++
+		v.seenFile(log, " added since the Bloom checkpoint")
+	} else if v.exists(dupefilters.BloomFile) {
+		v.add(Finding{File: log, Offset: -1, Kind: KindMissing,
+			What: "missing: the fingerprints added since the Bloom checkpoint are lost (how many is unknown); a resume starts an empty log"})
+	}
+}
+
+// feeds checks the feed commit log: what a resume continues from.
+func (v *verifier) feeds() {
+	file := v.path(feed.LogName)
+	if !v.exists(feed.LogName) {
+		if m, ok, err := jobdir.ReadManifest(v.Dir); err == nil && ok && m.Feeds {
+			v.add(Finding{File: file, Offset: -1, Kind: KindMissing, What: "missing, though the manifest says the job wrote one: which items were committed, and which requests' output is durable, is lost; a resume continues the feeds as a new job's (a feed it overwrites is kept aside first)"})
+		}
+		return
+	}
+	v.Files++
+	rep, err := feed.ReadLog(file)
+	v.Records += rep.Frames
+	if err != nil {
+		v.add(Finding{File: file, Offset: -1, Fatal: true, What: err.Error()})
+		return
+	}
+	back := "the resume goes back to the last whole record"
+	if rep.OK {
+		back += fmt.Sprintf(" (%d committed items)", rep.Items)
+	} else {
+		back = "no whole record is left: a resume starts the feeds as a new job does, its committed item count at 0"
+	}
+	kept := fmt.Sprintf("; the log, and each feed file the resume cuts back, are kept aside under %s<UTC>/", jobdir.DamagedDirPrefix)
+	for _, off := range rep.Corrupt {
+		v.add(Finding{File: file, Offset: off, Kind: KindCorrupt, What: "corrupt stretch skipped (damage, not a crash): commit records there are lost; " + back + kept})
+	}
+	if rep.Torn > 0 {
+		f := Finding{File: file, Offset: rep.TornAt, DropBytes: rep.Torn, Kind: KindTorn,
+			What: "torn tail: a commit record a crash cut short (never acknowledged); " + back + kept}
+		if !rep.TornShort {
+			f.Kind = KindCorrupt
+			f.What = "damaged record past the last whole one (as long as a record, its checksum fails: damage, not a crash): the items it committed are lost from the count; " + back + kept
+		}
+		v.add(f)
+	}
+	if !rep.OK && rep.Torn == 0 && len(rep.Corrupt) == 0 {
+		// The log is written whole (a record, atomically) when a crawl
+		// opens it: only damage empties it.
+		v.add(Finding{File: file, Offset: 0, Kind: KindMissing, What: "empty: the job's commit record is lost; " + back + "; the feed files keep what they hold, but which items were committed, and which requests' output is durable, is lost"})
+	}
+	for _, fd := range rep.Feeds {
+		v.feedFile(fd)
+	}
+}
+
+// feedFile compares a feed file with what the commit log's last record
+// says of it.
+func (v *verifier) feedFile(fd feed.LogFeed) {
+	f, err := os.Open(fd.Path)
+	if err != nil {
+		v.add(Finding{File: fd.Path, Offset: -1, Kind: KindMissing, What: fmt.Sprintf(
+			"feed file of the job unreadable (%v): its %d committed items are lost", err, fd.Items)})
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return
+	}
+	switch size := st.Size(); {
+	case size < fd.Length:
+		v.add(Finding{File: fd.Path, Offset: size, DropBytes: fd.Length - size, Kind: KindMissing, What: fmt.Sprintf(
+			"feed file shorter than its committed length %d (%d items committed to it): committed items are missing; a resume continues at the file's end", fd.Length, fd.Items)})
+	case size > fd.Length:
+		tail := make([]byte, min(size-fd.Length, 64))
+		n, _ := f.ReadAt(tail, fd.Length)
+		if t := bytes.TrimSpace(tail[:n]); len(t) == 0 || (string(t) == "]" && fd.Format == feed.JSON) {
+			return
+		}
+		v.add(Finding{File: fd.Path, Offset: fd.Length, DropBytes: size - fd.Length, Kind: KindTorn, What: fmt.Sprintf(
+			"bytes past the last commit (%d items committed to it): items of requests a crash left unfinished, which a resume cuts and crawls again; if instead commit records were cut off the log's end (which nothing tells from a crash), they are committed items; either way a resume keeps a copy under %s<UTC>/", fd.Items, jobdir.DamagedDirPrefix)})
 	}
 }
 
@@ -282,7 +481,7 @@ func (v *verifier) queue() {
 	for _, name := range view.journal.Removed {
 		if b, err := queues.ParseBucket(filepath.Join(v.Dir, jobdir.QueueDir), name); err == nil {
 			if _, err := os.Stat(b.Path); err == nil {
-				v.add(Finding{File: b.Path, Offset: -1, What: "drained bucket whose files a resume deletes"})
+				v.add(Finding{File: b.Path, Offset: -1, Kind: KindCleanup, What: "drained bucket whose files a resume deletes"})
 			}
 		}
 	}
@@ -440,3 +639,7 @@ func fileBytes(path string) int64 {
 	})
 	return n
 }
+
+// InferPriorityQueue returns the built-in priority queue whose data the job
+// directory dir holds, or "" when it holds no bucket.
+func InferPriorityQueue(dir string) string { return inferPriorityQueue(dir) }
