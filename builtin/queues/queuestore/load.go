@@ -223,8 +223,10 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		if old := s.buckets[id]; old != nil && old.rel == rel && old.lifo == (kind == kindLIFO) {
 			return nil // declared again at the start of a later segment (format 2)
 		}
-		if s.buckets[id] != nil || s.byKey[rel] != nil {
-			return bad(fmt.Sprintf("bucket %d (%s) declared twice", id, rel))
+		for _, old := range []*storeBucket{s.buckets[id], s.byKey[rel]} {
+			if old != nil && s.buckets[old.id] == old {
+				s.redeclared(old, id, rel, segNo, off)
+			}
 		}
 		b := &storeBucket{s: s, id: id, rel: rel, lifo: kind == kindLIFO, declared: true}
 		s.buckets[id], s.byKey[rel] = b, b
@@ -235,16 +237,18 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		switch {
 		case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
 			return bad("bad chunk header")
-		case b == nil && s.lossy:
-			s.report(s.segPath(segNo), off, int64(size), int(count), "chunk of a bucket whose declaration was lost dropped")
-			return nil
 		case b == nil:
-			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
-		case no < b.nextChunk && s.lossy:
-			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
+			// A stretch of the log lost to damage, or unsynced writes a
+			// power cut dropped while it kept later ones, held its
+			// declaration.
+			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk of bucket %d, whose declaration was lost, dropped", id))
 			return nil
 		case no < b.nextChunk:
-			return bad(fmt.Sprintf("chunk %d of bucket %d after chunk %d", no, id, b.nextChunk-1))
+			// Damage, or a power cut that kept a chunk written before a
+			// resume cut it off as a torn tail, and the chunk the resume
+			// wrote in its place.
+			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
+			return nil
 		}
 		b.chunks = append(b.chunks, chunkRef{base: fr.ID, no: no, seg: segNo, off: uint32(off), size: uint32(size), count: count, live: count})
 		b.nextChunk = no + 1
@@ -252,11 +256,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 	case recLive:
 		id := r.uvarint()
 		b := s.buckets[id]
-		if r.bad || (b == nil && !s.lossy) {
-			return bad(fmt.Sprintf("live counts of unknown bucket %d", id))
+		if r.bad {
+			return bad("bad live count record")
 		}
 		if b == nil {
-			return nil // its declaration was lost with a corrupt stretch of the log
+			return nil // its declaration was lost (damage, or a power cut), and its chunks with it
 		}
 		for len(r.b) > 0 {
 			no, live := r.u32(), r.u32()
@@ -279,11 +283,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 	case recDrop:
 		id := r.uvarint()
 		b := s.buckets[id]
-		if r.bad || (b == nil && !s.lossy) {
-			return bad(fmt.Sprintf("drop of unknown bucket %d", id))
+		if r.bad {
+			return bad("bad drop record")
 		}
 		if b == nil {
-			return nil
+			return nil // its declaration was lost (damage, or a power cut)
 		}
 		delete(s.buckets, id)
 		delete(s.byKey, b.rel)
@@ -291,6 +295,23 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		return bad(fmt.Sprintf("unknown record type %q", p[0]))
 	}
 	return nil
+}
+
+// redeclared forgets bucket old, which the declaration of bucket id with
+// key rel replaces. The store gives a key a new bucket only once its old
+// one is dropped, and gives an ID again only when a power cut lost the
+// declaration that had it: either way the drop, or the first declaration,
+// was written after the last fsync and lost while what follows was kept.
+// What the old bucket still held by the log is dropped and reported: it was
+// popped (its live counts lost with the drop), or never durable.
+func (s *Store) redeclared(old *storeBucket, id uint64, rel string, segNo uint32, off int64) {
+	live := 0
+	for _, c := range old.chunks {
+		live += int(c.live)
+	}
+	s.report(s.segPath(segNo), off, 0, live, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): the writes between them were lost to a power cut; the first one's chunks dropped", old.id, old.rel, id, rel))
+	delete(s.buckets, old.id)
+	delete(s.byKey, old.rel)
 }
 
 // decodeIndex reads a checkpoint. It is written whole and renamed into
