@@ -118,6 +118,11 @@ func JobConfigFromSettings(s *Settings) (*JobConfig, error) {
 	if c.Fsync.Mode, err = recordio.ParseFsyncMode(mode); err != nil {
 		c.Fsync.Mode = -1 // reported by validate, with the setting's source
 	}
+	if c.Fsync.Mode == recordio.FsyncInterval {
+		// One clock for every file of the job, which the scheduler's
+		// flushes lead.
+		c.Fsync.Tick = recordio.NewSyncTick()
+	}
 	c.validate(func(setting string, value any, want string) {
 		st, _ := s.Lookup(setting)
 		if setting == "JOBDIR_FSYNC" {

@@ -246,6 +246,11 @@ func (j *BucketJournal) Flush(force bool) error {
 	return nil
 }
 
+// CompactDue reports whether the next MaybeCompact rewrites the journal.
+func (j *BucketJournal) CompactDue() bool {
+	return j.log != nil && j.log.size > j.compact && len(j.removals) == 0
+}
+
 // MaybeCompact rewrites the journal with only the live buckets when it has
 // grown large. Call it after Flush, once the drained buckets' files are
 // deleted: the rewrite forgets the removals.
@@ -253,7 +258,7 @@ func (j *BucketJournal) MaybeCompact() error {
 	if j.log == nil {
 		return ErrClosed
 	}
-	if j.log.size <= j.compact || len(j.removals) > 0 {
+	if !j.CompactDue() {
 		return nil
 	}
 	return j.rewrite(j.log.path, j.log.sync.policy)

@@ -429,8 +429,11 @@ func (j *InFlightJournal) Flush(queues func() error, force bool) error {
 	if err := j.WriteDeliveries(); err != nil {
 		return err
 	}
-	if force && j.unmarked {
-		if err := j.log.write(nil, true); err != nil {
+	if j.unmarked {
+		// Deliveries written before (WriteDeliveries) are fsynced now when
+		// the policy says so: before the queues, which may make their pops
+		// durable.
+		if err := j.log.write(nil, force); err != nil {
 			return err
 		}
 	}
@@ -451,7 +454,10 @@ func (j *InFlightJournal) Flush(queues func() error, force bool) error {
 	}
 	j.unmarked = false
 	j.acks = j.acks[:0]
-	if j.log.size > j.compact {
+	if j.log.size > j.compact && (j.log.sync.policy.Mode != FsyncInterval || !j.log.sync.dirty) {
+		// The compacted journal ends with a flushed marker, which says the
+		// pops before it are durable: under interval, it waits for a flush
+		// that fsynced the queues.
 		return j.Compact()
 	}
 	return nil

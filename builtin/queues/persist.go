@@ -43,6 +43,71 @@ type pqDisk struct {
 	slot    string               // inside a downloader-aware queue: the slot named in bucket names
 	dirty   map[*bucket]struct{}
 	drained []*bucket // emptied buckets to close (and delete) at the next Flush
+	// removed are the directories whose entries drained buckets' files
+	// left, not yet fsynced; shared with the other slots of a
+	// downloader-aware queue.
+	removed *removedDirs
+}
+
+// removedDirs are directories from which a drained bucket's files (or an
+// emptied slot's directory) were removed, and whose removal is not yet
+// durable: a power cut would bring those files back, with requests already
+// handed out. That is harmless while the bucket journal records the bucket
+// as removed (a resume deletes them again), so they are fsynced only before
+// the journal could stop saying so: before it records a creation (of that
+// bucket, bringing its old files back to life, or any other) and before it
+// is compacted (which forgets the removals).
+type removedDirs struct{ dirs map[string]struct{} }
+
+// note records that entries of dir were removed.
+func (r *removedDirs) note(dir string) {
+	if r.dirs == nil {
+		r.dirs = map[string]struct{}{}
+	}
+	r.dirs[filepath.Clean(dir)] = struct{}{}
+}
+
+// sync fsyncs every noted directory; one removed since is replaced by its
+// parent, whose entry for it is what must be durable.
+func (r *removedDirs) sync() error {
+	for dir := range r.dirs {
+		target := dir
+		for {
+			if _, err := os.Stat(target); err == nil {
+				break
+			}
+			parent := filepath.Dir(target)
+			if parent == target {
+				break
+			}
+			target = parent
+		}
+		if err := jobdir.SyncDir(target); err != nil {
+			return fmt.Errorf("queues: fsync %s after removing drained buckets: %w", target, err)
+		}
+		delete(r.dirs, dir)
+	}
+	return nil
+}
+
+// addBucket records the creation of bucket name in the journal, once the
+// removals of drained buckets' files are durable.
+func (d *pqDisk) addBucket(name string) error {
+	if err := d.removed.sync(); err != nil {
+		return err
+	}
+	return d.journal.Add(name)
+}
+
+// compactJournal compacts the journal when it has grown large, once the
+// removals it would forget are durable.
+func compactJournal(j *jobdir.BucketJournal, removed *removedDirs) error {
+	if len(removed.dirs) > 0 && j.CompactDue() {
+		if err := removed.sync(); err != nil {
+			return err
+		}
+	}
+	return j.MaybeCompact()
 }
 
 // queueConfig is what the downstream queue of the bucket with key is built
@@ -249,13 +314,28 @@ func filesLayout(job *framework.JobConfig, key string, hasBuckets bool) bool {
 	return hasBuckets || job.QueueLayout == framework.LayoutFiles
 }
 
-// removeQueueFiles deletes what a closed, empty downstream queue may have
-// left at key; a bucket of the store has no files of its own.
-func removeQueueFiles(q framework.Queue, key string) error {
+// removeFiles deletes what a closed, empty downstream queue may have left
+// at key (its Close may have deleted them already), noting the directory
+// whose entries changed; a bucket of the store has no files of its own.
+func (d *pqDisk) removeFiles(q framework.Queue, key string) error {
 	if _, ok := q.(*queuestore.Queue); ok {
 		return nil
 	}
+	d.removed.note(filepath.Dir(key))
 	return os.RemoveAll(key)
+}
+
+// removeDurably deletes path, when it exists, and fsyncs its directory: a
+// resume deletes what drained buckets left before it compacts the journal
+// that says they were drained.
+func removeDurably(path string) error {
+	if _, err := os.Lstat(path); err != nil {
+		return nil
+	}
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	return jobdir.SyncDir(filepath.Dir(path))
 }
 
 // abandon closes what a failed resume opened and returns err.
@@ -286,13 +366,13 @@ func (pq *ScrapyPriorityQueue) openJournal() error {
 		if err != nil {
 			return err
 		}
-		return os.RemoveAll(filepath.Join(pq.cfg.Key, bucketSuffix(p, isStart)))
+		return removeDurably(filepath.Join(pq.cfg.Key, bucketSuffix(p, isStart)))
 	})
 	if err != nil {
 		return err
 	}
 	st := logStore(buckets)
-	pq.disk = &pqDisk{journal: j, buckets: buckets, store: st, owner: true, dirty: map[*bucket]struct{}{}}
+	pq.disk = &pqDisk{journal: j, buckets: buckets, store: st, owner: true, dirty: map[*bucket]struct{}{}, removed: &removedDirs{}}
 	fail := func(err error) error { return abandon(j, st, err) }
 	var bs []restoring
 	for _, name := range live {
@@ -372,7 +452,7 @@ func (pq *ScrapyPriorityQueue) restored(r restoring) error {
 			return err
 		}
 	}
-	return errors.Join(r.b.q.Close(), removeQueueFiles(r.b.q, r.key))
+	return errors.Join(r.b.q.Close(), pq.disk.removeFiles(r.b.q, r.key))
 }
 
 // loadLens reads the lengths of restored buckets' queues, several at a
@@ -452,7 +532,7 @@ func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
 		}
 	}
 	if d.owner && len(d.drained) == 0 {
-		return d.journal.MaybeCompact()
+		return compactJournal(d.journal, d.removed)
 	}
 	return nil
 }
@@ -488,7 +568,7 @@ func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 		if empty {
 			// Close deletes an empty disk queue's files; make sure whatever
 			// the downstream queue is.
-			err = errors.Join(err, removeQueueFiles(b.q, key))
+			err = errors.Join(err, d.removeFiles(b.q, key))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("queues: close drained bucket %s: %w", key, err))
@@ -534,6 +614,7 @@ type dapqDisk struct {
 	// dropped are emptied slots whose buckets are closed, and directory
 	// removed, at the next Flush.
 	dropped map[string]*ScrapyPriorityQueue
+	removed *removedDirs // shared with the slots' pqDisk
 }
 
 // touch marks a slot queue as used since the last Flush.
@@ -556,15 +637,17 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 		if err != nil {
 			return err
 		}
-		err = os.RemoveAll(filepath.Join(q.slotDir(slot), bucketSuffix(p, isStart)))
-		_ = os.Remove(q.slotDir(slot)) // only when empty: other buckets may live there
+		err = removeDurably(filepath.Join(q.slotDir(slot), bucketSuffix(p, isStart)))
+		if os.Remove(q.slotDir(slot)) == nil { // only when empty: other buckets may live there
+			err = errors.Join(err, jobdir.SyncDir(q.cfg.Key))
+		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	st := logStore(buckets)
-	d := &dapqDisk{journal: j, buckets: buckets, store: st, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}}
+	d := &dapqDisk{journal: j, buckets: buckets, store: st, dirty: map[*ScrapyPriorityQueue]struct{}{}, dropped: map[string]*ScrapyPriorityQueue{}, removed: &removedDirs{}}
 	q.disk = d
 	fail := func(err error) error { return abandon(j, st, err) }
 	bySlot := map[string]*ScrapyPriorityQueue{}
@@ -598,7 +681,9 @@ func (q *DownloaderAwarePriorityQueue) openJournal() error {
 	for _, slot := range order {
 		pq := bySlot[slot]
 		if pq.Len() == 0 {
-			_ = os.Remove(q.slotDir(slot))
+			if os.Remove(q.slotDir(slot)) == nil {
+				d.removed.note(q.slotDir(slot))
+			}
 			continue
 		}
 		q.slots[slot] = pq
@@ -639,7 +724,7 @@ func (d *dapqDisk) resumeSlot(q *DownloaderAwarePriorityQueue, slot string) (*Sc
 	if err != nil {
 		return nil, err
 	}
-	pq.disk = &pqDisk{journal: d.journal, buckets: d.buckets, store: d.store, slot: slot, dirty: map[*bucket]struct{}{}}
+	pq.disk = &pqDisk{journal: d.journal, buckets: d.buckets, store: d.store, slot: slot, dirty: map[*bucket]struct{}{}, removed: d.removed}
 	return pq, nil
 }
 
@@ -672,7 +757,9 @@ func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
 			delete(d.dropped, slot)
 			// An emptied slot leaves an empty directory behind (Scrapy
 			// #5275); remove it, ignoring failure as Scrapy does.
-			_ = os.Remove(q.slotDir(slot))
+			if os.Remove(q.slotDir(slot)) == nil {
+				d.removed.note(q.slotDir(slot))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -684,7 +771,7 @@ func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
 		}
 	}
 	if len(d.dirty) == 0 && len(d.dropped) == 0 {
-		return d.journal.MaybeCompact()
+		return compactJournal(d.journal, d.removed)
 	}
 	return nil
 }

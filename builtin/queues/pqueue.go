@@ -132,7 +132,7 @@ func (pq *ScrapyPriorityQueue) bucketFor(r *framework.Request) (*bucket, bool, e
 func (pq *ScrapyPriorityQueue) open(p int, isStart bool) (*bucket, error) {
 	if pq.disk != nil {
 		if b := pq.disk.revive(p, isStart); b != nil {
-			if err := pq.disk.journal.Add(pq.disk.name(b)); err != nil {
+			if err := pq.disk.addBucket(pq.disk.name(b)); err != nil {
 				pq.disk.drained = append(pq.disk.drained, b)
 				return nil, err
 			}
@@ -148,7 +148,7 @@ func (pq *ScrapyPriorityQueue) open(p int, isStart bool) (*bucket, error) {
 	b := &bucket{prio: p, isStart: isStart}
 	if pq.disk != nil {
 		// Recorded before the queue exists, so before it can write a byte.
-		if err := pq.disk.journal.Add(pq.disk.name(b)); err != nil {
+		if err := pq.disk.addBucket(pq.disk.name(b)); err != nil {
 			return nil, fmt.Errorf("queues: open bucket %q: %w", key, err)
 		}
 	}

@@ -175,8 +175,16 @@ func (s *Scheduler) delivered(q *pendingQueue, r *framework.Request) (journal ui
 // then the persistent queues (the disk queue: its bucket journal, then its
 // queues), then the flushed marker and the acknowledgements, then the
 // dupefilter.
+//
+// Under JOBDIR_FSYNC=interval the job's files share one fsync clock
+// (recordio.SyncTick): a flush at least the interval after the last tick
+// fsyncs every file it writes, in that order, and no file fsyncs on its own
+// in between, so that a power cut leaves the job as it was at a tick.
 func (s *Scheduler) flushJob(force bool) error {
 	js := s.job
+	if t := js.dir.Fsync(); t.Mode == jobdir.FsyncInterval && t.Tick != nil && t.Tick.Begin(time.Now(), t.Interval) {
+		defer t.Tick.End()
+	}
 	err := js.journal.Flush(s.flushQueues, force)
 	if err != nil {
 		return err

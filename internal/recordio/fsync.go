@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,65 @@ const DefaultFsyncInterval = time.Second
 type FsyncPolicy struct {
 	Mode     FsyncMode
 	Interval time.Duration // for FsyncInterval; 0 means DefaultFsyncInterval
+	// Tick, under FsyncInterval, is the clock the files of one job share
+	// (nil: each file keeps its own). Once a leader (the scheduler) has
+	// begun a tick, a file is due only inside a tick, or when it holds
+	// writes older than the last one's start (a file the tick did not
+	// reach).
+	Tick *SyncTick
+}
+
+// SyncTick is the fsync clock the files of one job share under
+// FsyncInterval, so that they are fsynced together, in the order their
+// leader flushes them (the scheduler: in-flight deliveries, bucket journal,
+// queues, finishes, fingerprints), and never one ahead of another: after a
+// power cut a job is as it was at the last tick, plus whatever unsynced
+// writes the file system had written back on its own. Without a shared
+// clock each file's own interval elapses at its own moment, and a queue's
+// pops could become durable before the delivery records of the in-flight
+// journal, or a fingerprint before its request.
+//
+// It is safe for concurrent use.
+type SyncTick struct {
+	led  atomic.Bool
+	open atomic.Bool
+	last atomic.Int64 // wall clock (UnixNano) at the start of the last tick
+}
+
+// NewSyncTick returns a clock no leader has begun yet: until one does, each
+// file keeps its own interval.
+func NewSyncTick() *SyncTick { return &SyncTick{} }
+
+// Begin starts a tick when interval has passed since the last one began,
+// and reports whether it did: until End, every file of the job with
+// unsynced writes is due. The leader calls it at the start of a flush that
+// writes every file in dependency order, and End once it is done.
+func (t *SyncTick) Begin(now time.Time, interval time.Duration) bool {
+	t.led.Store(true)
+	if interval <= 0 {
+		interval = DefaultFsyncInterval
+	}
+	if now.UnixNano()-t.last.Load() < int64(interval) {
+		return false
+	}
+	t.last.Store(now.UnixNano())
+	t.open.Store(true)
+	return true
+}
+
+// End ends the tick Begin started.
+func (t *SyncTick) End() { t.open.Store(false) }
+
+// due reports whether a file whose oldest unsynced write is at oldest (zero:
+// unknown) is due, and whether the tick decides at all (a leader began one).
+func (t *SyncTick) due(oldest time.Time) (due, decides bool) {
+	if t == nil || !t.led.Load() {
+		return false, false
+	}
+	if t.open.Load() {
+		return true, true
+	}
+	return !oldest.IsZero() && oldest.UnixNano() < t.last.Load(), true
 }
 
 // DefaultFsyncPolicy is the policy when the settings say nothing.
@@ -75,11 +135,44 @@ func (p FsyncPolicy) Due(oldest, now time.Time) bool {
 	case FsyncNever:
 		return false
 	}
-	iv := p.Interval
-	if iv <= 0 {
-		iv = DefaultFsyncInterval
+	if due, decides := p.Tick.due(oldest); decides {
+		return due
 	}
-	return now.Sub(oldest) >= iv
+	return now.Sub(oldest) >= p.interval()
+}
+
+// DueAfter is Due for a file whose oldest unsynced write was age ago, for
+// callers that keep a monotonic clock: with a shared tick, it is due only
+// inside a tick.
+func (p FsyncPolicy) DueAfter(age time.Duration) bool {
+	switch p.Mode {
+	case FsyncAlways:
+		return true
+	case FsyncNever:
+		return false
+	}
+	if due, decides := p.Tick.due(time.Time{}); decides {
+		return due
+	}
+	return age >= p.interval()
+}
+
+// Deferred reports whether a file should put off an fsync it would make on
+// its own (a checkpoint's) until the next tick: under FsyncInterval with a
+// shared tick that a leader began, outside a tick.
+func (p FsyncPolicy) Deferred() bool {
+	if p.Mode != FsyncInterval {
+		return false
+	}
+	due, decides := p.Tick.due(time.Time{})
+	return decides && !due
+}
+
+func (p FsyncPolicy) interval() time.Duration {
+	if p.Interval <= 0 {
+		return DefaultFsyncInterval
+	}
+	return p.Interval
 }
 
 // SyncDir fsyncs the directory at path, making the creation, removal or

@@ -466,13 +466,7 @@ func (q *Queue) flushLocked(now clock.Mono, explicit, final bool) error {
 
 // fsyncDue reports whether the policy wants the unsynced writes fsynced now.
 func (q *Queue) fsyncDue(now clock.Mono) bool {
-	switch q.cfg.Fsync.Mode {
-	case recordio.FsyncAlways:
-		return true
-	case recordio.FsyncNever:
-		return false
-	}
-	return q.unsyncedSince.Since(now) >= q.cfg.Fsync.Interval
+	return q.cfg.Fsync.DueAfter(q.unsyncedSince.Since(now))
 }
 
 // sync makes everything written so far durable.

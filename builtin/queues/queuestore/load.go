@@ -206,22 +206,6 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 	return nil
 }
 
-// forgetRedeclared forgets, in a log that lost frames to damage, the
-// buckets a declaration of bucket id with key rel contradicts: the same key
-// under another id, or the same id for another key or kind. Their drop
-// (a bucket is dropped from the store only once drained) was lost with the
-// damaged stretch; their chunks held only popped records.
-func (s *Store) forgetRedeclared(segNo uint32, off int64, id uint64, rel string) {
-	for _, old := range []*storeBucket{s.byKey[rel], s.buckets[id]} {
-		if old == nil || s.buckets[old.id] != old {
-			continue
-		}
-		s.report(s.segPath(segNo), off, 0, 0, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): its drop was lost with a damaged stretch of the log, forgotten", old.id, old.rel, id, rel))
-		delete(s.buckets, old.id)
-		delete(s.byKey, old.rel)
-	}
-}
-
 // orphanLive applies a live-count record of bucket id, whose declaration
 // was lost, to its dropped chunks.
 func (s *Store) orphanLive(id uint64, r reader) {
@@ -306,11 +290,10 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		if old := s.buckets[id]; old != nil && old.rel == rel && old.lifo == (kind == kindLIFO) {
 			return nil // declared again at the start of a later segment (format 2)
 		}
-		if s.lossy {
-			s.forgetRedeclared(segNo, off, id, rel)
-		}
-		if s.buckets[id] != nil || s.byKey[rel] != nil {
-			return bad(fmt.Sprintf("bucket %d (%s) declared twice", id, rel))
+		for _, old := range []*storeBucket{s.buckets[id], s.byKey[rel]} {
+			if old != nil && s.buckets[old.id] == old {
+				s.redeclared(old, id, rel, segNo, off)
+			}
 		}
 		b := &storeBucket{s: s, id: id, rel: rel, lifo: kind == kindLIFO, declared: true}
 		s.buckets[id], s.byKey[rel] = b, b
@@ -321,21 +304,22 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		switch {
 		case r.bad || count == 0 || count > maxChunkRecords(len(r.b)):
 			return bad("bad chunk header")
-		case b == nil && s.lossy:
-			// Reported at the end of the load, with the records still
-			// live in it (later records may count pops).
+		case b == nil:
+			// Its declaration was lost (damage, or unsynced writes a power
+			// cut dropped while it kept later ones): reported at the end of
+			// the load, with the records still live in it (later records
+			// may count pops).
 			if s.orphans == nil {
 				s.orphans = map[uint64][]orphanChunk{}
 			}
 			s.orphans[id] = append(s.orphans[id], orphanChunk{no: no, live: count, seg: segNo, off: off, size: int64(size)})
 			return nil
-		case b == nil:
-			return bad(fmt.Sprintf("chunk of unknown bucket %d", id))
-		case no < b.nextChunk && s.lossy:
+		case no < b.nextChunk:
+			// Damage, or a power cut that kept a chunk written before a
+			// resume cut it off as a torn tail, and the chunk the resume
+			// wrote in its place.
 			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
 			return nil
-		case no < b.nextChunk:
-			return bad(fmt.Sprintf("chunk %d of bucket %d after chunk %d", no, id, b.nextChunk-1))
 		}
 		b.chunks = append(b.chunks, chunkRef{base: fr.ID, no: no, seg: segNo, off: uint32(off), size: uint32(size), count: count, live: count})
 		b.nextChunk = no + 1
@@ -343,11 +327,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 	case recLive:
 		id := r.uvarint()
 		b := s.buckets[id]
-		if r.bad || (b == nil && !s.lossy) {
-			return bad(fmt.Sprintf("live counts of unknown bucket %d", id))
+		if r.bad {
+			return bad("bad live count record")
 		}
 		if b == nil {
-			// Its declaration was lost with a corrupt stretch of the log:
+			// Its declaration was lost (damage, or a power cut):
 			// count the pops of its dropped chunks.
 			s.orphanLive(id, r)
 			return nil
@@ -373,8 +357,8 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 	case recDrop:
 		id := r.uvarint()
 		b := s.buckets[id]
-		if r.bad || (b == nil && !s.lossy) {
-			return bad(fmt.Sprintf("drop of unknown bucket %d", id))
+		if r.bad {
+			return bad("bad drop record")
 		}
 		if b == nil {
 			delete(s.orphans, id) // dropped drained: nothing of it is lost
@@ -386,6 +370,23 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		return bad(fmt.Sprintf("unknown record type %q", p[0]))
 	}
 	return nil
+}
+
+// redeclared forgets bucket old, which the declaration of bucket id with
+// key rel replaces. The store gives a key a new bucket only once its old
+// one is dropped, and gives an ID again only when a power cut lost the
+// declaration that had it: either way the drop, or the first declaration,
+// was written after the last fsync and lost while what follows was kept.
+// What the old bucket still held by the log is dropped and reported: it was
+// popped (its live counts lost with the drop), or never durable.
+func (s *Store) redeclared(old *storeBucket, id uint64, rel string, segNo uint32, off int64) {
+	live := 0
+	for _, c := range old.chunks {
+		live += int(c.live)
+	}
+	s.report(s.segPath(segNo), off, 0, live, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): the writes between them were lost to a power cut; the first one's chunks dropped", old.id, old.rel, id, rel))
+	delete(s.buckets, old.id)
+	delete(s.byKey, old.rel)
 }
 
 // decodeIndex reads a checkpoint. It is written whole and renamed into

@@ -278,20 +278,17 @@ func (s *Store) flushLocked(now clock.Mono, final bool) error {
 			return err
 		}
 	}
-	if final || s.checkpointDue(now) {
+	// A checkpoint fsyncs the log: under a shared interval tick it waits
+	// for the next tick, so that the pops it makes durable never are
+	// before the in-flight journal's records of those deliveries.
+	if final || (s.checkpointDue(now) && !s.cfg.Fsync.Deferred()) {
 		return s.checkpoint()
 	}
 	return nil
 }
 
 func (s *Store) syncDue(now clock.Mono) bool {
-	switch s.cfg.Fsync.Mode {
-	case recordio.FsyncAlways:
-		return true
-	case recordio.FsyncNever:
-		return false
-	}
-	return s.unsyncedSince.Since(now) >= s.cfg.Fsync.Interval
+	return s.cfg.Fsync.DueAfter(s.unsyncedSince.Since(now))
 }
 
 // storePlan is what one frame of a flush changes once it is written.
