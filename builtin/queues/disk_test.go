@@ -58,6 +58,10 @@ func TestDiskQueueFactorySettings(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := q.(*filequeue.Queue).Config()
+				if got.Fsync.Mode == recordio.FsyncInterval && got.Fsync.Tick == nil {
+					t.Fatalf("interval policy without the job's shared tick: %+v", got.Fsync)
+				}
+				got.Fsync.Tick = nil
 				if got.Fsync != tc.want || got.FlushInterval != tc.flush || got.Spider != c.Spider {
 					t.Fatalf("config %+v / %v", got.Fsync, got.FlushInterval)
 				}
