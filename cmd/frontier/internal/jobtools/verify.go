@@ -495,6 +495,7 @@ func (v *verifier) queue() {
 	for _, b := range view.buckets {
 		v.total += int64(b.pending)
 	}
+	v.storeEmpty(view)
 	for _, b := range view.buckets {
 		switch {
 		case b.stored:
@@ -503,6 +504,26 @@ func (v *verifier) queue() {
 			v.verifyFile(b.Path)
 		}
 	}
+}
+
+// storeEmpty reports a job whose bucket journal lists live buckets while
+// its queue store holds no request at all: the store's segments were
+// deleted or cut (the requests they held are lost, how many is unknown),
+// or, far less likely, a crash came between the first write of the bucket
+// journal and the first write of the store, when nothing was acknowledged.
+// Verify cannot tell the two apart, so it does not say OK.
+func (v *verifier) storeEmpty(view *queueView) {
+	if view.layout() != LayoutStore || len(view.buckets) == 0 {
+		return
+	}
+	for _, b := range view.buckets {
+		if b.stored || b.kind != "missing" {
+			return
+		}
+	}
+	v.add(Finding{File: view.key, Offset: -1, Kind: KindMissing, What: fmt.Sprintf(
+		"the bucket journal lists %d live buckets and the queue store holds none of their requests: segments deleted or cut, their requests lost (how many is unknown), unless a crash came before the store's first write",
+		len(view.buckets))})
 }
 
 // openStore opens the queue store of view, when there is one, and reports
