@@ -99,10 +99,18 @@ while got < max and #live > 0 do
     else
       local pr = redis.call('ZRANGE', Q .. ':hp:' .. h, 0, 0)
       local e
+      -- left: whether the host may still hold requests; only a priority
+      -- emptied now makes it worth asking Redis.
+      local left = false
       if #pr > 0 then
         local qk = Q .. ':q:' .. pr[1] .. ':' .. h
         if lifo then e = redis.call('RPOP', qk) else e = redis.call('LPOP', qk) end
-        if redis.call('LLEN', qk) == 0 then redis.call('ZREM', Q .. ':hp:' .. h, pr[1]) end
+        if redis.call('LLEN', qk) == 0 then
+          redis.call('ZREM', Q .. ':hp:' .. h, pr[1])
+          left = redis.call('EXISTS', Q .. ':hp:' .. h) == 1
+        else
+          left = true
+        end
       end
       if e then
         got = got + 1
@@ -120,7 +128,7 @@ while got < max and #live > 0 do
         out[#out + 1] = id
         out[#out + 1] = e
       end
-      if redis.call('EXISTS', Q .. ':hp:' .. h) == 0 then
+      if not left then
         redis.call('ZREM', Q .. ':ready', h)
       else
         redis.call('ZADD', Q .. ':ready', now + delay, h)
