@@ -127,9 +127,6 @@ func (s *Store) Inspect(ctx context.Context) (*Report, error) {
 	for i, k := range keys {
 		lens[i] = pipe.LLen(ctx, k)
 	}
-	leases := pipe.ZRangeWithScores(ctx, s.cfg.QueueKey+":leases", 0, -1)
-	owners := pipe.HGetAll(ctx, s.cfg.QueueKey+":lo")
-	where := pipe.HGetAll(ctx, s.cfg.QueueKey+":lh")
 	workers := pipe.ZRangeWithScores(ctx, s.cfg.QueueKey+":workers", 0, -1)
 	next := pipe.HGetAll(ctx, s.cfg.QueueKey+":next")
 	now := pipe.Time(ctx)
@@ -140,14 +137,12 @@ func (s *Store) Inspect(ctx context.Context) (*Report, error) {
 		qs[i].Pending = lens[i].Val()
 	}
 	r.Queues = qs
-	for _, z := range leases.Val() {
-		id := fmt.Sprint(z.Member)
-		l := LeaseReport{ID: id, Owner: owners.Val()[id], Expires: time.UnixMilli(int64(z.Score)).UTC()}
-		if p, h, ok := strings.Cut(where.Val()[id], " "); ok {
-			l.Priority, _ = strconv.Atoi(p)
-			l.Host = h
-		}
-		r.Leases = append(r.Leases, l)
+	leased, err := s.leased(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range leased {
+		r.Leases = append(r.Leases, l.LeaseReport)
 	}
 	for _, z := range workers.Val() {
 		r.Workers = append(r.Workers, WorkerSeen{Owner: fmt.Sprint(z.Member), LastSeen: time.UnixMilli(int64(z.Score)).UTC()})
@@ -271,20 +266,17 @@ func (s *Store) Export(ctx context.Context, fn func(Pending) error) error {
 	if err != nil {
 		return err
 	}
-	for i := range rep.Leases {
-		l := rep.Leases[i]
-		e, err := s.client.HGet(ctx, s.cfg.QueueKey+":ld", l.ID).Result()
-		if err == redis.Nil {
-			continue // acknowledged meanwhile
-		}
-		if err != nil {
-			return s.keyErr(s.cfg.QueueKey+":ld", err)
-		}
-		r, err := decodeEntry(s.cfg.QueueKey+":ld field "+l.ID, e)
+	leased, err := s.leased(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range leased {
+		l := leased[i]
+		r, err := decodeEntry(s.cfg.QueueKey+":lb field "+l.batch, l.entry)
 		if err != nil {
 			return err
 		}
-		if err := fn(Pending{State: "leased", Host: l.Host, Priority: l.Priority, Redelivered: e[0] == 'r', Lease: &l, Request: r}); err != nil {
+		if err := fn(Pending{State: "leased", Host: l.Host, Priority: l.Priority, Redelivered: l.entry[0] == 'r', Lease: &l.LeaseReport, Request: r}); err != nil {
 			return err
 		}
 	}
@@ -322,6 +314,82 @@ func (s *Store) Export(ctx context.Context, fn func(Pending) error) error {
 		}
 	}
 	return nil
+}
+
+// leasedRequest is a request of a lease batch, not acknowledged.
+type leasedRequest struct {
+	LeaseReport
+	batch, entry string
+}
+
+// leased reads the lease batches and returns their requests not
+// acknowledged, batch by batch in expiry order, each batch in the order it
+// was popped.
+func (s *Store) leased(ctx context.Context) ([]leasedRequest, error) {
+	q := s.cfg.QueueKey
+	pipe := s.client.Pipeline()
+	batches := pipe.ZRangeWithScores(ctx, q+":leases", 0, -1)
+	owners := pipe.HGetAll(ctx, q+":lo")
+	states := pipe.HGetAll(ctx, q+":la")
+	blobs := pipe.HGetAll(ctx, q+":lb")
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, s.keyErr(q, err)
+	}
+	var out []leasedRequest
+	for _, z := range batches.Val() {
+		b := fmt.Sprint(z.Member)
+		st, blob := states.Val()[b], blobs.Val()[b]
+		if st == "" {
+			continue // acknowledged between two reads
+		}
+		es, err := batchEntries(blob)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s:lb field %s: %w", ErrBadValue, q, b, err)
+		}
+		if len(st) != len(es)+1 {
+			return nil, fmt.Errorf("%w: %s:la field %s = %q does not match the %d requests of the batch", ErrBadValue, q, b, trunc(st), len(es))
+		}
+		for k, e := range es {
+			if st[k+1] != '0' {
+				continue
+			}
+			prio, err := strconv.Atoi(e.priority)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s:lb field %s: priority %q", ErrBadValue, q, b, trunc(e.priority))
+			}
+			out = append(out, leasedRequest{
+				LeaseReport: LeaseReport{ID: b + "." + strconv.Itoa(k+1), Owner: owners.Val()[b], Host: e.host,
+					Priority: prio, Expires: time.UnixMilli(int64(z.Score)).UTC()},
+				batch: b, entry: e.entry,
+			})
+		}
+	}
+	return out, nil
+}
+
+type batchEntry struct{ priority, host, entry string }
+
+// batchEntries parses a lease batch: per request the netstrings
+// ("<length>:<bytes>") of its priority, host and entry.
+func batchEntries(blob string) ([]batchEntry, error) {
+	var fields []string
+	for rest := blob; rest != ""; {
+		n, tail, ok := strings.Cut(rest, ":")
+		size, err := strconv.Atoi(n)
+		if !ok || err != nil || size < 0 || size > len(tail) {
+			return nil, fmt.Errorf("not a lease batch at byte %d (was the key written by another program?)", len(blob)-len(rest))
+		}
+		fields = append(fields, tail[:size])
+		rest = tail[size:]
+	}
+	if len(fields)%3 != 0 {
+		return nil, fmt.Errorf("not a lease batch: %d fields, not triples (was the key written by another program?)", len(fields))
+	}
+	es := make([]batchEntry, 0, len(fields)/3)
+	for i := 0; i < len(fields); i += 3 {
+		es = append(es, batchEntry{fields[i], fields[i+1], fields[i+2]})
+	}
+	return es, nil
 }
 
 func decodeEntry(where, e string) (*framework.Request, error) {

@@ -5,15 +5,21 @@ import "github.com/redis/go-redis/v9"
 // The scripts share these conventions. ARGV[1] is the queue prefix Q; the
 // keys under it are
 //
-//	Q:meta          hash: pending, leased, seq (lease ids), redelivered
+//	Q:meta          hash: pending, leased, seq (lease batches), redelivered
 //	Q:ready         zset: host -> time (ms, server clock) it may be served
 //	Q:hp:<host>     zset: the host's non-empty priorities (score -priority)
 //	Q:q:<p>:<host>  list: the host's requests of priority p, entries
 //	                "n"+record, or "r"+record once redelivered
 //	Q:next          hash: host -> earliest time of its next request (delay, pause)
 //	Q:hc            hash: host -> requests of the host leased now
-//	Q:leases        zset: lease id -> expiry (ms)
-//	Q:lo, Q:lh, Q:ld hash: lease id -> owner, "<priority> <host>", entry
+//	Q:leases        zset: lease batch -> expiry (ms); a batch is the
+//	                requests of one pop, request k of batch b is lease "b.k"
+//	Q:lo            hash: batch -> owner
+//	Q:lb            hash: batch -> per request the netstrings of its
+//	                priority, host and entry
+//	Q:la            hash: batch -> "c" (counted in Q:hc) or "-", then per
+//	                request '0' leased or '1' acknowledged
+//	Q:lh            hash: lease id -> host, for counted batches
 //	Q:workers       zset: owner -> last time it renewed its leases
 //
 // and the fingerprints are fields of D:<shard> hashes (D = ARGV[2] of
@@ -73,29 +79,68 @@ if n > 0 then redis.call('HINCRBY', Q .. ':meta', 'pending', n) end
 return res
 `)
 
+// luaBatch reads a lease batch's Q:lb value: per request the netstrings
+// ("<length>:<bytes>") of its priority, host and entry. It returns the
+// flat list p1, h1, e1, p2, ...; a value that is not such a list is a
+// script error naming key.
+const luaBatch = `
+local function batchentries(key, blob)
+  local t, pos = {}, 1
+  while pos <= #blob do
+    local c = string.find(blob, ':', pos, true)
+    local n = c and tonumber(string.sub(blob, pos, c - 1))
+    if not n or c + n > #blob then
+      return redis.error_reply('ERR ' .. key .. ' holds a value that is not a frontier lease batch (was the key written by another program?)')
+    end
+    t[#t + 1] = string.sub(blob, c + 1, c + n)
+    pos = c + n + 1
+  end
+  if #t % 3 ~= 0 then
+    return redis.error_reply('ERR ' .. key .. ' holds a value that is not a frontier lease batch (was the key written by another program?)')
+  end
+  return t
+end
+`
+
+// luaLeaseID splits lease id "<batch>.<k>" into the batch and k, or nil.
+const luaLeaseID = `
+local function leaseid(id)
+  local d = string.find(id, '.', 1, true)
+  if not d then return nil end
+  local k = tonumber(string.sub(id, d + 1))
+  if not k or k < 1 then return nil end
+  return string.sub(id, 1, d - 1), k
+end
+`
+
 // popScript: ARGV = Q, owner, max, lease ms, delay ms, per-host limit (0:
 // none), lifo. Hosts are served in the order of their ready time, one
 // request per host per pass; with a delay, one per host per call. The
-// leases are written with one command per key for the whole call. Returns
-// id1, entry1, id2, entry2, ...
+// requests of one call are one lease batch (Q:leases, Q:lo, Q:lb, Q:la),
+// written with one command per key; request k of batch b is lease "b.k".
+// Returns id1, entry1, id2, entry2, ...
 var popScript = redis.NewScript(luaNow + luaBulk + `
 local Q, owner, max, lease, delay, limit, lifo = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local hosts = redis.call('ZRANGEBYSCORE', Q .. ':ready', '-inf', now, 'LIMIT', 0, max * 2 + 32)
-local out, got, live = {}, 0, {}
-local zl, lo, lh, ld, hc, inc = {}, {}, {}, {}, {}, {}
-local base = redis.call('HINCRBY', Q .. ':meta', 'seq', max) - max
-for _, h in ipairs(hosts) do live[#live + 1] = h end
+local out, got, live = {}, 0, hosts
+local parts, final, nexts, hc, inc, lh = {}, {}, {}, {}, {}, {}
+if #hosts == 0 then
+  redis.call('ZADD', Q .. ':workers', now, owner)
+  return out
+end
+if limit > 0 then
+  for i = 1, #hosts, 4000 do
+    local c = redis.call('HMGET', Q .. ':hc', unpack(hosts, i, math.min(i + 3999, #hosts)))
+    for j, v in ipairs(c) do hc[hosts[i + j - 1]] = tonumber(v or '0') end
+  end
+end
+local bid = tostring(redis.call('HINCRBY', Q .. ':meta', 'seq', 1))
 while got < max and #live > 0 do
   local still = {}
   for _, h in ipairs(live) do
     if got >= max then break end
-    local c = hc[h]
-    if limit > 0 and c == nil then
-      c = tonumber(redis.call('HGET', Q .. ':hc', h) or '0')
-      hc[h] = c
-    end
-    if limit > 0 and c >= limit then
-      redis.call('ZADD', Q .. ':ready', now, h)
+    if limit > 0 and hc[h] >= limit then
+      final[h] = now
     else
       local pr = redis.call('ZRANGE', Q .. ':hp:' .. h, 0, 0)
       local e
@@ -114,36 +159,51 @@ while got < max and #live > 0 do
       end
       if e then
         got = got + 1
-        local id = tostring(base + got)
-        zl[#zl + 1] = now + lease
-        zl[#zl + 1] = id
-        lo[#lo + 1] = id
-        lo[#lo + 1] = owner
-        lh[#lh + 1] = id
-        lh[#lh + 1] = pr[1] .. ' ' .. h
-        ld[#ld + 1] = id
-        ld[#ld + 1] = e
-        if c then hc[h] = c + 1 end
-        inc[h] = (inc[h] or 0) + 1
+        local id = bid .. '.' .. got
+        parts[#parts + 1] = #pr[1] .. ':' .. pr[1] .. #h .. ':' .. h .. #e .. ':' .. e
+        if limit > 0 then
+          hc[h] = hc[h] + 1
+          inc[h] = (inc[h] or 0) + 1
+          lh[#lh + 1] = id
+          lh[#lh + 1] = h
+        end
+        if delay > 0 then
+          nexts[#nexts + 1] = h
+          nexts[#nexts + 1] = now + delay
+        end
         out[#out + 1] = id
         out[#out + 1] = e
       end
       if not left then
-        redis.call('ZREM', Q .. ':ready', h)
+        final[h] = false
       else
-        redis.call('ZADD', Q .. ':ready', now + delay, h)
+        final[h] = now + delay
         if delay == 0 and e then still[#still + 1] = h end
       end
-      if delay > 0 then redis.call('HSET', Q .. ':next', h, now + delay) end
     end
   end
   live = still
 end
+local za, zr = {}, {}
+for h, at in pairs(final) do
+  if at then
+    za[#za + 1] = at
+    za[#za + 1] = h
+  else
+    zr[#zr + 1] = h
+  end
+end
+bulk('ZADD', Q .. ':ready', za, 2)
+bulk('ZREM', Q .. ':ready', zr, 1)
+bulk('HSET', Q .. ':next', nexts, 2)
 if got > 0 then
-  bulk('ZADD', Q .. ':leases', zl, 2)
-  bulk('HSET', Q .. ':lo', lo, 2)
+  local counted = '-'
+  if limit > 0 then counted = 'c' end
+  redis.call('ZADD', Q .. ':leases', now + lease, bid)
+  redis.call('HSET', Q .. ':lo', bid, owner)
+  redis.call('HSET', Q .. ':lb', bid, table.concat(parts))
+  redis.call('HSET', Q .. ':la', bid, counted .. string.rep('0', got))
   bulk('HSET', Q .. ':lh', lh, 2)
-  bulk('HSET', Q .. ':ld', ld, 2)
   for h, c in pairs(inc) do redis.call('HINCRBY', Q .. ':hc', h, c) end
   redis.call('HINCRBY', Q .. ':meta', 'pending', -got)
   redis.call('HINCRBY', Q .. ':meta', 'leased', got)
@@ -152,97 +212,155 @@ redis.call('ZADD', Q .. ':workers', now, owner)
 return out
 `)
 
-// luaEndLease removes lease id and returns its "<priority> <host>" and
-// entry, or false when it is not (any more) a lease.
-const luaEndLease = `
-local function endlease(Q, id)
-  if redis.call('ZREM', Q .. ':leases', id) == 0 then return false end
-  local ph = redis.call('HGET', Q .. ':lh', id)
-  local e = redis.call('HGET', Q .. ':ld', id)
-  redis.call('HDEL', Q .. ':lo', id)
-  redis.call('HDEL', Q .. ':lh', id)
-  redis.call('HDEL', Q .. ':ld', id)
-  if not ph or not e then return false end
-  local sp = string.find(ph, ' ', 1, true)
-  local p, h = string.sub(ph, 1, sp - 1), string.sub(ph, sp + 1)
-  if redis.call('HINCRBY', Q .. ':hc', h, -1) <= 0 then redis.call('HDEL', Q .. ':hc', h) end
-  redis.call('HINCRBY', Q .. ':meta', 'leased', -1)
-  return {p, h, e}
+// luaEndBatch deletes lease batch b.
+const luaEndBatch = `
+local function endbatch(Q, b)
+  redis.call('ZREM', Q .. ':leases', b)
+  redis.call('HDEL', Q .. ':lo', b)
+  redis.call('HDEL', Q .. ':lb', b)
+  redis.call('HDEL', Q .. ':la', b)
 end
 `
 
-// ackScript: ARGV = Q, ids... Ends the leases among ids, with one command
-// per key for the whole call; returns how many were leases.
-var ackScript = redis.NewScript(luaBulk + `
+// luaUncount takes the leases ids (of counted batches) off their hosts'
+// counts of leased requests.
+const luaUncount = `
+local function uncount(Q, ids)
+  local per = {}
+  for i = 1, #ids, 4000 do
+    local part = {unpack(ids, i, math.min(i + 3999, #ids))}
+    local hs = redis.call('HMGET', Q .. ':lh', unpack(part))
+    redis.call('HDEL', Q .. ':lh', unpack(part))
+    for _, h in ipairs(hs) do
+      if h then per[h] = (per[h] or 0) + 1 end
+    end
+  end
+  for h, c in pairs(per) do
+    if redis.call('HINCRBY', Q .. ':hc', h, -c) <= 0 then redis.call('HDEL', Q .. ':hc', h) end
+  end
+end
+`
+
+// ackScript: ARGV = Q, ids... Ends the leases among ids: a batch's state
+// (Q:la, a flag then one '0' or '1' per request) marks them done, and the
+// batch is deleted once every request of it is; returns how many were
+// leases.
+var ackScript = redis.NewScript(luaEndBatch + luaUncount + luaLeaseID + `
 local Q = ARGV[1]
-local live, phs, dup = {}, {}, {}
-for i = 2, #ARGV, 4000 do
-  local ids = {unpack(ARGV, i, math.min(i + 3999, #ARGV))}
-  local sc = redis.call('ZMSCORE', Q .. ':leases', unpack(ids))
-  for j, id in ipairs(ids) do
-    if sc[j] and not dup[id] then
-      live[#live + 1] = id
-      dup[id] = true
+local byb, order = {}, {}
+for i = 2, #ARGV do
+  local b, k = leaseid(ARGV[i])
+  if b then
+    if not byb[b] then
+      byb[b] = {}
+      order[#order + 1] = b
+    end
+    byb[b][k] = true
+  end
+end
+local total, counted = 0, {}
+for _, b in ipairs(order) do
+  local st = redis.call('HGET', Q .. ':la', b)
+  if st then
+    local fresh = {}
+    for k in pairs(byb[b]) do
+      if string.byte(st, k + 1) == 48 then fresh[#fresh + 1] = k end
+    end
+    if #fresh > 0 then
+      table.sort(fresh)
+      local segs, pos = {}, 1
+      for _, k in ipairs(fresh) do
+        segs[#segs + 1] = string.sub(st, pos, k)
+        segs[#segs + 1] = '1'
+        pos = k + 2
+      end
+      segs[#segs + 1] = string.sub(st, pos)
+      st = table.concat(segs)
+      total = total + #fresh
+      if string.byte(st, 1) == 99 then
+        for _, k in ipairs(fresh) do counted[#counted + 1] = b .. '.' .. k end
+      end
+      if string.find(st, '0', 2, true) then
+        redis.call('HSET', Q .. ':la', b, st)
+      else
+        endbatch(Q, b)
+      end
     end
   end
 end
-if #live == 0 then return 0 end
-for i = 1, #live, 4000 do
-  local ph = redis.call('HMGET', Q .. ':lh', unpack(live, i, math.min(i + 3999, #live)))
-  for _, v in ipairs(ph) do phs[#phs + 1] = v end
-end
-bulk('ZREM', Q .. ':leases', live, 1)
-bulk('HDEL', Q .. ':lo', live, 1)
-bulk('HDEL', Q .. ':lh', live, 1)
-bulk('HDEL', Q .. ':ld', live, 1)
-local per = {}
-for _, ph in pairs(phs) do
-  if ph then
-    local sp = string.find(ph, ' ', 1, true)
-    local h = string.sub(ph, sp + 1)
-    per[h] = (per[h] or 0) + 1
-  end
-end
-for h, c in pairs(per) do
-  if redis.call('HINCRBY', Q .. ':hc', h, -c) <= 0 then redis.call('HDEL', Q .. ':hc', h) end
-end
-redis.call('HINCRBY', Q .. ':meta', 'leased', -#live)
-return #live
+if #counted > 0 then uncount(Q, counted) end
+if total > 0 then redis.call('HINCRBY', Q .. ':meta', 'leased', -total) end
+return total
 `)
 
 // extendScript: ARGV = Q, owner, lease ms, ids... Renews the owner's
-// leases among ids; returns the ids that are no longer its leases.
-var extendScript = redis.NewScript(luaNow + `
+// lease batches that hold ids; returns the ids that are no longer its
+// leases.
+var extendScript = redis.NewScript(luaNow + luaLeaseID + `
 local Q, owner, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local lost = {}
+local lost, state = {}, {}
 for i = 4, #ARGV do
   local id = ARGV[i]
-  if redis.call('HGET', Q .. ':lo', id) == owner and redis.call('ZSCORE', Q .. ':leases', id) then
-    redis.call('ZADD', Q .. ':leases', now + lease, id)
-  else
-    lost[#lost + 1] = id
+  local b, k = leaseid(id)
+  local st = false
+  if b then
+    st = state[b]
+    if st == nil then
+      st = false
+      if redis.call('HGET', Q .. ':lo', b) == owner and redis.call('ZSCORE', Q .. ':leases', b) then
+        st = redis.call('HGET', Q .. ':la', b) or false
+        if st then redis.call('ZADD', Q .. ':leases', now + lease, b) end
+      end
+      state[b] = st
+    end
   end
+  if not st or string.byte(st, k + 1) ~= 48 then lost[#lost + 1] = id end
 end
 redis.call('ZADD', Q .. ':workers', now, owner)
 return lost
 `)
 
-// recoverScript: ARGV = Q, lifo, max. Returns expired leases' requests to
-// the front of their queue, flagged redelivered; returns how many.
-var recoverScript = redis.NewScript(luaNow + luaRequeue + luaEndLease + `
+// recoverScript: ARGV = Q, lifo, max. Returns the requests of at most max
+// expired lease batches, those not acknowledged, to the front of their
+// queues in the order they were popped, flagged redelivered; returns how
+// many.
+var recoverScript = redis.NewScript(luaNow + luaRequeue + luaBatch + luaEndBatch + luaUncount + `
 local Q, lifo, max = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3])
-local ids = redis.call('ZRANGEBYSCORE', Q .. ':leases', '-inf', now, 'LIMIT', 0, max)
+local bs = redis.call('ZRANGEBYSCORE', Q .. ':leases', '-inf', now, 'LIMIT', 0, max)
+-- Every batch is read before anything is written, so a foreign value
+-- fails the call without leaving it half done.
+local got = {}
+for i, b in ipairs(bs) do
+  local st = redis.call('HGET', Q .. ':la', b)
+  local blob = redis.call('HGET', Q .. ':lb', b)
+  local t = false
+  if st and blob then
+    t = batchentries(Q .. ':lb field ' .. b, blob)
+    if t.err then return t end
+  end
+  got[i] = {st, t}
+end
 local n = 0
-for _, id in ipairs(ids) do
-  local l = endlease(Q, id)
-  if l then
-    requeue(Q, l[2], l[1], 'r' .. string.sub(l[3], 2), true, lifo, now)
-    n = n + 1
+for i, b in ipairs(bs) do
+  endbatch(Q, b)
+  local st, t = got[i][1], got[i][2]
+  if t then
+    local counted = {}
+    for k = #t / 3, 1, -1 do
+      if string.byte(st, k + 1) == 48 then
+        local e = t[3 * k]
+        requeue(Q, t[3 * k - 1], t[3 * k - 2], 'r' .. string.sub(e, 2), true, lifo, now)
+        n = n + 1
+        counted[#counted + 1] = b .. '.' .. k
+      end
+    end
+    if string.byte(st, 1) == 99 and #counted > 0 then uncount(Q, counted) end
   end
 end
 if n > 0 then
   redis.call('HINCRBY', Q .. ':meta', 'pending', n)
   redis.call('HINCRBY', Q .. ':meta', 'redelivered', n)
+  redis.call('HINCRBY', Q .. ':meta', 'leased', -n)
 end
 return n
 `)

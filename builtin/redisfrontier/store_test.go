@@ -1,8 +1,12 @@
 package redisfrontier_test
 
 import (
+	"errors"
+	"strings"
+
 	"context"
 	"fmt"
+	"github.com/redis/go-redis/v9"
 	"testing"
 	"time"
 
@@ -64,5 +68,95 @@ func TestLargePopAndAck(t *testing.T) {
 	}
 	if n, _ := client(t, srv).HLen(ctx, "{big}:requests:hc").Result(); n != 0 {
 		t.Fatalf("%d hosts still count leases", n)
+	}
+}
+
+// TestPartOfABatchAcknowledged acknowledges some requests of one pop: the
+// others stay leased, inspect lists exactly them, an expired batch returns
+// only them (in the order they were popped), and the hosts' counts of
+// leased requests return to zero.
+func TestPartOfABatchAcknowledged(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	c := client(t, srv)
+	st, err := redisfrontier.OpenStore(ctx, c, redisfrontier.StoreConfig{
+		QueueKey: "{part}:requests", DupeKey: "{part}:dupefilter", Capacity: 100}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]redisfrontier.Item, 6)
+	for i := range items {
+		items[i] = redisfrontier.Item{FP: []byte(fmt.Sprintf("%020d", i)), Host: fmt.Sprintf("h%d", i), Record: []byte(fmt.Sprint(i))}
+	}
+	if _, err := st.Push(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := st.Pop(ctx, "w", 6, redisfrontier.PopOptions{Lease: time.Minute, PerHost: 2})
+	if err != nil || len(ls) != 6 {
+		t.Fatalf("popped %d (%v), want 6", len(ls), err)
+	}
+	if n, err := st.Ack(ctx, []string{ls[1].ID, ls[4].ID, ls[1].ID, "nonsense", "1.99"}); err != nil || n != 2 {
+		t.Fatalf("acked %d (%v), want 2", n, err)
+	}
+	rep, err := st.Inspect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, l := range rep.Leases {
+		left = append(left, l.ID)
+	}
+	want := []string{ls[0].ID, ls[2].ID, ls[3].ID, ls[5].ID}
+	if fmt.Sprint(left) != fmt.Sprint(want) || rep.Leased != 4 {
+		t.Fatalf("leases %v (leased %d), want %v", left, rep.Leased, want)
+	}
+	lost, err := st.Extend(ctx, "w", -time.Hour, []string{ls[0].ID, ls[1].ID})
+	if err != nil || fmt.Sprint(lost) != fmt.Sprint([]string{ls[1].ID}) {
+		t.Fatalf("extend lost %v (%v), want only the acknowledged %s", lost, err, ls[1].ID)
+	}
+	if n, err := st.Recover(ctx, 10); err != nil || n != 4 {
+		t.Fatalf("recovered %d (%v), want 4", n, err)
+	}
+	again, err := st.Pop(ctx, "w2", 10, redisfrontier.PopOptions{Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []string
+	for _, l := range again {
+		if !l.Redelivered {
+			t.Errorf("%s not flagged redelivered", l.Record)
+		}
+		recs = append(recs, string(l.Record))
+	}
+	if fmt.Sprint(recs) != fmt.Sprint([]string{string(ls[0].Record), string(ls[2].Record), string(ls[3].Record), string(ls[5].Record)}) {
+		t.Fatalf("redelivered %v", recs)
+	}
+	if n, _ := c.HLen(ctx, "{part}:requests:hc").Result(); n != 0 {
+		t.Fatalf("%d hosts still count leases after the expired batch returned", n)
+	}
+	if n, _ := c.HLen(ctx, "{part}:requests:lh").Result(); n != 0 {
+		t.Fatalf("%d lease hosts left after the expired batch returned", n)
+	}
+}
+
+// TestForeignLeaseBatch: a value under the lease batches that this code did
+// not write is an error naming the key, for inspect and for recovery.
+func TestForeignLeaseBatch(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	c := client(t, srv)
+	st, err := redisfrontier.OpenStore(ctx, c, redisfrontier.StoreConfig{
+		QueueKey: "{alien}:requests", DupeKey: "{alien}:dupefilter", Capacity: 100}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ZAdd(ctx, "{alien}:requests:leases", redis.Z{Score: 1, Member: "7"})
+	c.HSet(ctx, "{alien}:requests:la", "7", "-0")
+	c.HSet(ctx, "{alien}:requests:lb", "7", "pickled bytes")
+	if _, err := st.Inspect(ctx); !errors.Is(err, redisfrontier.ErrBadValue) || !strings.Contains(err.Error(), "{alien}:requests:lb") {
+		t.Fatalf("inspect: %v, want ErrBadValue naming the key", err)
+	}
+	if _, err := st.Recover(ctx, 10); err == nil || !strings.Contains(err.Error(), "{alien}:requests:lb") {
+		t.Fatalf("recover: %v, want an error naming the key", err)
 	}
 }
