@@ -7,7 +7,8 @@ import "github.com/redis/go-redis/v9"
 //
 //	Q:meta          hash: pending, leased, seq (lease batches), redelivered
 //	Q:ready         zset: host -> time (ms, server clock) it may be served
-//	Q:hp:<host>     zset: the host's non-empty priorities (score -priority)
+//	Q:hp:<host>     zset: the host's priorities (score -priority); one whose
+//	                list a pop emptied stays until a pop finds the list gone
 //	Q:q:<p>:<host>  list: the host's requests of priority p, entries
 //	                "n"+record, or "r"+record once redelivered
 //	Q:next          hash: host -> earliest time of its next request (delay, pause)
@@ -121,68 +122,67 @@ end
 // Returns id1, entry1, id2, entry2, ...
 var popScript = redis.NewScript(luaNow + luaBulk + `
 local Q, owner, max, lease, delay, limit, lifo = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
-local hosts = redis.call('ZRANGEBYSCORE', Q .. ':ready', '-inf', now, 'LIMIT', 0, max * 2 + 32)
-local out, got, live = {}, 0, hosts
-local parts, final, nexts, hc, inc, lh = {}, {}, {}, {}, {}, {}
-if #hosts == 0 then
-  redis.call('ZADD', Q .. ':workers', now, owner)
-  return out
-end
-if limit > 0 then
-  for i = 1, #hosts, 4000 do
-    local c = redis.call('HMGET', Q .. ':hc', unpack(hosts, i, math.min(i + 3999, #hosts)))
-    for j, v in ipairs(c) do hc[hosts[i + j - 1]] = tonumber(v or '0') end
-  end
-end
-local bid = tostring(redis.call('HINCRBY', Q .. ':meta', 'seq', 1))
-while got < max and #live > 0 do
-  local still = {}
-  for _, h in ipairs(live) do
-    if got >= max then break end
-    if limit > 0 and hc[h] >= limit then
-      final[h] = now
-    else
-      local pr = redis.call('ZRANGE', Q .. ':hp:' .. h, 0, 0)
-      local e
-      -- left: whether the host may still hold requests; only a priority
-      -- emptied now makes it worth asking Redis.
-      local left = false
-      if #pr > 0 then
-        local qk = Q .. ':q:' .. pr[1] .. ':' .. h
-        if lifo then e = redis.call('RPOP', qk) else e = redis.call('LPOP', qk) end
-        if redis.call('LLEN', qk) == 0 then
-          redis.call('ZREM', Q .. ':hp:' .. h, pr[1])
-          left = redis.call('EXISTS', Q .. ':hp:' .. h) == 1
-        else
-          left = true
-        end
-      end
-      if e then
-        got = got + 1
-        local id = bid .. '.' .. got
-        parts[#parts + 1] = #pr[1] .. ':' .. pr[1] .. #h .. ':' .. h .. #e .. ':' .. e
-        if limit > 0 then
-          hc[h] = hc[h] + 1
-          inc[h] = (inc[h] or 0) + 1
-          lh[#lh + 1] = id
-          lh[#lh + 1] = h
-        end
-        if delay > 0 then
-          nexts[#nexts + 1] = h
-          nexts[#nexts + 1] = now + delay
-        end
-        out[#out + 1] = id
-        out[#out + 1] = e
-      end
-      if not left then
-        final[h] = false
-      else
-        final[h] = now + delay
-        if delay == 0 and e then still[#still + 1] = h end
-      end
+local es, parts, final, nexts, hc, inc, lh = {}, {}, {}, {}, {}, {}, {}
+local got, offset, window = 0, 0, max + 32
+redis.call('ZADD', Q .. ':workers', now, owner)
+-- Q:ready is only written at the end, so the windows page through it as
+-- it was; a window of hosts that hold nothing any more moves to the next.
+while got < max do
+  local hosts = redis.call('ZRANGEBYSCORE', Q .. ':ready', '-inf', now, 'LIMIT', offset, window)
+  if #hosts == 0 then break end
+  offset = offset + #hosts
+  if limit > 0 then
+    for i = 1, #hosts, 4000 do
+      local c = redis.call('HMGET', Q .. ':hc', unpack(hosts, i, math.min(i + 3999, #hosts)))
+      for j, v in ipairs(c) do hc[hosts[i + j - 1]] = tonumber(v or '0') end
     end
   end
-  live = still
+  local live = hosts
+  while got < max and #live > 0 do
+    local still = {}
+    for _, h in ipairs(live) do
+      if got >= max then break end
+      if limit > 0 and hc[h] >= limit then
+        final[h] = now
+      else
+        -- A priority whose list a pop emptied stays in Q:hp until a later
+        -- pop finds the list gone: one command less per request; a host
+        -- leaves Q:ready once a visit finds none of its priorities left.
+        local e, p
+        local hp = Q .. ':hp:' .. h
+        while true do
+          local pr = redis.call('ZRANGE', hp, 0, 0)
+          if #pr == 0 then break end
+          p = pr[1]
+          local qk = Q .. ':q:' .. p .. ':' .. h
+          if lifo then e = redis.call('RPOP', qk) else e = redis.call('LPOP', qk) end
+          if e then break end
+          redis.call('ZREM', hp, p)
+        end
+        if e then
+          got = got + 1
+          es[got] = e
+          parts[got] = #p .. ':' .. p .. #h .. ':' .. h .. #e .. ':' .. e
+          if limit > 0 then
+            hc[h] = hc[h] + 1
+            inc[h] = (inc[h] or 0) + 1
+            lh[#lh + 1] = got
+            lh[#lh + 1] = h
+          end
+          if delay > 0 then
+            nexts[#nexts + 1] = h
+            nexts[#nexts + 1] = now + delay
+          end
+          final[h] = now + delay
+          if delay == 0 then still[#still + 1] = h end
+        else
+          final[h] = false
+        end
+      end
+    end
+    live = still
+  end
+  if #hosts < window then break end
 end
 local za, zr = {}, {}
 for h, at in pairs(final) do
@@ -196,19 +196,24 @@ end
 bulk('ZADD', Q .. ':ready', za, 2)
 bulk('ZREM', Q .. ':ready', zr, 1)
 bulk('HSET', Q .. ':next', nexts, 2)
-if got > 0 then
-  local counted = '-'
-  if limit > 0 then counted = 'c' end
-  redis.call('ZADD', Q .. ':leases', now + lease, bid)
-  redis.call('HSET', Q .. ':lo', bid, owner)
-  redis.call('HSET', Q .. ':lb', bid, table.concat(parts))
-  redis.call('HSET', Q .. ':la', bid, counted .. string.rep('0', got))
-  bulk('HSET', Q .. ':lh', lh, 2)
-  for h, c in pairs(inc) do redis.call('HINCRBY', Q .. ':hc', h, c) end
-  redis.call('HINCRBY', Q .. ':meta', 'pending', -got)
-  redis.call('HINCRBY', Q .. ':meta', 'leased', got)
+if got == 0 then return {} end
+local bid = tostring(redis.call('HINCRBY', Q .. ':meta', 'seq', 1))
+local out = {}
+for k = 1, got do
+  out[2 * k - 1] = bid .. '.' .. k
+  out[2 * k] = es[k]
 end
-redis.call('ZADD', Q .. ':workers', now, owner)
+for i = 1, #lh, 2 do lh[i] = bid .. '.' .. lh[i] end
+local counted = '-'
+if limit > 0 then counted = 'c' end
+redis.call('ZADD', Q .. ':leases', now + lease, bid)
+redis.call('HSET', Q .. ':lo', bid, owner)
+redis.call('HSET', Q .. ':lb', bid, table.concat(parts))
+redis.call('HSET', Q .. ':la', bid, counted .. string.rep('0', got))
+bulk('HSET', Q .. ':lh', lh, 2)
+for h, c in pairs(inc) do redis.call('HINCRBY', Q .. ':hc', h, c) end
+redis.call('HINCRBY', Q .. ':meta', 'pending', -got)
+redis.call('HINCRBY', Q .. ':meta', 'leased', got)
 return out
 `)
 

@@ -160,3 +160,49 @@ func TestForeignLeaseBatch(t *testing.T) {
 		t.Fatalf("recover: %v, want an error naming the key", err)
 	}
 }
+
+// TestPopPastDrainedHosts: hosts whose last request was popped stay ready
+// until a pop finds them empty; a pop pages past any number of them to a
+// host that holds a request, and leaves them out of the ready hosts.
+func TestPopPastDrainedHosts(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	c := client(t, srv)
+	st, err := redisfrontier.OpenStore(ctx, c, redisfrontier.StoreConfig{
+		QueueKey: "{drained}:requests", DupeKey: "{drained}:dupefilter", Capacity: 1000}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hosts = 300
+	items := make([]redisfrontier.Item, hosts)
+	for i := range items {
+		items[i] = redisfrontier.Item{FP: []byte(fmt.Sprintf("%020d", i)), Host: fmt.Sprintf("h%03d", i), Priority: i % 3, Record: []byte(fmt.Sprint(i))}
+	}
+	if _, err := st.Push(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	for got := 0; got < hosts; {
+		ls, err := st.Pop(ctx, "w", 50, redisfrontier.PopOptions{Lease: time.Minute})
+		if err != nil || len(ls) == 0 {
+			t.Fatalf("pop after %d: %d (%v)", got, len(ls), err)
+		}
+		got += len(ls)
+	}
+	time.Sleep(5 * time.Millisecond) // the last host queues after every drained one
+	if _, err := st.Push(ctx, []redisfrontier.Item{{FP: []byte("last-request-fp-0000"), Host: "zz", Record: []byte("last")}}); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := st.Pop(ctx, "w", 1, redisfrontier.PopOptions{Lease: time.Minute})
+	if err != nil || len(ls) != 1 || string(ls[0].Record) != "last" {
+		t.Fatalf("pop past %d drained hosts: %v (%v), want the last request", hosts, ls, err)
+	}
+	if n, _ := c.ZCard(ctx, "{drained}:requests:ready").Result(); n != 1 {
+		t.Fatalf("%d hosts still ready after a pop visited every drained one, want 1 (zz, which may hold more)", n)
+	}
+	if ls, err := st.Pop(ctx, "w", 1, redisfrontier.PopOptions{Lease: time.Minute}); err != nil || len(ls) != 0 {
+		t.Fatalf("pop of an empty frontier: %v (%v)", ls, err)
+	}
+	if n, _ := c.ZCard(ctx, "{drained}:requests:ready").Result(); n != 0 {
+		t.Fatalf("%d hosts ready in an empty frontier", n)
+	}
+}
