@@ -61,20 +61,42 @@ end
 `
 
 // enqueueScript: ARGV = Q, D, lifo, then per request fp, shard, host,
-// priority, entry. An empty fp is not filtered (dont_filter). Returns one
-// 0/1 per request: 1 accepted.
-var enqueueScript = redis.NewScript(luaNow + luaRequeue + `
+// priority, entry. An empty fp is not filtered (dont_filter). The accepted
+// requests of one host and priority (a page's links, often) are pushed with
+// one command. Returns one 0/1 per request: 1 accepted.
+var enqueueScript = redis.NewScript(luaNow + `
 local Q, D, lifo = ARGV[1], ARGV[2], ARGV[3] == '1'
-local res, n = {}, 0
+local res, n, groups, order = {}, 0, {}, {}
 for i = 4, #ARGV, 5 do
   local fp = ARGV[i]
   local ok = 1
   if fp ~= '' then ok = redis.call('HSETNX', D .. ':' .. ARGV[i + 1], fp, '') end
   if ok == 1 then
-    requeue(Q, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], false, lifo, now)
+    local qk = Q .. ':q:' .. ARGV[i + 3] .. ':' .. ARGV[i + 2]
+    local g = groups[qk]
+    if not g then
+      g = {ARGV[i + 2], ARGV[i + 3]}
+      groups[qk] = g
+      order[#order + 1] = qk
+    end
+    g[#g + 1] = ARGV[i + 4]
     n = n + 1
   end
   res[#res + 1] = ok
+end
+for _, qk in ipairs(order) do
+  local g = groups[qk]
+  local h, p, k, len = g[1], g[2], #g - 2, 0
+  for j = 3, #g, 4000 do len = redis.call('RPUSH', qk, unpack(g, j, math.min(j + 3999, #g))) end
+  if len == k then
+    -- The list was empty: the priority and the host become known.
+    redis.call('ZADD', Q .. ':hp:' .. h, -tonumber(p), p)
+    if not redis.call('ZSCORE', Q .. ':ready', h) then
+      local nx = tonumber(redis.call('HGET', Q .. ':next', h) or '0')
+      if nx < now then nx = now end
+      redis.call('ZADD', Q .. ':ready', nx, h)
+    end
+  end
 end
 if n > 0 then redis.call('HINCRBY', Q .. ':meta', 'pending', n) end
 return res

@@ -206,3 +206,40 @@ func TestPopPastDrainedHosts(t *testing.T) {
 		t.Fatalf("%d hosts ready in an empty frontier", n)
 	}
 }
+
+// TestPushGroupsKeepOrder: requests of one push that share a host and
+// priority are queued together, each queue still first in, first out.
+func TestPushGroupsKeepOrder(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	st, err := redisfrontier.OpenStore(ctx, client(t, srv), redisfrontier.StoreConfig{
+		QueueKey: "{groups}:requests", DupeKey: "{groups}:dupefilter", Capacity: 100}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := []struct {
+		host string
+		prio int
+		rec  string
+	}{{"a", 0, "1"}, {"a", 1, "2"}, {"a", 0, "3"}, {"b", 0, "4"}, {"a", 1, "5"}, {"a", 1, "2"}}
+	var items []redisfrontier.Item
+	for _, p := range push {
+		items = append(items, redisfrontier.Item{FP: []byte("fp-of-" + p.rec), Host: p.host, Priority: p.prio, Record: []byte(p.rec)})
+	}
+	acc, err := st.Push(ctx, items)
+	if err != nil || fmt.Sprint(acc) != "[true true true true true false]" {
+		t.Fatalf("accepted %v (%v)", acc, err)
+	}
+	ls, err := st.Pop(ctx, "w", 10, redisfrontier.PopOptions{Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range ls {
+		got = append(got, string(l.Record))
+	}
+	// One request per host per pass, the host's highest priority first.
+	if fmt.Sprint(got) != "[2 4 5 1 3]" {
+		t.Fatalf("popped %v, want [2 4 5 1 3]", got)
+	}
+}
