@@ -369,18 +369,12 @@ func (s *Store) leased(ctx context.Context) ([]leasedRequest, error) {
 
 type batchEntry struct{ priority, host, entry string }
 
-// batchEntries parses a lease batch: per request the netstrings
-// ("<length>:<bytes>") of its priority, host and entry.
+// batchEntries parses a lease batch: a MessagePack array (as Redis's
+// cmsgpack writes it) of, per request, its priority, host and entry.
 func batchEntries(blob string) ([]batchEntry, error) {
-	var fields []string
-	for rest := blob; rest != ""; {
-		n, tail, ok := strings.Cut(rest, ":")
-		size, err := strconv.Atoi(n)
-		if !ok || err != nil || size < 0 || size > len(tail) {
-			return nil, fmt.Errorf("not a lease batch at byte %d (was the key written by another program?)", len(blob)-len(rest))
-		}
-		fields = append(fields, tail[:size])
-		rest = tail[size:]
+	fields, err := msgpackStrings(blob)
+	if err != nil {
+		return nil, fmt.Errorf("not a lease batch: %w (was the key written by another program?)", err)
 	}
 	if len(fields)%3 != 0 {
 		return nil, fmt.Errorf("not a lease batch: %d fields, not triples (was the key written by another program?)", len(fields))
@@ -390,6 +384,53 @@ func batchEntries(blob string) ([]batchEntry, error) {
 		es = append(es, batchEntry{fields[i], fields[i+1], fields[i+2]})
 	}
 	return es, nil
+}
+
+// msgpackStrings decodes a MessagePack array of strings (fixstr, str 8, 16
+// and 32, or bin 8, 16 and 32), the whole of b.
+func msgpackStrings(b string) ([]string, error) {
+	if b == "" {
+		return nil, fmt.Errorf("empty")
+	}
+	n, i := 0, 1
+	switch t := b[0]; {
+	case t >= 0x90 && t <= 0x9f:
+		n = int(t & 0x0f)
+	case t == 0xdc && len(b) >= 3:
+		n, i = int(b[1])<<8|int(b[2]), 3
+	case t == 0xdd && len(b) >= 5:
+		n, i = int(b[1])<<24|int(b[2])<<16|int(b[3])<<8|int(b[4]), 5
+	default:
+		return nil, fmt.Errorf("byte 0 is %#x, not an array", t)
+	}
+	out := make([]string, 0, min(n, len(b)))
+	for range n {
+		if i >= len(b) {
+			return nil, fmt.Errorf("cut short at byte %d", i)
+		}
+		t, size, head := b[i], 0, 1
+		switch {
+		case t >= 0xa0 && t <= 0xbf:
+			size = int(t & 0x1f)
+		case (t == 0xd9 || t == 0xc4) && i+2 <= len(b):
+			size, head = int(b[i+1]), 2
+		case (t == 0xda || t == 0xc5) && i+3 <= len(b):
+			size, head = int(b[i+1])<<8|int(b[i+2]), 3
+		case (t == 0xdb || t == 0xc6) && i+5 <= len(b):
+			size, head = int(b[i+1])<<24|int(b[i+2])<<16|int(b[i+3])<<8|int(b[i+4]), 5
+		default:
+			return nil, fmt.Errorf("byte %d is %#x, not a string", i, t)
+		}
+		if size > len(b)-i-head {
+			return nil, fmt.Errorf("string at byte %d overruns the value", i)
+		}
+		out = append(out, b[i+head:i+head+size])
+		i += head + size
+	}
+	if i != len(b) {
+		return nil, fmt.Errorf("%d bytes after the array", len(b)-i)
+	}
+	return out, nil
 }
 
 func decodeEntry(where, e string) (*framework.Request, error) {

@@ -11,12 +11,14 @@ import "github.com/redis/go-redis/v9"
 //	                list a pop emptied stays until a pop finds the list gone
 //	Q:q:<p>:<host>  list: the host's requests of priority p, entries
 //	                "n"+record, or "r"+record once redelivered
+//	Q:top           hash: host -> a priority at least that of any of its
+//	                lists holding requests (the one a pop tries first)
 //	Q:next          hash: host -> earliest time of its next request (delay, pause)
 //	Q:hc            hash: host -> requests of the host leased now
 //	Q:leases        zset: lease batch -> expiry (ms); a batch is the
 //	                requests of one pop, request k of batch b is lease "b.k"
 //	Q:lo            hash: batch -> owner
-//	Q:lb            hash: batch -> per request the netstrings of its
+//	Q:lb            hash: batch -> MessagePack array of, per request, its
 //	                priority, host and entry
 //	Q:la            hash: batch -> "c" (counted in Q:hc) or "-", then per
 //	                request '0' leased or '1' acknowledged
@@ -28,6 +30,7 @@ import "github.com/redis/go-redis/v9"
 const luaNow = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowf = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 `
 
 // bulk runs cmd key with the elements of t as arguments, a few thousand
@@ -44,82 +47,87 @@ end
 // requeue pushes entry e of host h, priority p back into its queue, at the
 // front (the side pops take) when front is true (for LIFO the front is
 // where pushes go anyway); it makes the host ready.
-const luaRequeue = `
+const luaRequeue = luaListMade + `
 local function requeue(Q, h, p, e, front, lifo, now)
   local qk = Q .. ':q:' .. p .. ':' .. h
   local n
   if front and not lifo then n = redis.call('LPUSH', qk, e) else n = redis.call('RPUSH', qk, e) end
-  if n == 1 then
-    redis.call('ZADD', Q .. ':hp:' .. h, -tonumber(p), p)
-    if not redis.call('ZSCORE', Q .. ':ready', h) then
-      local nx = tonumber(redis.call('HGET', Q .. ':next', h) or '0')
-      if nx < now then nx = now end
-      redis.call('ZADD', Q .. ':ready', nx, h)
-    end
+  if n == 1 then listmade(Q, h, p, nowf) end
+end
+`
+
+// luaListMade records that host h's list of priority p was empty and now
+// holds requests: the priority is one of the host's, the host's top
+// priority (Q:top) is at least p, and the host is ready (at once, or at
+// its next time).
+const luaListMade = `
+local function listmade(Q, h, p, nowf)
+  redis.call('ZADD', Q .. ':hp:' .. h, -tonumber(p), p)
+  local top = redis.call('HGET', Q .. ':top', h)
+  if not top or tonumber(p) > tonumber(top) then redis.call('HSET', Q .. ':top', h, p) end
+  if not redis.call('ZSCORE', Q .. ':ready', h) then
+    local nx = tonumber(redis.call('HGET', Q .. ':next', h) or '0')
+    if nx < nowf then nx = nowf end
+    redis.call('ZADD', Q .. ':ready', nx, h)
   end
 end
 `
 
 // enqueueScript: ARGV = Q, D, lifo, then per request fp, shard, host,
-// priority, entry. An empty fp is not filtered (dont_filter). The accepted
-// requests of one host and priority (a page's links, often) are pushed with
-// one command. Returns one 0/1 per request: 1 accepted.
-var enqueueScript = redis.NewScript(luaNow + `
+// priority, entry. An empty fp is not filtered (dont_filter). Accepted
+// requests in a row of one host and priority (a page's links, often) are
+// pushed with one command. Returns one 0/1 per request: 1 accepted.
+var enqueueScript = redis.NewScript(luaNow + luaListMade + `
 local Q, D, lifo = ARGV[1], ARGV[2], ARGV[3] == '1'
-local res, n, groups, order = {}, 0, {}, {}
+local res, n = {}, 0
+-- run: accepted requests in a row of one host and priority (qk), pushed
+-- together when the run ends.
+local run, rk, rh, rp = {}, nil, nil, nil
+local function flush()
+  if #run == 0 then return end
+  local len
+  if #run == 1 then
+    len = redis.call('RPUSH', rk, run[1])
+  else
+    for j = 1, #run, 4000 do len = redis.call('RPUSH', rk, unpack(run, j, math.min(j + 3999, #run))) end
+  end
+  if len == #run then listmade(Q, rh, rp, nowf) end
+  for j = #run, 1, -1 do run[j] = nil end
+end
 for i = 4, #ARGV, 5 do
   local fp = ARGV[i]
   local ok = 1
   if fp ~= '' then ok = redis.call('HSETNX', D .. ':' .. ARGV[i + 1], fp, '') end
   if ok == 1 then
-    local qk = Q .. ':q:' .. ARGV[i + 3] .. ':' .. ARGV[i + 2]
-    local g = groups[qk]
-    if not g then
-      g = {ARGV[i + 2], ARGV[i + 3]}
-      groups[qk] = g
-      order[#order + 1] = qk
+    local h, p = ARGV[i + 2], ARGV[i + 3]
+    if h ~= rh or p ~= rp then
+      flush()
+      rk, rh, rp = Q .. ':q:' .. p .. ':' .. h, h, p
     end
-    g[#g + 1] = ARGV[i + 4]
+    run[#run + 1] = ARGV[i + 4]
     n = n + 1
   end
   res[#res + 1] = ok
 end
-for _, qk in ipairs(order) do
-  local g = groups[qk]
-  local h, p, k, len = g[1], g[2], #g - 2, 0
-  for j = 3, #g, 4000 do len = redis.call('RPUSH', qk, unpack(g, j, math.min(j + 3999, #g))) end
-  if len == k then
-    -- The list was empty: the priority and the host become known.
-    redis.call('ZADD', Q .. ':hp:' .. h, -tonumber(p), p)
-    if not redis.call('ZSCORE', Q .. ':ready', h) then
-      local nx = tonumber(redis.call('HGET', Q .. ':next', h) or '0')
-      if nx < now then nx = now end
-      redis.call('ZADD', Q .. ':ready', nx, h)
-    end
-  end
-end
+flush()
 if n > 0 then redis.call('HINCRBY', Q .. ':meta', 'pending', n) end
 return res
 `)
 
-// luaBatch reads a lease batch's Q:lb value: per request the netstrings
-// ("<length>:<bytes>") of its priority, host and entry. It returns the
-// flat list p1, h1, e1, p2, ...; a value that is not such a list is a
-// script error naming key.
+// luaBatch reads a lease batch's Q:lb value: a MessagePack array of, per
+// request, its priority, host and entry. It returns the flat list p1, h1,
+// e1, p2, ...; a value that is not such a list is a script error naming
+// key.
 const luaBatch = `
 local function batchentries(key, blob)
-  local t, pos = {}, 1
-  while pos <= #blob do
-    local c = string.find(blob, ':', pos, true)
-    local n = c and tonumber(string.sub(blob, pos, c - 1))
-    if not n or c + n > #blob then
+  local ok, t = pcall(cmsgpack.unpack, blob)
+  if not ok or type(t) ~= 'table' or #t % 3 ~= 0 then
+    return redis.error_reply('ERR ' .. key .. ' holds a value that is not a frontier lease batch (was the key written by another program?)')
+  end
+  for _, v in ipairs(t) do
+    if type(v) ~= 'string' then
       return redis.error_reply('ERR ' .. key .. ' holds a value that is not a frontier lease batch (was the key written by another program?)')
     end
-    t[#t + 1] = string.sub(blob, c + 1, c + n)
-    pos = c + n + 1
-  end
-  if #t % 3 ~= 0 then
-    return redis.error_reply('ERR ' .. key .. ' holds a value that is not a frontier lease batch (was the key written by another program?)')
   end
   return t
 end
@@ -141,18 +149,22 @@ end
 // request per host per pass; with a delay, one per host per call. The
 // requests of one call are one lease batch (Q:leases, Q:lo, Q:lb, Q:la),
 // written with one command per key; request k of batch b is lease "b.k".
-// Returns id1, entry1, id2, entry2, ...
+// Returns the batch, then the entries in order (nothing when none).
 var popScript = redis.NewScript(luaNow + luaBulk + `
 local Q, owner, max, lease, delay, limit, lifo = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
-local es, parts, final, nexts, hc, inc, lh = {}, {}, {}, {}, {}, {}, {}
+local es, parts, final, nexts, hc, inc, lh, tops, newtop = {}, {}, {}, {}, {}, {}, {}, {}, {}
 local got, offset, window = 0, 0, max + 32
 redis.call('ZADD', Q .. ':workers', now, owner)
 -- Q:ready is only written at the end, so the windows page through it as
 -- it was; a window of hosts that hold nothing any more moves to the next.
 while got < max do
-  local hosts = redis.call('ZRANGEBYSCORE', Q .. ':ready', '-inf', now, 'LIMIT', offset, window)
+  local hosts = redis.call('ZRANGEBYSCORE', Q .. ':ready', '-inf', nowf, 'LIMIT', offset, window)
   if #hosts == 0 then break end
   offset = offset + #hosts
+  for i = 1, #hosts, 4000 do
+    local t = redis.call('HMGET', Q .. ':top', unpack(hosts, i, math.min(i + 3999, #hosts)))
+    for j = 1, math.min(4000, #hosts - i + 1) do tops[hosts[i + j - 1]] = t[j] end
+  end
   if limit > 0 then
     for i = 1, #hosts, 4000 do
       local c = redis.call('HMGET', Q .. ':hc', unpack(hosts, i, math.min(i + 3999, #hosts)))
@@ -165,26 +177,42 @@ while got < max do
     for _, h in ipairs(live) do
       if got >= max then break end
       if limit > 0 and hc[h] >= limit then
-        final[h] = now
+        final[h] = nowf
       else
-        -- A priority whose list a pop emptied stays in Q:hp until a later
-        -- pop finds the list gone: one command less per request; a host
-        -- leaves Q:ready once a visit finds none of its priorities left.
-        local e, p
-        local hp = Q .. ':hp:' .. h
-        while true do
-          local pr = redis.call('ZRANGE', hp, 0, 0)
-          if #pr == 0 then break end
-          p = pr[1]
+        -- The host's top priority (Q:top) is at least that of any of its
+        -- lists holding requests: a pop is one command. A priority whose
+        -- list a pop emptied stays in Q:top and Q:hp until a later pop
+        -- finds the list gone and looks for the next one in Q:hp.
+        local p = tops[h]
+        local e
+        if p then
           local qk = Q .. ':q:' .. p .. ':' .. h
           if lifo then e = redis.call('RPOP', qk) else e = redis.call('LPOP', qk) end
-          if e then break end
-          redis.call('ZREM', hp, p)
+        end
+        if not e then
+          local hp = Q .. ':hp:' .. h
+          if p then redis.call('ZREM', hp, p) end
+          p = false
+          while true do
+            local pr = redis.call('ZRANGE', hp, 0, 0)
+            if #pr == 0 then break end
+            local qk = Q .. ':q:' .. pr[1] .. ':' .. h
+            if lifo then e = redis.call('RPOP', qk) else e = redis.call('LPOP', qk) end
+            if e then
+              p = pr[1]
+              break
+            end
+            redis.call('ZREM', hp, pr[1])
+          end
+          tops[h] = p
+          newtop[h] = p
         end
         if e then
           got = got + 1
-          es[got] = e
-          parts[got] = #p .. ':' .. p .. #h .. ':' .. h .. #e .. ':' .. e
+          es[got + 1] = e
+          parts[#parts + 1] = p
+          parts[#parts + 1] = h
+          parts[#parts + 1] = e
           if limit > 0 then
             hc[h] = hc[h] + 1
             inc[h] = (inc[h] or 0) + 1
@@ -195,7 +223,7 @@ while got < max do
             nexts[#nexts + 1] = h
             nexts[#nexts + 1] = now + delay
           end
-          final[h] = now + delay
+          final[h] = nowf + delay
           if delay == 0 then still[#still + 1] = h end
         else
           final[h] = false
@@ -218,25 +246,32 @@ end
 bulk('ZADD', Q .. ':ready', za, 2)
 bulk('ZREM', Q .. ':ready', zr, 1)
 bulk('HSET', Q .. ':next', nexts, 2)
+local ts, td = {}, {}
+for h, p in pairs(newtop) do
+  if p then
+    ts[#ts + 1] = h
+    ts[#ts + 1] = p
+  else
+    td[#td + 1] = h
+  end
+end
+bulk('HSET', Q .. ':top', ts, 2)
+bulk('HDEL', Q .. ':top', td, 1)
 if got == 0 then return {} end
 local bid = tostring(redis.call('HINCRBY', Q .. ':meta', 'seq', 1))
-local out = {}
-for k = 1, got do
-  out[2 * k - 1] = bid .. '.' .. k
-  out[2 * k] = es[k]
-end
+es[1] = bid
 for i = 1, #lh, 2 do lh[i] = bid .. '.' .. lh[i] end
 local counted = '-'
 if limit > 0 then counted = 'c' end
 redis.call('ZADD', Q .. ':leases', now + lease, bid)
 redis.call('HSET', Q .. ':lo', bid, owner)
-redis.call('HSET', Q .. ':lb', bid, table.concat(parts))
+redis.call('HSET', Q .. ':lb', bid, cmsgpack.pack(parts))
 redis.call('HSET', Q .. ':la', bid, counted .. string.rep('0', got))
 bulk('HSET', Q .. ':lh', lh, 2)
 for h, c in pairs(inc) do redis.call('HINCRBY', Q .. ':hc', h, c) end
 redis.call('HINCRBY', Q .. ':meta', 'pending', -got)
 redis.call('HINCRBY', Q .. ':meta', 'leased', got)
-return out
+return es
 `)
 
 // luaEndBatch deletes lease batch b.

@@ -178,10 +178,14 @@ func (s *Store) Pop(ctx context.Context, owner string, max int, o PopOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Lease, 0, len(res)/2)
-	for i := 0; i+1 < len(res); i += 2 {
-		id := fmt.Sprint(res[i])
-		e, _ := res[i+1].(string)
+	if len(res) == 0 {
+		return nil, nil
+	}
+	batch := fmt.Sprint(res[0])
+	out := make([]Lease, 0, len(res)-1)
+	for k, v := range res[1:] {
+		id := batch + "." + strconv.Itoa(k+1)
+		e, _ := v.(string)
 		if len(e) == 0 || (e[0] != 'n' && e[0] != 'r') {
 			return out, fmt.Errorf("%w: lease %s of %s holds %q, not a frontier entry: was the key written by another program?", ErrBadValue, id, s.cfg.QueueKey, trunc(e))
 		}
