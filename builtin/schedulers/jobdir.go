@@ -173,26 +173,51 @@ func (s *Scheduler) delivered(q *pendingQueue, r *framework.Request) (journal ui
 
 // flushJob flushes in the order the invariants need: delivery records,
 // then the persistent queues (the disk queue: its bucket journal, then its
-// queues), then the flushed marker and the acknowledgements, then the
-// dupefilter.
+// queues), then the dupefilter, then the flushed marker and the
+// acknowledgements.
 //
 // Under JOBDIR_FSYNC=interval the job's files share one fsync clock
 // (recordio.SyncTick): a flush at least the interval after the last tick
-// fsyncs every file it writes, in that order, and no file fsyncs on its own
-// in between, so that a power cut leaves the job as it was at a tick.
+// writes every file, then fsyncs every file in that order, and no file
+// fsyncs on its own in between, so that a power cut leaves the job as it
+// was at a tick.
 func (s *Scheduler) flushJob(force bool) error {
 	js := s.job
-	if t := js.dir.Fsync(); t.Mode == jobdir.FsyncInterval && t.Tick != nil && t.Tick.Begin(time.Now(), t.Interval) {
-		defer t.Tick.End()
-	}
-	err := js.journal.Flush(s.flushQueues, force)
-	if err != nil {
-		return err
-	}
-	if f, ok := s.df.(framework.Flusher); ok {
-		if err := f.Flush(); err != nil {
+	if t := js.dir.Fsync(); t.Mode == jobdir.FsyncInterval && t.Tick != nil && t.Tick.Due(time.Now(), t.Interval) {
+		// A tick fsyncs every file of the job. Everything is first written,
+		// back to back, and only then fsynced, in dependency order: a
+		// process killed during the fsyncs has handed every write to the
+		// operating system, so that no request sits there for the length
+		// of an fsync without its fingerprint (which, lost with the process,
+		// would let the request be queued, and crawled, twice).
+		if err := s.writeJob(force); err != nil {
 			return err
 		}
+		if t.Tick.Begin(time.Now(), t.Interval) {
+			defer t.Tick.End()
+		}
+	}
+	return s.writeJob(force)
+}
+
+// writeJob writes what is buffered in the order of docs/jobdir.md: the
+// in-flight journal's deliveries, the queues, the fingerprints of their
+// new requests, then the finishes. The fingerprints come right after the
+// requests: between the two, a kill leaves requests the dupefilter forgets.
+func (s *Scheduler) writeJob(force bool) error {
+	js := s.job
+	df, _ := s.df.(framework.Flusher)
+	err := js.journal.Flush(func() error {
+		if err := s.flushQueues(); err != nil {
+			return err
+		}
+		if df != nil {
+			return df.Flush()
+		}
+		return nil
+	}, force)
+	if err != nil {
+		return err
 	}
 	js.lastFlush = clock.Exact()
 	return nil

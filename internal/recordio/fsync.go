@@ -73,7 +73,7 @@ type FsyncPolicy struct {
 // SyncTick is the fsync clock the files of one job share under
 // FsyncInterval, so that they are fsynced together, in the order their
 // leader flushes them (the scheduler: in-flight deliveries, bucket journal,
-// queues, finishes, fingerprints), and never one ahead of another: after a
+// queues, fingerprints, finishes), and never one ahead of another: after a
 // power cut a job is as it was at the last tick, plus whatever unsynced
 // writes the file system had written back on its own. Without a shared
 // clock each file's own interval elapses at its own moment, and a queue's
@@ -106,6 +106,14 @@ func (t *SyncTick) Begin(now time.Time, interval time.Duration) bool {
 	t.last.Store(now.UnixNano())
 	t.open.Store(true)
 	return true
+}
+
+// Due reports whether Begin would start a tick now.
+func (t *SyncTick) Due(now time.Time, interval time.Duration) bool {
+	if interval <= 0 {
+		interval = DefaultFsyncInterval
+	}
+	return now.UnixNano()-t.last.Load() >= int64(interval)
 }
 
 // End ends the tick Begin started.
