@@ -26,6 +26,16 @@ type Peeker interface {
 	Peek() (*Request, error)
 }
 
+// PendingWalker is implemented by persistent priority queues that can read
+// the records of their pending requests without taking them (the job
+// directory's queue store). After an unclean stop the scheduler walks them
+// to give the dupefilter back the fingerprints a killed process had not
+// written. A queue that cannot (buckets kept as files) returns
+// errors.ErrUnsupported.
+type PendingWalker interface {
+	WalkPending(fn func(record []byte) error) error
+}
+
 // Batcher is implemented by queues that move many requests in one call, which
 // matters when each call is a round trip (plugins, Redis). PopBatch returns at
 // most max requests, fewer when the queue holds fewer, in Pop order.

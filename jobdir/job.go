@@ -53,6 +53,11 @@ type Job struct {
 	opts     Options
 }
 
+// Unclean reports whether the process that held the job before this one
+// stopped without closing it (killed, crashed, or its machine went down):
+// what it had not written, or not fsynced, may be missing.
+func (j *Job) Unclean() bool { return j.lock != nil && j.lock.unclean }
+
 // Open opens the job directory dir, creating it (mkdir -p) when missing:
 // it takes the lock (a second process gets a *LockedError naming the first),
 // reads the manifest or writes a new one (a job from a newer format, or

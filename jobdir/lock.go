@@ -44,6 +44,9 @@ func ParseLockInfo(b []byte) (LockInfo, error) {
 // contents name the holder for the error message of the next process.
 type lock struct {
 	f *os.File
+	// unclean: the file named a holder, which never released it with a
+	// clean close (killed, crashed, or a machine that went down).
+	unclean bool
 }
 
 // acquireLock takes dir's lock or returns a *LockedError. A lock file that
@@ -103,7 +106,9 @@ func (l *lock) takeOver(dir string, log zerolog.Logger) error {
 		return fmt.Errorf("jobdir: read lock file in %s: %w", dir, err)
 	}
 	host, _ := os.Hostname()
-	switch old, perr := ParseLockInfo(prev); {
+	old, perr := ParseLockInfo(prev)
+	l.unclean = perr != nil || old.PID != 0
+	switch {
 	case perr != nil:
 		log.Warn().Str("jobdir", dir).Err(perr).Msg("Taking over a job directory lock file that does not parse")
 	case old.PID == 0:

@@ -34,6 +34,24 @@ import (
 //     popped from it as in flight: a pop never becomes durable (the files
 //     gone) before the request is recorded.
 
+// WalkPending calls fn with the record of every pending request the job's
+// queue store holds for this queue; errors.ErrUnsupported when the queue is
+// in memory or keeps its buckets as files.
+func (pq *ScrapyPriorityQueue) WalkPending(fn func(record []byte) error) error {
+	if pq.disk == nil || pq.disk.store == nil || !pq.disk.owner {
+		return errors.ErrUnsupported
+	}
+	return pq.disk.store.EachRecord(fn)
+}
+
+// WalkPending is ScrapyPriorityQueue.WalkPending over every slot.
+func (q *DownloaderAwarePriorityQueue) WalkPending(fn func(record []byte) error) error {
+	if q.disk == nil || q.disk.store == nil {
+		return errors.ErrUnsupported
+	}
+	return q.disk.store.EachRecord(fn)
+}
+
 // pqDisk is the persistent side of a ScrapyPriorityQueue.
 type pqDisk struct {
 	journal *jobdir.BucketJournal

@@ -75,6 +75,69 @@ func (s *Scheduler) openJob(cfg *framework.JobConfig) error {
 	return nil
 }
 
+// restoreFingerprints gives the dupefilter back the fingerprint of every
+// request pending or in flight, after an unclean stop. A flush writes the
+// fingerprints right after the requests (docs/jobdir.md), never before; a
+// process killed between the two, or whose fingerprints a power cut lost,
+// leaves requests in the job that the dupefilter does not know, which would
+// be queued and crawled again when a page links to them (and their items
+// written twice). Only a dupefilter that persists with the job can have
+// lost any; queues that cannot list their requests (buckets kept as
+// files) are skipped.
+func (s *Scheduler) restoreFingerprints() error {
+	if _, ok := s.df.(framework.Flusher); !ok {
+		return nil
+	}
+	start := time.Now()
+	walked, added := 0, 0
+	restore := func(r *framework.Request) error {
+		if r.DontFilter {
+			return nil
+		}
+		walked++
+		seen, err := s.df.RequestSeen(r)
+		if !seen && err == nil {
+			added++
+		}
+		return err
+	}
+	for _, r := range s.job.redeliver {
+		if err := restore(r); err != nil {
+			return err
+		}
+	}
+	for _, q := range s.queues {
+		w, ok := q.pq.(framework.PendingWalker)
+		if !q.persistent || !ok {
+			continue
+		}
+		var restoreErr error
+		err := w.WalkPending(func(rec []byte) error {
+			r, err := framework.DecodeRequest(rec, nil)
+			if err != nil {
+				return nil // the queue reports and skips it when it pops it
+			}
+			restoreErr = restore(r)
+			return restoreErr
+		})
+		switch {
+		case restoreErr != nil:
+			return restoreErr
+		case errors.Is(err, errors.ErrUnsupported):
+		case err != nil:
+			s.log.Warn().Err(err).Msg("Could not read every pending request to restore its fingerprint; the queue reports what it cannot read when it gets there")
+		}
+	}
+	if added > 0 {
+		s.log.Info().Int("requests", walked).Int("restored", added).Dur("took", time.Since(start)).
+			Msg("The last run stopped without closing the job: restored the fingerprints of pending requests it had not written")
+	} else {
+		s.log.Debug().Int("requests", walked).Dur("took", time.Since(start)).
+			Msg("The last run stopped without closing the job: every pending request's fingerprint was there")
+	}
+	return nil
+}
+
 // priorityQueueName returns the registry name SCHEDULER_PRIORITY_QUEUE
 // resolves to (an alias gives its entry's name), as the manifest records it.
 func (s *Scheduler) priorityQueueName() (string, error) {

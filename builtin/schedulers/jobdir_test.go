@@ -565,3 +565,67 @@ func TestJobdirNextReportsSkippedRecords(t *testing.T) {
 		t.Fatalf("still %d pending after every record was skipped", s.Len())
 	}
 }
+
+// killedAfterQueues abandons s as a process killed right after its queues
+// were written and before its fingerprints were: the requests are in the
+// job, the dupefilter's file does not know them, and the lock file names a
+// process that is gone.
+func killedAfterQueues(t *testing.T, s *Scheduler, dir string) {
+	t.Helper()
+	if err := s.job.journal.Flush(s.flushQueues, false); err != nil {
+		t.Fatal(err)
+	}
+	crash(s)
+	stale := `{"pid":2147483646,"host":"gone.example","started":"2026-01-01T00:00:00Z"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, jobdir.LockFile), []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUncleanStopRestoresFingerprints: requests a killed process had written
+// without their fingerprints are filtered when offered again after the
+// resume (a page linking to them), instead of being queued and crawled
+// twice; those in flight too. After a clean stop nothing is walked.
+func TestUncleanStopRestoresFingerprints(t *testing.T) {
+	for _, pq := range priorityQueues {
+		t.Run(pq, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq, "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter"}
+			s := openJob(t, dir, opts)
+			const n = 40
+			for i := range n {
+				if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%4, i))); !ok || err != nil {
+					t.Fatalf("enqueue %d: %v %v", i, ok, err)
+				}
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			inflight, err := s.Next()
+			if err != nil || inflight == nil {
+				t.Fatalf("Next: %v %v", inflight, err)
+			}
+			for i := n; i < 2*n; i++ {
+				if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%4, i))); !ok || err != nil {
+					t.Fatalf("enqueue %d: %v %v", i, ok, err)
+				}
+			}
+			killedAfterQueues(t, s, dir)
+
+			s = openJob(t, dir, opts)
+			defer closeJob(t, s)
+			if ok, err := s.Enqueue(framework.MustRequest(inflight.URL)); ok || err != nil {
+				t.Errorf("the request in flight at the kill was queued again (%v)", err)
+			}
+			for i := range 2 * n {
+				u := fmt.Sprintf("http://host%d.example/%d", i%4, i)
+				if ok, err := s.Enqueue(framework.MustRequest(u)); ok || err != nil {
+					t.Errorf("%s, written before the kill without its fingerprint, was queued again (%v)", u, err)
+				}
+			}
+			if got := len(drain(t, s)); got != 2*n {
+				t.Errorf("%d requests after the resume, want %d", got, 2*n)
+			}
+		})
+	}
+}

@@ -155,6 +155,11 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		return err
 	}
 	s.queues = []*pendingQueue{disk, memory}
+	if s.job.dir.Unclean() {
+		if err := s.restoreFingerprints(); err != nil {
+			return errors.Join(fmt.Errorf("JOBDIR=%q: %w", job.Dir, err), s.closeJob("shutdown"))
+		}
+	}
 	if n := s.Len(); n > 0 {
 		// Ghosts are copies, still in the queues, of requests in flight:
 		// counted here, dropped when popped.

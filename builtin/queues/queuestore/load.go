@@ -479,6 +479,38 @@ func (s *Store) Records(rel string, fn func(delivery uint64, rec []byte) error) 
 	if b == nil {
 		return nil
 	}
+	return s.records(b, fn)
+}
+
+// EachRecord calls fn with the record of every request the store holds,
+// bucket by bucket, without removing them. The store's lock is held: fn
+// must not call the store. Chunks that cannot be read are skipped and
+// returned as one error after the others were visited; an error of fn
+// stops the walk.
+func (s *Store) EachRecord(fn func(rec []byte) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var fnErr error
+	var errs []error
+	for _, b := range s.byKey {
+		err := s.records(b, func(_ uint64, rec []byte) error {
+			if fnErr = fn(rec); fnErr != nil {
+				return fnErr
+			}
+			return nil
+		})
+		if fnErr != nil {
+			return fnErr
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// records is Records of bucket b; the store's lock is held.
+func (s *Store) records(b *storeBucket, fn func(delivery uint64, rec []byte) error) error {
 	var errs []error
 	visit := func(c chunkRef) error {
 		body, err := s.readChunkBody(b, c)
