@@ -121,8 +121,11 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	// checkpoint (which copies them into the database and syncs it) every
 	// 1,000 pages, SQLite's default, ran after nearly every Sync: the WAL
 	// is checkpointed every 16,384 pages (64 MiB) instead, so that a page
-	// written by many Syncs is copied once.
-	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)")
+	// written by many Syncs is copied once. A statement that changes many
+	// rows keeps a statement journal of the pages it touches (to undo
+	// itself alone on an error): in memory (temp_store), not in a
+	// temporary file written page by page; it is no crash journal.
+	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(memory)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitequeue: open %s: %w", path, err)
 	}
@@ -203,10 +206,12 @@ func (s *jobStore) init(k kind) error {
 	if err != nil {
 		return err
 	}
+	// OR FAIL: an insert of many rows needs no statement journal (ids are
+	// unique; a failure fails the whole transaction anyway).
 	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", insertChunk), ", ")
 	return s.stmts.prepare(s.db, []stmt{
 		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
-		{&s.insertMany, `INSERT INTO entries (bucket, id, record) VALUES ` + values},
+		{&s.insertMany, `INSERT OR FAIL INTO entries (bucket, id, record) VALUES ` + values},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
 		{&s.ack, `DELETE FROM entries WHERE (bucket, id) IN
 			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},

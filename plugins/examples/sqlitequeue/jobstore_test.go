@@ -188,17 +188,18 @@ func BenchmarkJobStoreRoundTrip(b *testing.B) {
 }
 
 // BenchmarkJobStoreScheduler measures the job store as the host drives it
-// under the default downloader-aware priority queue: 100k records of 100
-// bytes over 10,000 buckets (1,000 hosts x 10 priorities), pushed in Syncs
-// of 8,192 spread over the buckets, then popped in Syncs that each pop 16
-// from 256 buckets and acknowledge what the Sync before popped. It reports
-// the time per request of each phase.
+// under `frontier bench scheduler` and the default downloader-aware
+// priority queue: 100k records of 100 bytes over 1,000 buckets (1,000 hosts,
+// each with one of 10 priorities), pushed in Syncs of 8,192 taking turns
+// among the buckets, then popped in Syncs that each pop 16 from 257
+// buckets, in turns, and acknowledge what the Sync before popped. It
+// reports the time per request of each phase.
 func BenchmarkJobStoreScheduler(b *testing.B) {
-	const n, batch, buckets, peers = 100_000, 8192, 10_000, 256
+	const n, batch, buckets, peers, fetch = 100_000, 8192, 1000, 257, 16
 	rec := make([]byte, 100)
 	names := make([]string, buckets)
 	for i := range names {
-		names[i] = fmt.Sprintf("requests.queue/host%d.example/%d", i/10, i%10)
+		names[i] = fmt.Sprintf("requests.queue/host%d.example/%d", i, i%10)
 	}
 	var push, pop time.Duration
 	for b.Loop() {
@@ -210,7 +211,7 @@ func BenchmarkJobStoreScheduler(b *testing.B) {
 		for i := 0; i < n; i += batch {
 			ws := make([]sdk.BucketWrite, 0, batch)
 			for j := i; j < min(n, i+batch); j++ {
-				ws = append(ws, sdk.BucketWrite{Bucket: names[j*7919%buckets], Push: []sdk.Entry{{Record: rec}}})
+				ws = append(ws, sdk.BucketWrite{Bucket: names[j%buckets], Push: []sdk.Entry{{Record: rec}}})
 			}
 			if _, err := s.Sync(ws, nil); err != nil {
 				b.Fatal(err)
@@ -222,13 +223,11 @@ func BenchmarkJobStoreScheduler(b *testing.B) {
 		next := 0
 		for popped := 0; popped < n; {
 			var reqs []sdk.PopRequest
-			for ; len(reqs) < peers && next < buckets; next++ {
+			for tried := 0; len(reqs) < peers && tried < buckets; tried++ {
 				if s.Len(names[next]).Pending > 0 {
-					reqs = append(reqs, sdk.PopRequest{Bucket: names[next], Max: 16})
+					reqs = append(reqs, sdk.PopRequest{Bucket: names[next], Max: fetch})
 				}
-			}
-			if next == buckets {
-				next = 0
+				next = (next + 1) % buckets
 			}
 			out, err := s.Sync(acks, reqs)
 			if err != nil {
