@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -191,7 +192,7 @@ func BenchmarkJobStoreRoundTrip(b *testing.B) {
 // under `frontier bench scheduler` and the default downloader-aware
 // priority queue: 100k records of 100 bytes over 1,000 buckets (1,000 hosts,
 // each with one of 10 priorities), pushed in Syncs of 8,192 taking turns
-// among the buckets, then popped in Syncs that each pop 16 from 257
+// among the buckets (one write per bucket), then popped in Syncs that each pop 16 from 257
 // buckets, in turns, and acknowledge what the Sync before popped. It
 // reports the time per request of each phase.
 func BenchmarkJobStoreScheduler(b *testing.B) {
@@ -209,10 +210,21 @@ func BenchmarkJobStoreScheduler(b *testing.B) {
 		}
 		start := time.Now()
 		for i := 0; i < n; i += batch {
-			ws := make([]sdk.BucketWrite, 0, batch)
+			// One write per bucket, its pushes in order, as the host sends.
+			at := map[string]int{}
+			var ws []sdk.BucketWrite
 			for j := i; j < min(n, i+batch); j++ {
-				ws = append(ws, sdk.BucketWrite{Bucket: names[j%buckets], Push: []sdk.Entry{{Record: rec}}})
+				name := names[j%buckets]
+				k, ok := at[name]
+				if !ok {
+					k = len(ws)
+					at[name] = k
+					ws = append(ws, sdk.BucketWrite{Bucket: name})
+				}
+				ws[k].Push = append(ws[k].Push, sdk.Entry{Record: rec})
 			}
+			// in the order the buckets got pushes, not the store's
+			rand.New(rand.NewPCG(uint64(i), 1)).Shuffle(len(ws), func(x, y int) { ws[x], ws[y] = ws[y], ws[x] })
 			if _, err := s.Sync(ws, nil); err != nil {
 				b.Fatal(err)
 			}
