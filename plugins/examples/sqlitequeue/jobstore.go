@@ -125,7 +125,11 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	// rows keeps a statement journal of the pages it touches (to undo
 	// itself alone on an error): in memory (temp_store), not in a
 	// temporary file written page by page; it is no crash journal.
-	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(memory)")
+	// Reads go through a memory map of the file (up to 1 GiB of address
+	// space; the pages are the system's file cache, not the plugin's
+	// memory): a large job's table outgrows the page cache, and a read
+	// that misses it is then no system call.
+	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(memory)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitequeue: open %s: %w", path, err)
 	}
