@@ -350,7 +350,7 @@ func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.De
 			return err
 		}
 		s.applyWrites(changes)
-		applied = true
+		applied = len(changes) > 0 // a failed pop alone leaves the memory state as it was
 		out, marks, err = s.popManyTx(tx, reqs)
 		return err
 	})
