@@ -191,3 +191,105 @@ func TestSchedulerDAPQOverPluginStoreAcrossReopen(t *testing.T) {
 		}
 	}
 }
+
+// A scheduler that takes turns among many buckets of a FIFO store (as the
+// downloader-aware priority queue does) empties their prefetches in the
+// same turn, while pushes keep arriving; the peers a refill prefetches for
+// are popped much later. Every bucket still hands out its requests once,
+// in order, Len stays exact at every step, and after a close midway the
+// store reopens with exactly what was not acknowledged.
+func TestStoreRoundRobin(t *testing.T) {
+	const buckets, each = 40, 60
+	job := t.TempDir()
+	d := sqliteDecl(t)
+	d.BatchSize = 8 // several Syncs per turn
+	e := newEnv(t, zerolog.Nop(), d)
+	open := func(e *env) []framework.Queue {
+		qs := make([]framework.Queue, buckets)
+		for i := range qs {
+			qs[i] = e.bucket(t, "sqlitequeue.FifoDiskQueue", job, filepath.Join(job, "requests.queue", "b"+strconv.Itoa(i), "0"))
+		}
+		return qs
+	}
+	qs := open(e)
+	url := func(b, i int) string { return "https://b" + strconv.Itoa(b) + ".example/" + strconv.Itoa(i) }
+	pushed := make([]int, buckets) // per bucket, how many were pushed
+	push := func(b int) {
+		if err := qs[b].Push(framework.MustRequest(url(b, pushed[b]))); err != nil {
+			t.Fatal(err)
+		}
+		pushed[b]++
+	}
+	for i := range each {
+		for b := range buckets {
+			if i < each/2 {
+				push(b)
+			}
+		}
+	}
+	next := make([]int, buckets) // per bucket, the next index to pop
+	acked := 0
+	turn := func() {
+		for b, q := range qs {
+			if b%3 == 0 && pushed[b] < each {
+				push(b) // pushes interleaved with the pops
+			}
+			if got, want := q.Len(), pushed[b]-next[b]; got != want {
+				t.Fatalf("bucket %d: Len = %d, want %d", b, got, want)
+			}
+			r, err := q.Pop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next[b] == pushed[b] {
+				if r != nil {
+					t.Fatalf("bucket %d: popped %s from an empty bucket", b, r.URL)
+				}
+				continue
+			}
+			if r == nil || r.URL != url(b, next[b]) {
+				t.Fatalf("bucket %d: popped %v, want %s", b, r, url(b, next[b]))
+			}
+			next[b]++
+			if err := q.(framework.Acker).Ack(r); err != nil {
+				t.Fatal(err)
+			}
+			acked++
+		}
+	}
+	for range each / 3 {
+		turn()
+	}
+	for _, q := range qs {
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e = newEnv(t, zerolog.Nop(), d)
+	qs = open(e)
+	for b, q := range qs {
+		if got, want := q.Len(), pushed[b]-next[b]; got != want {
+			t.Fatalf("bucket %d after reopen: Len = %d, want %d", b, got, want)
+		}
+	}
+	for range each + 1 {
+		turn()
+	}
+	total := 0
+	for b, q := range qs {
+		total += pushed[b]
+		if q.Len() != 0 || next[b] != pushed[b] {
+			t.Fatalf("bucket %d: Len = %d, popped %d of %d", b, q.Len(), next[b], pushed[b])
+		}
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if acked != total {
+		t.Fatalf("acknowledged %d of %d", acked, total)
+	}
+}

@@ -48,6 +48,16 @@ type BatchPopper interface {
 	PopMany(reqs []PopRequest) ([][]Delivery, error)
 }
 
+// Syncer is implemented by stores that apply a round trip's writes and
+// pops in one transaction: a Sync that carries both calls Sync instead of
+// Write then PopMany (or Pop), sparing a commit per round trip.
+type Syncer interface {
+	// Sync applies ws as Write does, then pops what reqs ask for as
+	// PopMany does, as one atomic unit, and returns one slice of
+	// deliveries per request, in order. reqs may be empty.
+	Sync(ws []BucketWrite, reqs []PopRequest) ([][]Delivery, error)
+}
+
 // PopRequest asks for up to Max entries of Bucket.
 type PopRequest struct {
 	Bucket string

@@ -89,6 +89,15 @@ func (d storeServer) store(h uint64) (*storeHandle, error) {
 
 // writeOps applies the writes of ops in one Store.Write.
 func writeOps(st Store, ops []*storepb.BucketOps) error {
+	ws, err := bucketWrites(ops)
+	if err != nil || len(ws) == 0 {
+		return err
+	}
+	return st.Write(ws)
+}
+
+// bucketWrites decodes the writes of ops.
+func bucketWrites(ops []*storepb.BucketOps) ([]BucketWrite, error) {
 	var ws []BucketWrite
 	for _, op := range ops {
 		if len(op.GetAck())+len(op.GetRelease())+len(op.GetPush()) == 0 {
@@ -98,7 +107,7 @@ func writeOps(st Store, ops []*storepb.BucketOps) error {
 		if len(op.GetPush()) > 0 {
 			recs, err := wire.SplitRecords(op.GetPush(), -1)
 			if err != nil {
-				return status.Errorf(codes.InvalidArgument, "sdk: bucket %q: %v", op.GetBucket(), err)
+				return nil, status.Errorf(codes.InvalidArgument, "sdk: bucket %q: %v", op.GetBucket(), err)
 			}
 			w.Push = make([]Entry, len(recs))
 			for i, r := range recs {
@@ -107,24 +116,58 @@ func writeOps(st Store, ops []*storepb.BucketOps) error {
 		}
 		ws = append(ws, w)
 	}
-	if len(ws) == 0 {
-		return nil
-	}
-	return st.Write(ws)
+	return ws, nil
 }
 
-// popAll pops what every op asks for: with one PopMany when the store is a
-// BatchPopper. The result has one entry per op (nil for no pop).
-func popAll(st Store, ops []*storepb.BucketOps) ([][]Delivery, error) {
-	out := make([][]Delivery, len(ops))
-	var reqs []PopRequest
-	var at []int
+// popRequests lists what ops ask to pop, and the index of each op asking.
+func popRequests(ops []*storepb.BucketOps) (reqs []PopRequest, at []int) {
 	for i, op := range ops {
 		if n := int(min(op.GetPop(), 1<<20)); n > 0 {
 			reqs = append(reqs, PopRequest{Bucket: op.GetBucket(), Max: n})
 			at = append(at, i)
 		}
 	}
+	return reqs, at
+}
+
+// syncOps applies the writes of ops and pops what they ask for: in one
+// Syncer.Sync when the store is a Syncer, else Write then popAll. The
+// result has one entry per op (nil for no pop).
+func syncOps(st Store, ops []*storepb.BucketOps) ([][]Delivery, error) {
+	sy, ok := st.(Syncer)
+	if !ok {
+		if err := writeOps(st, ops); err != nil {
+			return nil, fmt.Errorf("write: %w", err)
+		}
+		return popAll(st, ops)
+	}
+	ws, err := bucketWrites(ops)
+	if err != nil {
+		return nil, fmt.Errorf("write: %w", err)
+	}
+	reqs, at := popRequests(ops)
+	out := make([][]Delivery, len(ops))
+	if len(ws) == 0 && len(reqs) == 0 {
+		return out, nil
+	}
+	dss, err := sy.Sync(ws, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("sync %d buckets: %w", len(ops), err)
+	}
+	if len(dss) != len(reqs) {
+		return nil, status.Errorf(codes.Internal, "sdk: Sync popping %d buckets returned %d", len(reqs), len(dss))
+	}
+	for j, i := range at {
+		out[i] = dss[j]
+	}
+	return out, nil
+}
+
+// popAll pops what every op asks for: with one PopMany when the store is a
+// BatchPopper. The result has one entry per op (nil for no pop).
+func popAll(st Store, ops []*storepb.BucketOps) ([][]Delivery, error) {
+	out := make([][]Delivery, len(ops))
+	reqs, at := popRequests(ops)
 	if len(reqs) == 0 {
 		return out, nil
 	}
@@ -210,10 +253,7 @@ func (d storeServer) Sync(_ context.Context, req *storepb.SyncRequest) (*storepb
 		return nil, err
 	}
 	defer sh.mu.Unlock()
-	if err := writeOps(sh.st, req.GetOps()); err != nil {
-		return nil, statusErr(fmt.Errorf("write: %w", err))
-	}
-	popped, err := popAll(sh.st, req.GetOps())
+	popped, err := syncOps(sh.st, req.GetOps())
 	if err != nil {
 		return nil, statusErr(err)
 	}

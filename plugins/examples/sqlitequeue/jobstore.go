@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/frontier-go/frontier/plugins/sdk"
 )
@@ -18,29 +19,45 @@ import (
 // row per request in a table keyed by (bucket, id), so that a bucket is a
 // range of the table in its order and a row is written once (no second
 // index). Ids grow across the store (the next one is kept in the meta
-// table, in the transaction that uses it) and are never reused. Each Write is one transaction whatever
-// the number of buckets it touches, and so is each Pop; a killed process
-// loses nothing a Write returned for.
+// table, in the transaction that uses it) and are never reused. Each Sync
+// (the writes and the pops of a round trip, for every bucket it touches)
+// is one transaction; a killed process loses nothing a Sync returned for.
 //
-// Which rows are in flight is known in memory; a popped row is marked
-// (popped = 1) in the database in the pop's transaction, so that after a
-// restart every row not acknowledged is pending again and those handed out
-// before come back marked redelivered. A released row is unmarked.
+// Which rows are in flight is known in memory. What was handed out is
+// kept on disk, in the transaction of the pop, so that after a restart
+// every row not acknowledged is pending again and those handed out before
+// come back marked redelivered: a FIFO bucket popped in order keeps a
+// watermark (buckets.popped_upto: every row of the bucket up to it was
+// handed out), one update per bucket and pop instead of one per row; a row
+// popped out of order (LIFO, or after a release) is marked (popped = 1),
+// and a released row is unmarked (popped = -1: not handed out, whatever
+// the watermark says).
 type jobStore struct {
-	db    *sql.DB
-	lifo  bool
-	path  string
-	stmts statements
-	ids   map[string]int64 // bucket name -> bucket id
-	b     map[string]*storeBucket
-	next  int64 // the next entry id
+	db     *sql.DB
+	lifo   bool
+	path   string
+	stmts  statements
+	ids    map[string]int64 // bucket name -> bucket id
+	b      map[string]*storeBucket
+	next   int64 // the next entry id
+	broken error // a failed Sync left the memory state unknown
+	args   []any // scratch for insertMany
 
-	insert    *sql.Stmt // bucket, id, record
-	newBucket *sql.Stmt // name -> id
-	ack       *sql.Stmt // [[bucket, id], ...]: delete
-	mark      *sql.Stmt // popped, [[bucket, id], ...]
-	setNext   *sql.Stmt // next id
+	insert     *sql.Stmt // bucket, id, record
+	insertMany *sql.Stmt // insertChunk x (bucket, id, record)
+	newBucket  *sql.Stmt // name -> id
+	ack        *sql.Stmt // [[bucket, id], ...]: delete
+	ackRange   *sql.Stmt // bucket, lo, hi: delete
+	mark       *sql.Stmt // popped, [[bucket, id], ...]
+	watermark  *sql.Stmt // popped_upto, bucket
+	setNext    *sql.Stmt // next id
+	popFifo    *sql.Stmt // bucket, after, limit: id, record, popped
+	popLifo    *sql.Stmt // bucket, limit: id, record, popped
 }
+
+// insertChunk is how many rows one INSERT statement adds: a statement per
+// row costs more in database/sql and SQLite's VM than the row itself.
+const insertChunk = 32
 
 // storeBucket is a bucket's state in memory.
 type storeBucket struct {
@@ -52,16 +69,25 @@ type storeBucket struct {
 	// below it); then pops skip the in-flight rows they read.
 	after int64
 	holes bool
+	// mark is the bucket's watermark on disk (popped_upto); openMark is
+	// what it was when the store was opened: rows up to it not marked
+	// otherwise were handed out by an earlier run.
+	mark, openMark int64
 }
 
 var (
 	_ sdk.Store       = (*jobStore)(nil)
 	_ sdk.BatchPopper = (*jobStore)(nil)
+	_ sdk.Syncer      = (*jobStore)(nil)
 )
 
 const jobSchema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS buckets (
+	id INTEGER PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE,
+	popped_upto INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS entries (
 	bucket INTEGER NOT NULL,
 	id INTEGER NOT NULL,
@@ -71,8 +97,9 @@ CREATE TABLE IF NOT EXISTS entries (
 ) WITHOUT ROWID;`
 
 // jobStoreVersion is the version of the job store's schema, in its meta
-// table; a file of another version is refused.
-const jobStoreVersion = "3"
+// table; a file of version 3 (no watermark) is upgraded in place, a file of
+// another version is refused.
+const jobStoreVersion = "4"
 
 // openJobStore opens or creates the store of a job in the directory key.
 func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) {
@@ -90,7 +117,19 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	// A job's requests are spread over thousands of buckets, each a range
 	// of the table: pushes and pops touch pages all over it, so the page
 	// cache is sized for a large job (64 MiB; SQLite's default is 2 MiB).
-	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)")
+	// For the same reason a commit writes many pages to the WAL, and a
+	// checkpoint (which copies them into the database and syncs it) every
+	// 1,000 pages, SQLite's default, ran after nearly every Sync: the WAL
+	// is checkpointed every 16,384 pages (64 MiB) instead, so that a page
+	// written by many Syncs is copied once. A statement that changes many
+	// rows keeps a statement journal of the pages it touches (to undo
+	// itself alone on an error): in memory (temp_store), not in a
+	// temporary file written page by page; it is no crash journal.
+	// Reads go through a memory map of the file (up to 1 GiB of address
+	// space; the pages are the system's file cache, not the plugin's
+	// memory): a large job's table outgrows the page cache, and a read
+	// that misses it is then no system call.
+	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(memory)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitequeue: open %s: %w", path, err)
 	}
@@ -107,11 +146,32 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	return s, nil
 }
 
+// upgradeV3 adds the watermark column to a file of version 3, whose rows
+// mean the same in version 4 (popped 0 or 1, no watermark).
+func upgradeV3(tx *sql.Tx) error {
+	var have string
+	err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&have)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && have != "3") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`ALTER TABLE buckets ADD COLUMN popped_upto INTEGER NOT NULL DEFAULT 0`); err != nil {
+		return fmt.Errorf("upgrading from format 3: %w", err)
+	}
+	_, err = tx.Exec(`UPDATE meta SET value = ? WHERE key = 'format'`, jobStoreVersion)
+	return err
+}
+
 // init creates or checks the schema, prepares the statements and loads the
 // buckets' counts.
 func (s *jobStore) init(k kind) error {
 	err := withTx(s.db, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(jobSchema); err != nil {
+			return err
+		}
+		if err := upgradeV3(tx); err != nil {
 			return err
 		}
 		if err := checkMeta(tx, "format", jobStoreVersion, errFormatVersion); err != nil {
@@ -130,34 +190,42 @@ func (s *jobStore) init(k kind) error {
 		if _, err := fmt.Sscan(next, &s.next); err != nil || s.next < 1 {
 			return fmt.Errorf("%w: next_id %q", errFormatVersion, next)
 		}
-		rows, err := tx.Query(`SELECT b.id, b.name, count(e.id) FROM buckets b LEFT JOIN entries e ON e.bucket = b.id GROUP BY b.id`)
+		rows, err := tx.Query(`SELECT b.id, b.name, b.popped_upto, count(e.id) FROM buckets b LEFT JOIN entries e ON e.bucket = b.id GROUP BY b.id`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id int64
+			var id, mark int64
 			var name string
 			var n int
-			if err := rows.Scan(&id, &name, &n); err != nil {
+			if err := rows.Scan(&id, &name, &mark, &n); err != nil {
 				return err
 			}
 			s.ids[name] = id
-			s.b[name] = &storeBucket{id: id, pending: n, inflight: map[int64]struct{}{}}
+			s.b[name] = &storeBucket{id: id, pending: n, inflight: map[int64]struct{}{}, mark: mark, openMark: mark}
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return err
 	}
+	// OR FAIL: an insert of many rows needs no statement journal (ids are
+	// unique; a failure fails the whole transaction anyway).
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", insertChunk), ", ")
 	return s.stmts.prepare(s.db, []stmt{
 		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
+		{&s.insertMany, `INSERT OR FAIL INTO entries (bucket, id, record) VALUES ` + values},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
 		{&s.ack, `DELETE FROM entries WHERE (bucket, id) IN
 			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},
+		{&s.ackRange, `DELETE FROM entries WHERE bucket = ? AND id BETWEEN ? AND ?`},
 		{&s.mark, `UPDATE entries SET popped = ? WHERE (bucket, id) IN
 			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},
+		{&s.watermark, `UPDATE buckets SET popped_upto = ? WHERE id = ?`},
 		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
+		{&s.popFifo, `SELECT id, record, popped FROM entries WHERE bucket = ? AND id > ? ORDER BY id LIMIT ?`},
+		{&s.popLifo, `SELECT id, record, popped FROM entries WHERE bucket = ? ORDER BY id DESC LIMIT ?`},
 	})
 }
 
@@ -232,80 +300,214 @@ func (p *pairs) add(bucket int64, ids []int64) {
 
 func (p *pairs) json() string { return string(p.buf) + "]" }
 
+// change is what a Sync's writes did to one bucket, applied to the memory
+// state once they are in the database.
+type change struct {
+	b       *storeBucket
+	acked   []int64
+	back    []int64
+	pushed  int
+	created bool
+}
+
 // Write applies the writes of every bucket in one transaction; the
 // in-memory counts change only once it committed.
 func (s *jobStore) Write(ws []sdk.BucketWrite) error {
-	type change struct {
-		b       *storeBucket
-		acked   []int64
-		back    []int64
-		pushed  int
-		created bool
+	_, err := s.Sync(ws, nil)
+	return err
+}
+
+// Pop hands out up to max entries of bucket in the store's order, marking
+// them popped in one transaction.
+func (s *jobStore) Pop(bucket string, max int) ([]sdk.Delivery, error) {
+	out, err := s.Sync(nil, []sdk.PopRequest{{Bucket: bucket, Max: max}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// PopMany pops from many buckets in one transaction.
+func (s *jobStore) PopMany(reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
+	return s.Sync(nil, reqs)
+}
+
+// Sync applies ws, then pops what reqs ask for, in one transaction. The
+// memory state changes once it committed; if it fails after the writes
+// were applied in memory (for the pops to see them), the store refuses
+// every later call and must be reopened, which reads the database's state.
+func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
+	if s.broken != nil {
+		return nil, s.broken
 	}
 	var changes []change
-	next := s.next
-	var acks, releases pairs
+	var out [][]sdk.Delivery
+	var marks []popMark
+	applied := false
 	err := withTx(s.db, func(tx *sql.Tx) error {
-		insert := tx.Stmt(s.insert)
-		for _, w := range ws {
-			_, existed := s.b[w.Bucket]
-			if s.b[w.Bucket] == nil && len(w.Push) == 0 {
-				continue // acks and releases of an unknown bucket: ignored
-			}
-			b, err := s.bucket(tx, w.Bucket)
-			if err != nil {
-				return err
-			}
-			c := change{b: b, created: !existed}
-			// Acknowledgements and releases touch entries in flight only,
-			// pushes add new ones: all the store's acknowledgements (and
-			// releases) go in one statement after the pushes.
-			c.acked = inFlightIDs(b, w.Ack)
-			acks.add(b.id, c.acked)
-			c.back = inFlightIDs(b, w.Release)
-			releases.add(b.id, c.back)
-			for _, e := range w.Push {
-				if _, err := insert.Exec(b.id, next, e.Record); err != nil {
-					return err
-				}
-				next++
-			}
-			c.pushed = len(w.Push)
-			changes = append(changes, c)
+		var err error
+		if changes, err = s.writeTx(tx, ws); err != nil || len(reqs) == 0 {
+			return err
 		}
-		if acks.n > 0 {
-			if _, err := tx.Stmt(s.ack).Exec(acks.json()); err != nil {
-				return err
-			}
-		}
-		if releases.n > 0 {
-			if _, err := tx.Stmt(s.mark).Exec(0, releases.json()); err != nil {
-				return err
-			}
-		}
-		if next != s.next {
-			if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(next, 10)); err != nil {
-				return err
-			}
-		}
-		return nil
+		s.applyWrites(changes)
+		applied = len(changes) > 0 // a failed pop alone leaves the memory state as it was
+		out, marks, err = s.popManyTx(tx, reqs)
+		return err
 	})
 	if err != nil {
-		// Buckets created in the failed transaction do not exist.
-		for _, c := range changes {
-			if c.created {
-				for name, b := range s.b {
-					if b == c.b {
-						delete(s.b, name)
-						delete(s.ids, name)
-					}
+		if applied {
+			s.broken = fmt.Errorf("sqlitequeue: %s: a sync failed after its writes were applied in memory; reopen the job: %w", s.path, err)
+			return nil, s.broken
+		}
+		s.dropCreated(changes)
+		return nil, err
+	}
+	if !applied {
+		s.applyWrites(changes)
+	}
+	for i, r := range reqs {
+		if b := s.b[r.Bucket]; b != nil && len(out[i]) > 0 {
+			s.popped(b, out[i])
+		}
+	}
+	for _, m := range marks {
+		m.b.mark = m.upto
+	}
+	return out, nil
+}
+
+// writeTx runs the SQL of ws in tx and returns what it changes in memory.
+// Buckets it creates are in s.b already (dropCreated removes them).
+func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
+	var changes []change
+	var acks, releases pairs
+	var pushes []pushRow
+	for _, w := range ws {
+		_, existed := s.b[w.Bucket]
+		if !existed && len(w.Push) == 0 {
+			continue // acks and releases of an unknown bucket: ignored
+		}
+		b, err := s.bucket(tx, w.Bucket)
+		if err != nil {
+			return changes, err
+		}
+		c := change{b: b, created: !existed}
+		changes = append(changes, c)
+		c.acked = inFlightIDs(b, w.Ack)
+		if len(c.acked) > 0 {
+			if lo, hi, ok := s.ackRangeOf(b, c.acked); ok {
+				if _, err := tx.Stmt(s.ackRange).Exec(b.id, lo, hi); err != nil {
+					return changes, err
 				}
+			} else {
+				acks.add(b.id, c.acked)
 			}
 		}
-		return err
+		c.back = inFlightIDs(b, w.Release)
+		releases.add(b.id, c.back)
+		for _, e := range w.Push {
+			pushes = append(pushes, pushRow{bucket: b.id, record: e.Record})
+		}
+		c.pushed = len(w.Push)
+		changes[len(changes)-1] = c
 	}
-	s.next = next
+	// Acknowledgements and releases touch entries in flight only, pushes
+	// add new ones: all the store's acknowledgements (and releases) not
+	// deleted as a range go in one statement.
+	if acks.n > 0 {
+		if _, err := tx.Stmt(s.ack).Exec(acks.json()); err != nil {
+			return changes, err
+		}
+	}
+	if releases.n > 0 {
+		if _, err := tx.Stmt(s.mark).Exec(-1, releases.json()); err != nil {
+			return changes, err
+		}
+	}
+	if len(pushes) > 0 {
+		if err := s.insertRows(tx, pushes); err != nil {
+			return changes, err
+		}
+		if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(s.next+int64(len(pushes)), 10)); err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+// pushRow is a row to insert.
+type pushRow struct {
+	bucket int64
+	record []byte
+}
+
+// insertRows inserts rows with the ids s.next, s.next+1, ..., insertChunk
+// rows per statement.
+func (s *jobStore) insertRows(tx *sql.Tx, rows []pushRow) error {
+	id := s.next
+	if len(rows) >= insertChunk {
+		many := tx.Stmt(s.insertMany)
+		for len(rows) >= insertChunk {
+			args := s.args[:0]
+			for _, r := range rows[:insertChunk] {
+				args = append(args, r.bucket, id, r.record)
+				id++
+			}
+			s.args = args
+			if _, err := many.Exec(args...); err != nil {
+				return err
+			}
+			rows = rows[insertChunk:]
+		}
+		clear(s.args)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	one := tx.Stmt(s.insert)
+	for _, r := range rows {
+		if _, err := one.Exec(r.bucket, id, r.record); err != nil {
+			return err
+		}
+		id++
+	}
+	return nil
+}
+
+// ackRangeOf reports whether acked (ids b has in flight) can be deleted as
+// the range [lo, hi] of the bucket: a FIFO bucket popped in order holds no
+// pending row up to b.after, so the range is exact when no other row of it
+// is in flight.
+func (s *jobStore) ackRangeOf(b *storeBucket, acked []int64) (lo, hi int64, ok bool) {
+	if s.lifo || b.holes {
+		return 0, 0, false
+	}
+	lo, hi = acked[0], acked[0]
+	for _, id := range acked[1:] {
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	if hi > b.after {
+		return 0, 0, false
+	}
+	distinct := len(acked)
+	if distinct > 1 {
+		sorted := slices.Clone(acked)
+		slices.Sort(sorted)
+		distinct = len(slices.Compact(sorted))
+	}
+	inRange := 0
+	for id := range b.inflight {
+		if id >= lo && id <= hi {
+			inRange++
+		}
+	}
+	return lo, hi, inRange == distinct
+}
+
+// applyWrites applies changes to the memory state.
+func (s *jobStore) applyWrites(changes []change) {
 	for _, c := range changes {
+		s.next += int64(c.pushed)
 		for _, id := range c.acked {
 			delete(c.b.inflight, id)
 		}
@@ -321,94 +523,111 @@ func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 			c.b.holes = false
 		}
 	}
-	return nil
 }
 
-// Pop hands out up to max entries of bucket in the store's order, marking
-// them popped in one transaction.
-func (s *jobStore) Pop(bucket string, max int) ([]sdk.Delivery, error) {
-	out, err := s.PopMany([]sdk.PopRequest{{Bucket: bucket, Max: max}})
-	if err != nil {
-		return nil, err
-	}
-	return out[0], nil
-}
-
-// PopMany pops from many buckets in one transaction.
-func (s *jobStore) PopMany(reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
-	out := make([][]sdk.Delivery, len(reqs))
-	err := withTx(s.db, func(tx *sql.Tx) error {
-		var marks pairs
-		for i, r := range reqs {
-			b := s.b[r.Bucket]
-			ds, err := s.popTx(tx, b, r.Max)
-			if err != nil {
-				return err
+// dropCreated forgets the buckets created by a failed transaction.
+func (s *jobStore) dropCreated(changes []change) {
+	for _, c := range changes {
+		if !c.created {
+			continue
+		}
+		for name, b := range s.b {
+			if b == c.b {
+				delete(s.b, name)
+				delete(s.ids, name)
 			}
-			out[i] = ds
-			for _, d := range ds {
+		}
+	}
+}
+
+// popMark is a bucket's new watermark, set in memory once the pop
+// committed.
+type popMark struct {
+	b    *storeBucket
+	upto int64
+}
+
+// popManyTx reads what reqs ask for in tx and keeps on disk that it was
+// handed out: the FIFO watermark of buckets popped in order, a mark on the
+// other rows.
+func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Delivery, []popMark, error) {
+	out := make([][]sdk.Delivery, len(reqs))
+	var marks pairs
+	var wms []popMark
+	for i, r := range reqs {
+		b := s.b[r.Bucket]
+		ds, flags, err := s.popTx(tx, b, r.Max)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[i] = ds
+		if len(ds) == 0 {
+			continue
+		}
+		inOrder := !s.lifo && !b.holes
+		for j, d := range ds {
+			// A row popped in order is under the watermark; it still
+			// needs a mark if a release unmarked it.
+			if flags[j] != 1 && (!inOrder || flags[j] == -1) {
 				marks.add(b.id, []int64{int64(d.ID)})
 			}
 		}
-		if marks.n == 0 {
-			return nil
-		}
-		_, err := tx.Stmt(s.mark).Exec(1, marks.json())
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, r := range reqs {
-		if b := s.b[r.Bucket]; b != nil && len(out[i]) > 0 {
-			s.popped(b, out[i])
+		if last := int64(ds[len(ds)-1].ID); inOrder && last > b.mark {
+			if _, err := tx.Stmt(s.watermark).Exec(last, b.id); err != nil {
+				return nil, nil, err
+			}
+			wms = append(wms, popMark{b: b, upto: last})
 		}
 	}
-	return out, nil
+	if marks.n > 0 {
+		if _, err := tx.Stmt(s.mark).Exec(1, marks.json()); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, wms, nil
 }
 
-// popTx reads up to max entries of b in tx (PopMany marks them); the in-memory state
-// changes (popped) once tx committed.
-func (s *jobStore) popTx(tx *sql.Tx, b *storeBucket, max int) ([]sdk.Delivery, error) {
+// popTx reads up to max entries of b in tx, with their popped flags; the
+// in-memory state changes (popped) once tx committed.
+func (s *jobStore) popTx(tx *sql.Tx, b *storeBucket, max int) ([]sdk.Delivery, []int, error) {
 	if b == nil || b.pending == 0 || max <= 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var q string
-	var args []any
+	var rows *sql.Rows
+	var err error
 	skip := len(b.inflight)
 	switch {
 	case s.lifo:
-		q = `SELECT id, record, popped FROM entries WHERE bucket = ? ORDER BY id DESC LIMIT ?`
-		args = []any{b.id, max + skip}
+		rows, err = tx.Stmt(s.popLifo).Query(b.id, max+skip)
 	case b.holes:
-		q = `SELECT id, record, popped FROM entries WHERE bucket = ? AND id > ? ORDER BY id LIMIT ?`
-		args = []any{b.id, b.after, max + skip}
+		rows, err = tx.Stmt(s.popFifo).Query(b.id, b.after, max+skip)
 	default:
-		q = `SELECT id, record, popped FROM entries WHERE bucket = ? AND id > ? ORDER BY id LIMIT ?`
-		args = []any{b.id, b.after, max}
+		rows, err = tx.Stmt(s.popFifo).Query(b.id, b.after, max)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []sdk.Delivery
-	rows, err := tx.Query(q, args...)
-	if err != nil {
-		return nil, err
-	}
+	var flags []int
 	for rows.Next() && len(out) < max {
 		var id int64
 		var rec []byte
-		var popped bool
+		var popped int
 		if err := rows.Scan(&id, &rec, &popped); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		if _, busy := b.inflight[id]; busy {
 			continue
 		}
-		out = append(out, sdk.Delivery{ID: uint64(id), Record: rec, Redelivered: popped})
+		redelivered := popped == 1 || (popped == 0 && id <= b.openMark)
+		out = append(out, sdk.Delivery{ID: uint64(id), Record: rec, Redelivered: redelivered})
+		flags = append(flags, popped)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, flags, nil
 }
 
 // popped records ds, popped from b, as in flight.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/frontier-go/frontier/plugins/sdk"
 )
@@ -182,5 +185,175 @@ func BenchmarkJobStoreRoundTrip(b *testing.B) {
 			}
 		}
 		s.Close()
+	}
+}
+
+// BenchmarkJobStoreScheduler measures the job store as the host drives it
+// under `frontier bench scheduler` and the default downloader-aware
+// priority queue: 100k records of 100 bytes over 1,000 buckets (1,000 hosts,
+// each with one of 10 priorities), pushed in Syncs of 8,192 taking turns
+// among the buckets (one write per bucket), then popped in Syncs that each pop 16 from 257
+// buckets, in turns, and acknowledge what the Sync before popped. It
+// reports the time per request of each phase.
+func BenchmarkJobStoreScheduler(b *testing.B) {
+	const n, batch, buckets, peers, fetch = 100_000, 8192, 1000, 257, 16
+	rec := make([]byte, 100)
+	names := make([]string, buckets)
+	for i := range names {
+		names[i] = fmt.Sprintf("requests.queue/host%d.example/%d", i, i%10)
+	}
+	var push, pop time.Duration
+	for b.Loop() {
+		s, err := openJobStore(b.TempDir(), false, "normal")
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for i := 0; i < n; i += batch {
+			// One write per bucket, its pushes in order, as the host sends.
+			at := map[string]int{}
+			var ws []sdk.BucketWrite
+			for j := i; j < min(n, i+batch); j++ {
+				name := names[j%buckets]
+				k, ok := at[name]
+				if !ok {
+					k = len(ws)
+					at[name] = k
+					ws = append(ws, sdk.BucketWrite{Bucket: name})
+				}
+				ws[k].Push = append(ws[k].Push, sdk.Entry{Record: rec})
+			}
+			// in the order the buckets got pushes, not the store's
+			rand.New(rand.NewPCG(uint64(i), 1)).Shuffle(len(ws), func(x, y int) { ws[x], ws[y] = ws[y], ws[x] })
+			if _, err := s.Sync(ws, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		push += time.Since(start)
+		start = time.Now()
+		var acks []sdk.BucketWrite
+		next := 0
+		for popped := 0; popped < n; {
+			var reqs []sdk.PopRequest
+			for tried := 0; len(reqs) < peers && tried < buckets; tried++ {
+				if s.Len(names[next]).Pending > 0 {
+					reqs = append(reqs, sdk.PopRequest{Bucket: names[next], Max: fetch})
+				}
+				next = (next + 1) % buckets
+			}
+			out, err := s.Sync(acks, reqs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			acks = acks[:0]
+			for i, ds := range out {
+				popped += len(ds)
+				acks = append(acks, sdk.BucketWrite{Bucket: reqs[i].Bucket, Ack: ids(ds)})
+			}
+		}
+		if _, err := s.Sync(acks, nil); err != nil {
+			b.Fatal(err)
+		}
+		pop += time.Since(start)
+		s.Close()
+	}
+	b.ReportMetric(float64(push.Nanoseconds())/float64(b.N*n), "push-ns/req")
+	b.ReportMetric(float64(pop.Nanoseconds())/float64(b.N*n), "pop-ns/req")
+}
+
+// A file of format 3 (every handed-out row marked, no watermark) is
+// upgraded in place: what it had handed out comes back redelivered, and
+// the rest not.
+func TestJobStoreUpgradesFormat3(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 4)}}); err != nil {
+		t.Fatal(err)
+	}
+	popBucket(t, s, "a/0", 2) // r0 r1 in flight, under the watermark
+	// What format 3 kept on disk for the same state.
+	for _, q := range []string{
+		`UPDATE entries SET popped = 1 WHERE id <= (SELECT popped_upto FROM buckets WHERE buckets.id = entries.bucket)`,
+		`ALTER TABLE buckets DROP COLUMN popped_upto`,
+		`UPDATE meta SET value = '3' WHERE key = 'format'`,
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+
+	s, err = openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var format string
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
+		t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
+	}
+	ds := popBucket(t, s, "a/0", 10)
+	if got := names(ds); !reflect.DeepEqual(got, []string{"r0", "r1", "r2", "r3"}) {
+		t.Fatalf("after the upgrade popped %v", got)
+	}
+	for i, d := range ds {
+		if d.Redelivered != (i < 2) {
+			t.Fatalf("%s redelivered = %v", d.Record, d.Redelivered)
+		}
+	}
+}
+
+// Rows handed out in order are under the bucket's watermark: after a close
+// with rows in flight, those come back redelivered, a released one and the
+// ones never handed out do not, and an acknowledged one never comes back.
+func TestJobStoreWatermark(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 6)}, {Bucket: "b/0", Push: entries(10, 12)}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Sync(nil, []sdk.PopRequest{{Bucket: "a/0", Max: 4}, {Bucket: "b/0", Max: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := out[0] // r0..r3
+	// r0 acknowledged, r2 released, in the Sync that pops r2 again and r4.
+	out, err = s.Sync([]sdk.BucketWrite{{Bucket: "a/0", Ack: ids(a[:1]), Release: ids(a[2:3])}}, []sdk.PopRequest{{Bucket: "a/0", Max: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(out[0]); !reflect.DeepEqual(got, []string{"r2", "r4"}) {
+		t.Fatalf("after the release popped %v, want r2 r4", got)
+	}
+	// r2 released again: not redelivered after the reopen.
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Release: ids(out[0][:1])}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ds := popBucket(t, s, "a/0", 10)
+	if got := names(ds); !reflect.DeepEqual(got, []string{"r1", "r2", "r3", "r4", "r5"}) {
+		t.Fatalf("after reopen popped %v", got)
+	}
+	want := []bool{true, false, true, true, false}
+	for i, d := range ds {
+		if d.Redelivered != want[i] {
+			t.Fatalf("%s redelivered = %v, want %v", d.Record, d.Redelivered, want[i])
+		}
+	}
+	ds = popBucket(t, s, "b/0", 10)
+	if len(ds) != 2 || !ds[0].Redelivered || ds[1].Redelivered {
+		t.Fatalf("bucket b/0 after reopen: %v", ds)
 	}
 }
