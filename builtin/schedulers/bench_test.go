@@ -13,6 +13,7 @@ import (
 	"github.com/frontier-go/frontier/builtin/fingerprinters"
 	"github.com/frontier-go/frontier/builtin/queues"
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/jobdir"
 	"github.com/frontier-go/frontier/registry"
 )
 
@@ -23,7 +24,16 @@ import (
 // fingerprint file) and the bytes on disk per pending request.
 //
 //	go test ./builtin/schedulers -run '^$' -bench SchedulerReopen -benchtime 5x
-func BenchmarkSchedulerReopen(b *testing.B) {
+func BenchmarkSchedulerReopen(b *testing.B) { benchReopen(b, false) }
+
+// BenchmarkSchedulerReopenUnclean is BenchmarkSchedulerReopen after an
+// unclean stop (the lock file names a process that is gone): Open also
+// restores the fingerprint of every pending request the dupefilter lacks.
+//
+//	go test ./builtin/schedulers -run '^$' -bench SchedulerReopenUnclean -benchtime 3x
+func BenchmarkSchedulerReopenUnclean(b *testing.B) { benchReopen(b, true) }
+
+func benchReopen(b *testing.B, unclean bool) {
 	n := 1_000_000
 	if v := os.Getenv("FRONTIER_BENCH_PENDING"); v != "" {
 		n, _ = strconv.Atoi(v)
@@ -50,6 +60,14 @@ func BenchmarkSchedulerReopen(b *testing.B) {
 			b.ResetTimer()
 			var total time.Duration
 			for range b.N {
+				if unclean {
+					b.StopTimer()
+					stale := `{"pid":2147483646,"host":"gone.example","started":"2026-01-01T00:00:00Z"}` + "\n"
+					if err := os.WriteFile(filepath.Join(dir, jobdir.LockFile), []byte(stale), 0o644); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
 				start := time.Now()
 				s := benchJob(b, dir, opts)
 				total += time.Since(start)

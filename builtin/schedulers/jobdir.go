@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/frontier-go/frontier/framework"
@@ -90,16 +91,52 @@ func (s *Scheduler) restoreFingerprints() error {
 	}
 	start := time.Now()
 	walked, added := 0, 0
+	// Requests are taken in batches, fingerprinted in parallel when the
+	// dupefilter can (framework.BatchDupeFilter), then recorded in order.
+	const batchMax = 4096
+	var batch []*framework.Request
+	bdf, _ := s.df.(framework.BatchDupeFilter)
+	var fps []framework.Fingerprint
+	var errs []error
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if bdf != nil {
+			fps, errs = slices.Grow(fps[:0], len(batch))[:len(batch)], slices.Grow(errs[:0], len(batch))[:len(batch)]
+			bdf.Fingerprints(batch, fps, errs)
+		}
+		for i, r := range batch {
+			var seen bool
+			var err error
+			switch {
+			case bdf == nil:
+				seen, err = s.df.RequestSeen(r)
+			case errs[i] != nil:
+				err = errs[i]
+			default:
+				seen, err = bdf.FingerprintSeen(r, &fps[i])
+			}
+			if err != nil {
+				return err
+			}
+			if !seen {
+				added++
+			}
+		}
+		walked += len(batch)
+		clear(batch)
+		batch = batch[:0]
+		return nil
+	}
 	restore := func(r *framework.Request) error {
 		if r.DontFilter {
 			return nil
 		}
-		walked++
-		seen, err := s.df.RequestSeen(r)
-		if !seen && err == nil {
-			added++
+		if batch = append(batch, r); len(batch) == batchMax {
+			return flush()
 		}
-		return err
+		return nil
 	}
 	for _, r := range s.job.redeliver {
 		if err := restore(r); err != nil {
@@ -127,6 +164,9 @@ func (s *Scheduler) restoreFingerprints() error {
 		case err != nil:
 			s.log.Warn().Err(err).Msg("Could not read every pending request to restore its fingerprint; the queue reports what it cannot read when it gets there")
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if added > 0 {
 		s.log.Info().Int("requests", walked).Int("restored", added).Dur("took", time.Since(start)).
