@@ -178,6 +178,23 @@ func (v *queueView) openStore(report func(file string, off, bytes int64, records
 	return st, nil
 }
 
+// removedRels returns the keys (relative to the queue directory, with
+// forward slashes) of the buckets the bucket journal says were drained and
+// removed, but those its data shows were created again.
+func (v *queueView) removedRels() map[string]bool {
+	rels := map[string]bool{}
+	for _, name := range v.journal.Removed {
+		b, err := queues.ParseBucket(v.key, name)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(v.key, b.Path); err == nil {
+			rels[filepath.ToSlash(rel)] = true
+		}
+	}
+	return rels
+}
+
 // unlistedBuckets returns the bucket names a resume adds to the bucket
 // journal bs (queues.UnlistedBuckets): the buckets the queue store
 // (hasStore) or the buckets' files hold that it neither lists nor removed,
