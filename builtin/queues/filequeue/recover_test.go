@@ -1,6 +1,7 @@
 package filequeue
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -454,7 +455,7 @@ func TestDiskQueueForeignFiles(t *testing.T) {
 			disktest.MustPush(t, q, "http://x/1")
 			disktest.MustClose(t, q)
 			data, _ := os.ReadFile(path)
-			data[7] = 2
+			newerVersion(data, 2)
 			_ = os.WriteFile(path, data, 0o644)
 		}, disk.ErrVersion, "format version 2"},
 		{"fifo from a newer frontier", false, func(t *testing.T, path string) {
@@ -463,7 +464,7 @@ func TestDiskQueueForeignFiles(t *testing.T) {
 			disktest.MustClose(t, q)
 			file := queueFiles(t, path)[0]
 			data, _ := os.ReadFile(file)
-			data[7] = 9
+			newerVersion(data, 9)
 			_ = os.WriteFile(file, data, 0o644)
 		}, disk.ErrVersion, "format version 9"},
 		{"scrapy lifo", true, func(t *testing.T, path string) {
@@ -508,6 +509,53 @@ func TestDiskQueueForeignFiles(t *testing.T) {
 			disktest.MustClose(t, q)
 			if after := disktest.Snapshot(t, path); after != before {
 				t.Fatal("a foreign queue's files were changed")
+			}
+		})
+	}
+}
+
+// newerVersion makes the header in data a newer frontier's: format
+// version v, with the fixed part's checksum that goes with it.
+func newerVersion(data []byte, v byte) {
+	data[7] = v
+	copy(data[:16], appendFixedHeader(nil, string(data[:7])+string(v), binary.LittleEndian.Uint32(data[8:])))
+}
+
+// A flipped bit in a file's format version byte fails the header's
+// checksum: damage, not a newer frontier's file. The queue is read as one
+// whose header is damaged, every record kept, instead of being refused.
+func TestDiskQueueFlippedVersionByte(t *testing.T) {
+	for _, lifo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lifo=%v", lifo), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "q")
+			q := openDisk(t, path, lifo, testDiskConfig())
+			for i := range 5 {
+				disktest.MustPush(t, q, fmt.Sprintf("http://x/%d", i))
+			}
+			disktest.MustClose(t, q)
+			file := path
+			if !lifo {
+				file = queueFiles(t, path)[0]
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[7] ^= 0x10
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Verify(path, nil)
+			if err != nil || rep.Records != 5 {
+				t.Fatalf("verify: %d records, %v; want 5", rep.Records, err)
+			}
+			q = openDisk(t, path, lifo, testDiskConfig())
+			defer disktest.MustClose(t, q)
+			if q.Len() != 5 {
+				t.Fatalf("Len %d after a flipped version bit, want 5", q.Len())
+			}
+			if got := disktest.PopURLs(t, q, 5); len(got) != 5 {
+				t.Fatalf("popped %q", got)
 			}
 		})
 	}
