@@ -108,6 +108,13 @@ func (t *SyncTick) Begin(now time.Time, interval time.Duration) bool {
 	return true
 }
 
+// Between reports whether a leader leads the clock and is not inside a
+// tick: a flush now hands its writes to the operating system without
+// fsyncing them. False on a nil clock, or one no leader has begun.
+func (t *SyncTick) Between() bool {
+	return t != nil && t.led.Load() && !t.open.Load()
+}
+
 // End ends the tick Begin started.
 func (t *SyncTick) End() { t.open.Store(false) }
 
