@@ -120,8 +120,15 @@ func (s *Store) settleChunks() {
 	}
 }
 
+// errOtherSegment is a segment header naming another segment than the file
+// it is in: a segment of the store under another name (swapped, copied), whose
+// frames are not salvaged at the checkpoint's offset in this one (their
+// chunks and counts belong to the other segment).
+var errOtherSegment = errors.New("the header of another segment")
+
 // readSegHeader reads the first frame of segment no's file f and checks
-// that it is the segment's header.
+// that it is the segment's header: an error wrapping errOtherSegment when it
+// is another segment's.
 func (s *Store) readSegHeader(f interface {
 	ReadAt(p []byte, off int64) (int, error)
 }, no uint32) error {
@@ -133,7 +140,13 @@ func (s *Store) readSegHeader(f interface {
 	if err != nil {
 		return fmt.Errorf("%w: no segment header (%v)", disk.ErrNotQueue, err)
 	}
-	return checkSegHeader(fr.Payload, no)
+	if err := checkSegHeader(fr.Payload, no); err != nil {
+		if _, ok := cutMagic(fr.Payload, recSegHeader, storeSegMagic); ok && !errors.Is(err, disk.ErrVersion) {
+			return fmt.Errorf("%w: %w", errOtherSegment, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // replay applies the frames of seg from start. A bad frame ends the
@@ -194,7 +207,7 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 					// Replayed from the checkpoint's offset, the header was
 					// not read: a file in the segment's place (not one)
 					// salvages like a segment whose header is damaged.
-					if herr := s.readSegHeader(f, seg.no); herr != nil && !errors.Is(herr, disk.ErrVersion) {
+					if herr := s.readSegHeader(f, seg.no); herr != nil && !errors.Is(herr, disk.ErrVersion) && !errors.Is(herr, errOtherSegment) {
 						seg.headless, s.lossy = true, true
 						s.report(file, 0, 0, 0, fmt.Sprintf("corrupt segment header (%v): the segment's valid frames are kept", herr))
 					}
@@ -342,8 +355,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		case no < b.nextChunk:
 			// Damage, or a power cut that kept a chunk written before a
 			// resume cut it off as a torn tail, and the chunk the resume
-			// wrote in its place.
-			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
+			// wrote in its place. Its records are not counted: they were
+			// never acknowledged (the torn tail), or are a copy of a chunk
+			// the log holds elsewhere (a segment under another's name),
+			// counted there when lost.
+			s.report(s.segPath(segNo), off, int64(size), 0, fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
 			return nil
 		}
 		b.chunks = append(b.chunks, chunkRef{base: fr.ID, no: no, seg: segNo, off: uint32(off), size: uint32(size), count: count, live: count})
