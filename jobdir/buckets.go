@@ -1,6 +1,7 @@
 package jobdir
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -15,10 +16,18 @@ import (
 const BucketJournalFile = "buckets.journal"
 
 // Record types of the bucket journal (the first payload byte; the rest is the
-// bucket's name).
+// bucket's name, after the mark of a marked removal).
 const (
 	bucketAdd    = '+'
 	bucketRemove = '-'
+	// bucketRemoveMark is a removal (format 3) followed by a uvarint mark:
+	// the largest delivery identifier the job's queues had handed out
+	// when it was written. Every record of the drained bucket has an
+	// identifier at or below it; every record of the bucket created again
+	// after it, one above it. A resume that finds records above the mark
+	// in a removed bucket (its creation was cut off the journal) keeps
+	// them instead of deleting them as a drained bucket's leftovers.
+	bucketRemoveMark = '~'
 )
 
 // BucketState is what a bucket journal says.
@@ -26,8 +35,13 @@ type BucketState struct {
 	// Live are the buckets created and not removed, in creation order.
 	Live []string
 	// Removed are buckets whose last record removes them; files they left
-	// behind are stale.
+	// behind are stale, unless they hold records above the removal's mark.
 	Removed []string
+	// Marks are the marks of the Removed buckets' last removals, for those
+	// written with one (format 3): a record of the bucket whose delivery
+	// identifier is above its mark belongs to the bucket created again
+	// after the removal, not to the drained one.
+	Marks map[string]uint64
 	// Valid is how many bytes of the file were read; Dropped how many bytes of
 	// torn tail followed them.
 	Valid, Dropped int64
@@ -49,9 +63,19 @@ func DecodeBuckets(data []byte) (BucketState, error) {
 	}
 	names := map[string]entry{}
 	var order []string
+	marks := map[string]uint64{}
 	rep, err := scanFrames(data, func(off int64, p []byte) error {
 		st.Records++
-		name := string(p[1:])
+		body := p[1:]
+		var mark uint64
+		if p[0] == bucketRemoveMark {
+			m, k := binary.Uvarint(body)
+			if k <= 0 {
+				return fmt.Errorf("%w: bucket removal without a mark at offset %d", ErrCorruptJournal, off)
+			}
+			mark, body = m, body[k:]
+		}
+		name := string(body)
 		e, seen := names[name]
 		switch p[0] {
 		case bucketAdd:
@@ -59,13 +83,19 @@ func DecodeBuckets(data []byte) (BucketState, error) {
 				names[name] = entry{pos: len(order), live: true}
 				order = append(order, name)
 			}
-		case bucketRemove:
+			delete(marks, name)
+		case bucketRemove, bucketRemoveMark:
 			if !seen {
 				e.pos = len(order)
 				order = append(order, name)
 			}
 			e.live = false
 			names[name] = e
+			if p[0] == bucketRemoveMark {
+				marks[name] = mark
+			} else {
+				delete(marks, name)
+			}
 		default:
 			return fmt.Errorf("%w: unknown bucket record type %q at offset %d", ErrCorruptJournal, p[0], off)
 		}
@@ -81,6 +111,12 @@ func DecodeBuckets(data []byte) (BucketState, error) {
 				st.Live = append(st.Live, name)
 			} else {
 				st.Removed = append(st.Removed, name)
+				if m, ok := marks[name]; ok {
+					if st.Marks == nil {
+						st.Marks = map[string]uint64{}
+					}
+					st.Marks[name] = m
+				}
 			}
 		}
 	}
@@ -103,7 +139,17 @@ type BucketJournal struct {
 	order    []string // creation order of live names, with removed ones pruned at compaction
 	removals []string
 	compact  int64
+	// mark returns the mark written with each removal; nil writes
+	// removals without one.
+	mark func() uint64
 }
+
+// SetMark makes the journal write each removal with mark(): the largest
+// delivery identifier the queues have handed out (a resume tells a drained
+// bucket's leftover records, at or below it, from the records of the
+// bucket created again after the removal, above it). Identifiers must only
+// grow, across processes too.
+func (j *BucketJournal) SetMark(mark func() uint64) { j.mark = mark }
 
 // OpenBuckets opens the bucket journal at path and returns the live buckets
 // in creation order. For every bucket the journal says was removed, cleanup
@@ -236,8 +282,16 @@ func (j *BucketJournal) Flush(force bool) error {
 		return ErrClosed
 	}
 	var b []byte
+	var mark []byte
+	if j.mark != nil && len(j.removals) > 0 {
+		mark = binary.AppendUvarint([]byte{bucketRemoveMark}, j.mark())
+	}
 	for _, name := range j.removals {
-		b = appendFrame(b, append([]byte{bucketRemove}, name...))
+		if mark != nil {
+			b = appendFrame(b, append(mark[:len(mark):len(mark)], name...))
+		} else {
+			b = appendFrame(b, append([]byte{bucketRemove}, name...))
+		}
 	}
 	if err := j.log.write(b, force); err != nil {
 		return err

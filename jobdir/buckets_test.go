@@ -173,3 +173,51 @@ func TestDecodeBucketsCorrupt(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A removal is written with the journal's mark when it has one (format
+// 3); a removal without one (format 2) still reads, and a later creation
+// or unmarked removal clears the mark.
+func TestBucketJournalRemovalMarks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), BucketJournalFile)
+	j, _ := openBuckets(t, path, nil)
+	mark := uint64(1 << 40)
+	j.SetMark(func() uint64 { return mark })
+	for _, n := range []string{"0", "-1", "2"} {
+		if err := j.Add(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Remove("0")
+	j.Remove("2")
+	if err := j.Flush(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Add("2"); err != nil {
+		t.Fatal(err)
+	}
+	mark++
+	j.Remove("2")
+	if err := j.Flush(false); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A format 2 journal's removal, appended: no mark.
+	data = append(data, appendFrame(nil, []byte("+3"))...)
+	data = append(data, appendFrame(nil, []byte("-3"))...)
+	st, err := DecodeBuckets(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"0": 1 << 40, "2": 1<<40 + 1}
+	if !slices.Equal(st.Live, []string{"-1"}) || !slices.Equal(st.Removed, []string{"0", "2", "3"}) || !reflect.DeepEqual(st.Marks, want) {
+		t.Fatalf("live %v, removed %v, marks %v; want marks %v", st.Live, st.Removed, st.Marks, want)
+	}
+	// A removal record cut inside its mark is not a removal.
+	if _, err := DecodeBuckets(appendFrame(nil, []byte{bucketRemoveMark, 0x80})); !errors.Is(err, ErrCorruptJournal) {
+		t.Fatalf("a removal without its mark: %v", err)
+	}
+	j.Close()
+}

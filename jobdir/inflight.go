@@ -443,7 +443,17 @@ func (j *InFlightJournal) Flush(queues func() error, force bool) error {
 		}
 	}
 	var post []byte
-	if j.unmarked {
+	// The flushed marker says that the pops before it are durable. Under
+	// interval, between two ticks, the queues were handed to the operating
+	// system but not fsynced: after a power cut the marker could survive
+	// without the pops (the system writes back in any order), and a
+	// request both in flight and still queued would be handed out twice.
+	// The marker waits for the next tick, which fsyncs the queues first;
+	// until then the deliveries stay ghosts, which costs nothing but their
+	// IDs (a ghost is dropped only when its queue returns it). A forced
+	// flush (close) fsyncs the queues it closed.
+	mark := j.unmarked && (force || !j.log.sync.policy.Tick.Between())
+	if mark {
 		post = appendFrame(post, []byte{ifFlushed})
 	}
 	if len(j.acks) > 0 {
@@ -452,9 +462,11 @@ func (j *InFlightJournal) Flush(queues func() error, force bool) error {
 	if err := j.log.write(post, force); err != nil {
 		return err
 	}
-	j.unmarked = false
+	if mark {
+		j.unmarked = false
+	}
 	j.acks = j.acks[:0]
-	if j.log.size > j.compact && (j.log.sync.policy.Mode != FsyncInterval || !j.log.sync.dirty) {
+	if j.log.size > j.compact && !j.unmarked && (j.log.sync.policy.Mode != FsyncInterval || !j.log.sync.dirty) {
 		// The compacted journal ends with a flushed marker, which says the
 		// pops before it are durable: under interval, it waits for a flush
 		// that fsynced the queues.

@@ -9,8 +9,11 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/internal/recordio"
 )
 
 func openInFlight(t *testing.T, path string) (*InFlightJournal, InFlightState) {
@@ -365,5 +368,65 @@ func TestOpenInFlightLostJournal(t *testing.T) {
 				t.Fatalf("the lost file is not kept aside: %v", kept)
 			}
 		})
+	}
+}
+
+// Under interval with the job's shared fsync clock, the flushed marker
+// (which vouches for the pops before it) is written only by a flush inside
+// a tick, or a forced one (close): between ticks the queues are not
+// fsynced, and a power cut could keep the marker without the pops. Until
+// then the deliveries read back as ghosts.
+func TestInFlightFlushedMarkerWaitsForTick(t *testing.T) {
+	path := filepath.Join(t.TempDir(), InFlightFile)
+	tick := recordio.NewSyncTick()
+	policy := FsyncPolicy{Mode: FsyncInterval, Interval: time.Hour, Tick: tick}
+	j, _, err := OpenInFlight(path, policy, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	read := func() InFlightState {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := DecodeInFlight(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if !tick.Begin(time.Now(), time.Hour) { // the first tick
+		t.Fatal("no first tick")
+	}
+	tick.End()
+	id := j.NewID()
+	j.Deliver(id, []byte("r"))
+	if err := j.Flush(nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if st := read(); !slices.Equal(st.Ghosts, []uint64{id}) {
+		t.Fatalf("between ticks: ghosts %v, want %d (no flushed marker yet)", st.Ghosts, id)
+	}
+	if err := j.Flush(nil, true); err != nil { // forced, as at close
+		t.Fatal(err)
+	}
+	if st := read(); len(st.Ghosts) != 0 || !slices.Equal(ids(st.InFlight), []uint64{id}) {
+		t.Fatalf("after a forced flush: ghosts %v, in flight %v; want none and %d", st.Ghosts, ids(st.InFlight), id)
+	}
+	id2 := j.NewID()
+	j.Deliver(id2, []byte("r2"))
+	if err := j.Flush(nil, false); err != nil {
+		t.Fatal(err)
+	}
+	tick.Begin(time.Now().Add(2*time.Hour), time.Hour) // a tick: the next flush marks
+	err = j.Flush(nil, false)
+	tick.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := read(); len(st.Ghosts) != 0 {
+		t.Fatalf("after a tick: ghosts %v, want none", st.Ghosts)
 	}
 }

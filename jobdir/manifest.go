@@ -15,10 +15,11 @@ const ManifestFile = "frontier-job.json"
 
 // FormatVersion is the job-directory format this build writes and the newest
 // it reads. docs/jobdir.md describes each version: format 2 added the queue
-// store (requests.queue/queue.*); a format 1 job keeps its queue files, and
-// its manifest is rewritten as format 2 when it is opened, so that a build
-// that reads only format 1 refuses it from then on.
-const FormatVersion = 2
+// store (requests.queue/queue.*); format 3 added the mark of the bucket
+// journal's removals. A job of an older format is read as it is, and its
+// manifest is rewritten in this format when it is opened, so that a build
+// that reads only the old format refuses it from then on.
+const FormatVersion = 3
 
 // Manifest is a job directory's format manifest, written once when the job is
 // created.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,7 +233,19 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	j, live, err := jobdir.OpenBuckets(path, job.Fsync, logger, cleanup)
+	// A removed bucket whose files hold records above its removal's mark
+	// was created again after it (a cut journal lost the creation): its
+	// files are kept, and added back below as a bucket the data holds.
+	var recreated []string
+	if !queuestore.Has(key) {
+		recreated = RecreatedBuckets(key, nil, prior)
+	}
+	j, live, err := jobdir.OpenBuckets(path, job.Fsync, logger, func(name string) error {
+		if slices.Contains(recreated, name) {
+			return nil
+		}
+		return cleanup(name)
+	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -256,7 +269,18 @@ func openBucketJournal(c *framework.Crawler, job *framework.JobConfig, key strin
 	if err != nil {
 		return nil, nil, nil, abandon(j, nil, err)
 	}
-	extra, err := addUnlisted(j, key, dapq, logStore(buckets), live, prior.Removed, logger)
+	if m, ok := buckets.(interface{ LastID() uint64 }); ok {
+		j.SetMark(m.LastID)
+	}
+	if st := logStore(buckets); st != nil {
+		recreated = RecreatedBuckets(key, st, prior)
+	}
+	if len(recreated) > 0 {
+		logger.Warn().Str("file", path).Strs("buckets", recreated).
+			Msg("The bucket journal says these buckets were drained, but their data holds requests pushed after that (the journal lost their creation, cut or damaged): kept")
+	}
+	removed := slices.DeleteFunc(slices.Clone(prior.Removed), func(name string) bool { return slices.Contains(recreated, name) })
+	extra, err := addUnlisted(j, key, dapq, logStore(buckets), live, removed, logger)
 	if err != nil {
 		return nil, nil, nil, abandon(j, logStore(buckets), err)
 	}

@@ -312,3 +312,85 @@ func TestPersistentFilesLayoutSharesOneStore(t *testing.T) {
 		t.Fatalf("delivery IDs %v: want one run of 6 shared by the buckets", ids)
 	}
 }
+
+// A bucket drained and created again, whose bucket journal is then cut
+// between the removal and the new creation (a copy cut short, a power cut
+// under JOBDIR_FSYNC=never): the removal's mark tells the new bucket's
+// requests, pushed after it, from the drained one's leftovers, and the
+// resume keeps them. A drained bucket's own leftovers (its file back after
+// a power cut) are still deleted.
+func TestPersistentRecreatedBucketSurvivesCutJournal(t *testing.T) {
+	for _, layout := range []framework.QueueLayout{framework.LayoutFiles, framework.LayoutStore} {
+		t.Run(string(layout), func(t *testing.T) {
+			key := filepath.Join(t.TempDir(), "requests.queue")
+			open := func() *ScrapyPriorityQueue {
+				cfg := persistentCfg(key, LifoDiskFactory, nil)
+				cfg.Job.QueueLayout = layout
+				pq, err := NewScrapyPriorityQueue(context.Background(), testCrawler(t), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return pq
+			}
+			pq := open()
+			for _, u := range []string{"a", "old"} {
+				if err := pq.Push(prioReq("https://example.org/"+u, 0, false)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := pq.Push(prioReq("https://example.org/leftover", 1, false)); err != nil {
+				t.Fatal(err)
+			}
+			if err := pq.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			leftover := filepath.Join(key, "-1")
+			saved, _ := os.ReadFile(leftover) // files layout only
+			for range 3 {
+				if r, err := pq.Pop(); err != nil || r == nil {
+					t.Fatal(r, err)
+				}
+			}
+			if err := pq.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			st := bucketState(t, key)
+			if len(st.Removed) != 2 || len(st.Marks) != 2 {
+				t.Fatalf("after the drain the journal says removed %v, marks %v", st.Removed, st.Marks)
+			}
+			cut, err := os.Stat(filepath.Join(key, jobdir.BucketJournalFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []string{"b", "c"} {
+				if err := pq.Push(prioReq("https://example.org/"+u, 0, false)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := pq.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			// A crash (no Close), the journal cut before the creation, and
+			// the drained bucket's file back.
+			if err := os.Truncate(filepath.Join(key, jobdir.BucketJournalFile), cut.Size()); err != nil {
+				t.Fatal(err)
+			}
+			if saved != nil {
+				if err := os.WriteFile(leftover, saved, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pq2 := open()
+			defer pq2.Close()
+			if pq2.Len() != 2 {
+				t.Fatalf("resumed %d requests, want 2 (b and c)", pq2.Len())
+			}
+			if got := urls(t, pq2, 2); !slices.Equal(got, []string{"https://example.org/c", "https://example.org/b"}) {
+				t.Fatalf("resumed %q, want the created-again bucket's c and b and nothing of the drained ones", got)
+			}
+			if exists(leftover) {
+				t.Fatal("the drained bucket's leftover file was not deleted")
+			}
+		})
+	}
+}

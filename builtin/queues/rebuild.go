@@ -96,6 +96,53 @@ func UnlistedBuckets(key string, dapq bool, st *queuestore.Store, listed, remove
 	return names, skipped
 }
 
+// errAboveMark stops a read at the first record above a removal's mark.
+var errAboveMark = errors.New("queues: record above the removal's mark")
+
+// RecreatedBuckets returns, among the buckets the bucket journal bs says
+// were removed, those whose data (the queue store st, when not nil, else
+// the buckets' files under key) holds a pending record whose delivery
+// identifier is above the mark of that removal: the bucket was created
+// again after it and the journal lost that creation (cut between the two
+// records). Those records are the new bucket's, not a drained bucket's
+// leftovers: a resume keeps them. A removal without a mark (format 2) is
+// trusted as it is. A bucket whose data cannot be read is not returned.
+func RecreatedBuckets(key string, st *queuestore.Store, bs jobdir.BucketState) []string {
+	var out []string
+	for _, name := range bs.Removed {
+		mark, ok := bs.Marks[name]
+		if !ok {
+			continue
+		}
+		b, err := ParseBucket(key, name)
+		if err != nil {
+			continue
+		}
+		found := false
+		if st != nil {
+			rel, rerr := filepath.Rel(key, b.Path)
+			if rerr != nil {
+				continue
+			}
+			_ = st.Records(filepath.ToSlash(rel), func(id uint64, _ []byte) error {
+				if found = id > mark; found {
+					return errAboveMark
+				}
+				return nil
+			})
+		} else {
+			_, _ = filequeue.Verify(b.Path, func(r filequeue.Record) error {
+				found = found || r.ID > mark
+				return nil
+			})
+		}
+		if found {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // bucketFiles lists the buckets kept as files or directories under key,
 // relative to key with forward slashes.
 func bucketFiles(key string, dapq bool) ([]string, error) {

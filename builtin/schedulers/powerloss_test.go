@@ -495,11 +495,15 @@ func powerLossChain(t *testing.T, policy string, keep bool, kind, cuts int, rng 
 func checkCut(policy string, before map[string]bool, run *plRun, sv plSurvivors, checkpoint int) (plLoss, error) {
 	l := plLoss{cuts: 1, ops: run.ops}
 	for u, n := range sv.got {
-		if n > 1 && policy == "always" {
+		if n > 1 && policy != "never" {
+			// Under interval too, the in-flight journal's flushed marker is
+			// written only by a flush that fsynced the queues (a tick): a
+			// pop it vouches for is durable, so nothing is handed out
+			// twice by one resume, as under always.
 			return l, fmt.Errorf("%s handed out %d times by one resume", u, n)
 		}
 		if n > 1 {
-			l.repeated++ // a delivery the cut made both pending and in flight
+			l.repeated++ // never: a delivery the cut made both pending and in flight
 		}
 		if !before[u] && !run.enqueued[u] {
 			if policy == "always" {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,10 @@ type benchDamageFlags struct {
 	seed                                   uint64
 	timeout                                time.Duration
 	asJSON                                 bool
+	// file and config, when set, keep only the cases whose file path,
+	// or whose job configuration (as printed: "dapq/files/killed"),
+	// contains them.
+	file, config string
 }
 
 func newBenchDamageCommand(e *env) *cobra.Command {
@@ -52,6 +57,8 @@ small fixed selection in CI.`,
 	fl.IntVar(&f.flipBits, "flip-bits", 4, "most bits a bit-flip case flips")
 	fl.IntVar(&f.show, "show", 20, "failing cases printed in full")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long verify or a resume may take before the case counts as a hang")
+	fl.StringVar(&f.file, "file", "", `run only the cases of files whose path contains this (e.g. "buckets.journal")`)
+	fl.StringVar(&f.config, "config", "", `run only the cases of jobs whose configuration contains this (e.g. "/files/", "dapq/store/killed")`)
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"seed": S, "rows": [...]}`)
 	return c
 }
@@ -80,6 +87,9 @@ func benchDamage(ctx context.Context, e *env, f benchDamageFlags) error {
 		}
 		opts := damage.CaseOptions{Flips: f.flips, FlipBits: f.flipBits, Seed: f.seed + uint64(i)}
 		for _, c := range damage.Cases(job.Oracle, opts) {
+			if !strings.Contains(c.File, f.file) || !strings.Contains(cfg.String(), f.config) {
+				continue
+			}
 			all = append(all, benchDamageCase{job: job, c: c})
 		}
 	}

@@ -116,6 +116,13 @@ func (t *SyncTick) Due(now time.Time, interval time.Duration) bool {
 	return now.UnixNano()-t.last.Load() >= int64(interval)
 }
 
+// Between reports whether a leader leads the clock and is not inside a
+// tick: a flush now hands its writes to the operating system without
+// fsyncing them. False on a nil clock, or one no leader has begun.
+func (t *SyncTick) Between() bool {
+	return t != nil && t.led.Load() && !t.open.Load()
+}
+
 // End ends the tick Begin started.
 func (t *SyncTick) End() { t.open.Store(false) }
 

@@ -33,6 +33,10 @@ func (d *IDs) Next(n uint64) uint64 {
 	return d.next.Add(n) - n + 1
 }
 
+// Last returns the largest identifier handed out (or seen) so far: every
+// identifier Next hands out after it is larger.
+func (d *IDs) Last() uint64 { return d.next.Load() }
+
 // Saw moves the identifiers past id, found on disk. An id beyond any clock
 // reading did not come from a frontier process and is ignored, so that a
 // crafted file cannot make the identifiers wrap around.

@@ -269,8 +269,9 @@ func firstSeq(r io.ReaderAt, end int64) uint32 {
 	return 0
 }
 
-// scanValid reads frames to the end, skipping corrupt stretches, and
-// returns the end of the last valid frame, the seq after it and its id.
+// scanValid reads frames to the end, skipping corrupt stretches (a bad
+// frame, one cut short included, that valid frames follow), and returns the
+// end of the last valid frame, the seq after it and its id.
 func scanValid(sc *frameScanner) (end int64, next uint32, lastID uint64, err error) {
 	end, next = sc.off, sc.seq
 	for {
@@ -279,9 +280,12 @@ func scanValid(sc *frameScanner) (end int64, next uint32, lastID uint64, err err
 		case err == nil:
 			end, next, lastID = off+int64(fr.Size()), fr.Seq+1, fr.ID
 			continue
-		case errors.Is(err, io.EOF), errors.Is(err, recordio.ErrShort):
+		case errors.Is(err, io.EOF):
 			return end, next, lastID, nil
-		case errors.Is(err, recordio.ErrCorrupt), errors.Is(err, errSeq):
+		case errors.Is(err, recordio.ErrShort), errors.Is(err, recordio.ErrCorrupt), errors.Is(err, errSeq):
+			// A frame running past the end is a torn tail only when no
+			// valid frame follows it: a damaged length field makes a
+			// frame in the middle look that way too.
 			found, rerr := sc.resync()
 			if rerr != nil {
 				return 0, 0, 0, rerr

@@ -85,15 +85,25 @@ type fileHeader struct {
 
 var errBadMagic = errors.New("bad magic")
 
-// parseHeader reads a file header. A wrong magic is errBadMagic. The two
+// parseHeader reads a file header. A wrong magic is errBadMagic; another
+// format version is disk.ErrVersion when the fixed part's checksum holds,
+// and a damaged header (recordio.ErrCorrupt) when it does not. The two
 // cursor slots carry their own checksums and are read even when the fixed
 // part (magic, first seq) fails its checksum, which is then an error
 // wrapping recordio.ErrCorrupt with h.first unknown (0). A header whose two
 // slots are both unreadable is returned with cursorOK false.
 func parseHeader(b []byte, magic string) (fileHeader, error) {
 	m := b[:min(len(b), len(magic))]
+	otherVersion := len(m) == len(magic) && string(m[:7]) == magic[:7] && m[7] != magic[7]
+	if otherVersion && len(b) >= 16 && recordio.Checksum(b[:12]) != binary.LittleEndian.Uint32(b[12:]) {
+		// The version byte fails the fixed part's checksum: a flipped bit,
+		// not a newer frontier's file (whose header keeps the magic and
+		// this checksum where they are). Read as a damaged header: the
+		// cursor slots and the frames are salvaged.
+		m, otherVersion = []byte(magic), false
+	}
 	switch {
-	case len(m) == len(magic) && string(m[:7]) == magic[:7] && m[7] != magic[7]:
+	case otherVersion:
 		return fileHeader{}, fmt.Errorf("%w: format version %d, this build reads version %d (written by a newer frontier?)",
 			disk.ErrVersion, m[7], magic[7])
 	case string(m) != magic[:len(m)]:

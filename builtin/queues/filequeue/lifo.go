@@ -155,7 +155,14 @@ func (l *lifoLayout) recover(fh disk.File, fallback bool) error {
 			// With no pop ever recorded (the cursor at the header, no ID),
 			// nothing stale lies past the cursor either.
 			fresh := l.cur.ID == 0 && off == headerSize
-			if (recovered > 0 || fallback || fresh) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
+			// The bytes at the cursor are the start of a frame some push
+			// wrote (popped since or not), or nothing: a bad frame there
+			// (not a whole stale one) is a push a crash interrupted, or
+			// the file cut or damaged there. Records pushed after it are
+			// still told from popped ones by their ids (the cursor's bound
+			// covers every record written before it was).
+			badAtCursor := errors.Is(err, recordio.ErrShort) || errors.Is(err, recordio.ErrCorrupt)
+			if (recovered > 0 || fallback || fresh || badAtCursor) && !errors.Is(err, io.EOF) && !errors.Is(err, errStale) && !errors.Is(err, errSeq) {
 				if ok, rerr := l.resync(fh, off); rerr != nil || ok {
 					return rerr
 				}

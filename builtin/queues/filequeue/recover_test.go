@@ -1,6 +1,7 @@
 package filequeue
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -163,6 +164,12 @@ func TestDiskQueueTruncatedEveryByte(t *testing.T) {
 						limit = ends[len(urls)-popped-1]
 					}
 					torn := cut > 0 && cut < limit && cut != headerSize && !slices.Contains(ends, cut)
+					if k.LIFO && popped > 0 && cut > limit && cut < ends[len(urls)-popped] {
+						// The first frame past the cursor cut: it may as well
+						// be a record pushed after the cursor was written,
+						// so the cut is reported (nothing is counted lost).
+						torn = true
+					}
 					if torn != (reported > 0) {
 						t.Fatalf("cut %d: %d bytes reported dropped, torn %v", cut, reported, torn)
 					}
@@ -454,7 +461,7 @@ func TestDiskQueueForeignFiles(t *testing.T) {
 			disktest.MustPush(t, q, "http://x/1")
 			disktest.MustClose(t, q)
 			data, _ := os.ReadFile(path)
-			data[7] = 2
+			newerVersion(data, 2)
 			_ = os.WriteFile(path, data, 0o644)
 		}, disk.ErrVersion, "format version 2"},
 		{"fifo from a newer frontier", false, func(t *testing.T, path string) {
@@ -463,7 +470,7 @@ func TestDiskQueueForeignFiles(t *testing.T) {
 			disktest.MustClose(t, q)
 			file := queueFiles(t, path)[0]
 			data, _ := os.ReadFile(file)
-			data[7] = 9
+			newerVersion(data, 9)
 			_ = os.WriteFile(file, data, 0o644)
 		}, disk.ErrVersion, "format version 9"},
 		{"scrapy lifo", true, func(t *testing.T, path string) {
@@ -508,6 +515,53 @@ func TestDiskQueueForeignFiles(t *testing.T) {
 			disktest.MustClose(t, q)
 			if after := disktest.Snapshot(t, path); after != before {
 				t.Fatal("a foreign queue's files were changed")
+			}
+		})
+	}
+}
+
+// newerVersion makes the header in data a newer frontier's: format
+// version v, with the fixed part's checksum that goes with it.
+func newerVersion(data []byte, v byte) {
+	data[7] = v
+	copy(data[:16], appendFixedHeader(nil, string(data[:7])+string(v), binary.LittleEndian.Uint32(data[8:])))
+}
+
+// A flipped bit in a file's format version byte fails the header's
+// checksum: damage, not a newer frontier's file. The queue is read as one
+// whose header is damaged, every record kept, instead of being refused.
+func TestDiskQueueFlippedVersionByte(t *testing.T) {
+	for _, lifo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lifo=%v", lifo), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "q")
+			q := openDisk(t, path, lifo, testDiskConfig())
+			for i := range 5 {
+				disktest.MustPush(t, q, fmt.Sprintf("http://x/%d", i))
+			}
+			disktest.MustClose(t, q)
+			file := path
+			if !lifo {
+				file = queueFiles(t, path)[0]
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[7] ^= 0x10
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Verify(path, nil)
+			if err != nil || rep.Records != 5 {
+				t.Fatalf("verify: %d records, %v; want 5", rep.Records, err)
+			}
+			q = openDisk(t, path, lifo, testDiskConfig())
+			defer disktest.MustClose(t, q)
+			if q.Len() != 5 {
+				t.Fatalf("Len %d after a flipped version bit, want 5", q.Len())
+			}
+			if got := disktest.PopURLs(t, q, 5); len(got) != 5 {
+				t.Fatalf("popped %q", got)
 			}
 		})
 	}
@@ -661,5 +715,70 @@ func TestLifoDamagedRecordsInsideTheStack(t *testing.T) {
 			}
 			disktest.SameList(t, got, []string{urls[5], urls[3], urls[2], urls[0]})
 		})
+	}
+}
+
+// A LIFO file whose first frame past the cursor is damaged (a flipped bit,
+// or the file cut inside it) while records pushed after the cursor was
+// written follow it: those records are kept (their ids are above the
+// cursor's bound, so they are no popped record's remains), and the damage
+// is reported, not taken silently for the remains of popped records.
+func TestDiskQueueLifoDamagedFrameAtCursor(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	q := openDisk(t, src, true, testDiskConfig())
+	disktest.MustPush(t, q, "http://x/1", "http://x/2", "http://x/3")
+	disktest.MustClose(t, q)
+	q = openDisk(t, src, true, testDiskConfig())
+	disktest.PopURLs(t, q, 1)
+	disktest.MustClose(t, q) // the cursor: 2 records
+	q = openDisk(t, src, true, testDiskConfig())
+	disktest.MustPush(t, q, "http://x/4", "http://x/5", "http://x/6")
+	if err := q.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// A crash: the pushes are in the file, past the cursor.
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := parseHeader(data, lifoMagic)
+	if err != nil || !h.cursorOK || int64(h.cursor.Off) >= int64(len(data)) {
+		t.Fatalf("cursor %+v (%v) of a %d-byte file: the test needs frames past it", h.cursor, err, len(data))
+	}
+	disktest.MustClose(t, q)
+	at := int64(h.cursor.Off)
+	dst := filepath.Join(dir, "flipped")
+	data[at+int64(recordio.Overhead)/2+2] ^= 0x40 // inside the first frame past the cursor
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dst, nil)
+	if err != nil || rep.Records != 4 || rep.OK() {
+		t.Fatalf("verify: %d records, ok %v, %v; want 4 and the damage reported", rep.Records, rep.OK(), err)
+	}
+	q = openDisk(t, dst, true, testDiskConfig())
+	defer disktest.MustClose(t, q)
+	if q.Len() < 4 {
+		t.Fatalf("Len %d, want the 2 records below the cursor and the 2 pushed after the damaged one", q.Len())
+	}
+	var got []string
+	for q.Len() > 0 {
+		r, err := q.Pop()
+		var cre *disk.CorruptRecordError
+		switch {
+		case errors.As(err, &cre):
+			continue // the damaged record, skipped
+		case err != nil:
+			t.Fatal(err)
+		case r == nil:
+			t.Fatal("Len above 0, Pop returned nothing")
+		}
+		got = append(got, r.URL)
+	}
+	for _, u := range []string{"http://x/1", "http://x/2", "http://x/5", "http://x/6"} {
+		if !slices.Contains(got, u) {
+			t.Errorf("%s lost: drained %q", u, got)
+		}
 	}
 }

@@ -36,6 +36,11 @@ func NewStore(cfg disk.Config, pool *Pool) (*Store, error) {
 // Pool returns the pool the store's queues share.
 func (s *Store) Pool() *Pool { return s.pool }
 
+// LastID returns the largest delivery identifier the store's queues have
+// handed out (or found on disk): every record pushed after the call gets a
+// larger one, in this process and in later ones.
+func (s *Store) LastID() uint64 { return s.pool.ids.Last() }
+
 // Queue returns the queue kept at path (a directory for FIFO, a file for
 // LIFO), built without I/O like [NewFifo]'s, in the store's pool.
 func (s *Store) Queue(path string, lifo bool) (*Queue, error) {

@@ -120,6 +120,35 @@ func (s *Store) settleChunks() {
 	}
 }
 
+// errOtherSegment is a segment header naming another segment than the file
+// it is in: a segment of the store under another name (swapped, copied), whose
+// frames are not salvaged at the checkpoint's offset in this one (their
+// chunks and counts belong to the other segment).
+var errOtherSegment = errors.New("the header of another segment")
+
+// readSegHeader reads the first frame of segment no's file f and checks
+// that it is the segment's header: an error wrapping errOtherSegment when it
+// is another segment's.
+func (s *Store) readSegHeader(f interface {
+	ReadAt(p []byte, off int64) (int, error)
+}, no uint32) error {
+	// The header's segment number is a uvarint: a few bytes more than the
+	// first segment's header.
+	buf := make([]byte, segHeaderSize+binary.MaxVarintLen32)
+	n, _ := f.ReadAt(buf, 0)
+	fr, _, err := recordio.Next(buf[:n])
+	if err != nil {
+		return fmt.Errorf("%w: no segment header (%v)", disk.ErrNotQueue, err)
+	}
+	if err := checkSegHeader(fr.Payload, no); err != nil {
+		if _, ok := cutMagic(fr.Payload, recSegHeader, storeSegMagic); ok && !errors.Is(err, disk.ErrVersion) {
+			return fmt.Errorf("%w: %w", errOtherSegment, err)
+		}
+		return err
+	}
+	return nil
+}
+
 // replay applies the frames of seg from start. A bad frame ends the
 // segment: in the last segment, it is the torn tail of writes a crash
 // interrupted, cut off; in another, the rest of the segment is lost.
@@ -174,6 +203,15 @@ func (s *Store) replay(seg *storeSeg, start int64, last bool) error {
 		fr, k, err := recordio.Next(buf[pos:])
 		if err == nil {
 			if err = s.replayFrame(seg.no, start+int64(pos), fr, k); err != nil {
+				if !seg.headless && start > 0 && errors.Is(err, ErrCorrupt) {
+					// Replayed from the checkpoint's offset, the header was
+					// not read: a file in the segment's place (not one)
+					// salvages like a segment whose header is damaged.
+					if herr := s.readSegHeader(f, seg.no); herr != nil && !errors.Is(herr, disk.ErrVersion) && !errors.Is(herr, errOtherSegment) {
+						seg.headless, s.lossy = true, true
+						s.report(file, 0, 0, 0, fmt.Sprintf("corrupt segment header (%v): the segment's valid frames are kept", herr))
+					}
+				}
 				if !seg.headless || !errors.Is(err, ErrCorrupt) {
 					return err
 				}
@@ -317,8 +355,11 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 		case no < b.nextChunk:
 			// Damage, or a power cut that kept a chunk written before a
 			// resume cut it off as a torn tail, and the chunk the resume
-			// wrote in its place.
-			s.report(s.segPath(segNo), off, int64(size), int(count), fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
+			// wrote in its place. Its records are not counted: they were
+			// never acknowledged (the torn tail), or are a copy of a chunk
+			// the log holds elsewhere (a segment under another's name),
+			// counted there when lost.
+			s.report(s.segPath(segNo), off, int64(size), 0, fmt.Sprintf("chunk %d of bucket %d after chunk %d dropped", no, id, b.nextChunk-1))
 			return nil
 		}
 		b.chunks = append(b.chunks, chunkRef{base: fr.ID, no: no, seg: segNo, off: uint32(off), size: uint32(size), count: count, live: count})
@@ -378,13 +419,20 @@ func (s *Store) replayFrame(segNo uint32, off int64, fr recordio.Frame, size int
 // declaration that had it: either way the drop, or the first declaration,
 // was written after the last fsync and lost while what follows was kept.
 // What the old bucket still held by the log is dropped and reported: it was
-// popped (its live counts lost with the drop), or never durable.
+// popped (its live counts lost with the drop), or never durable. A key
+// given a new bucket says that its old bucket was drained, every record of
+// it popped: none of them is counted as lost. An ID given again to another
+// key counts the old bucket's records, whose fate nothing tells.
 func (s *Store) redeclared(old *storeBucket, id uint64, rel string, segNo uint32, off int64) {
-	live := 0
-	for _, c := range old.chunks {
-		live += int(c.live)
+	if old.rel == rel {
+		s.report(s.segPath(segNo), off, 0, 0, fmt.Sprintf("bucket %d (%s) declared again as bucket %d: the old bucket was drained (a key gets a new bucket only then) and its drop lost (a power cut, or damage to the log before this point); its chunks, whose records were all popped, dropped", old.id, old.rel, id))
+	} else {
+		live := 0
+		for _, c := range old.chunks {
+			live += int(c.live)
+		}
+		s.report(s.segPath(segNo), off, 0, live, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): the writes between them were lost to a power cut; the first one's chunks dropped", old.id, old.rel, id, rel))
 	}
-	s.report(s.segPath(segNo), off, 0, live, fmt.Sprintf("bucket %d (%s) declared again as bucket %d (%s): the writes between them were lost to a power cut; the first one's chunks dropped", old.id, old.rel, id, rel))
 	delete(s.buckets, old.id)
 	delete(s.byKey, old.rel)
 }

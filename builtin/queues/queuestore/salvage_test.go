@@ -179,3 +179,49 @@ func TestStoreRedeclaredAfterLostDrop(t *testing.T) {
 		t.Fatalf("buckets %+v, want a with its 2 new records", bs)
 	}
 }
+
+// A file of valid frames the store never writes (another file of the job,
+// such as the in-flight journal) in the place of the segment the checkpoint
+// goes on from, mid-segment: the replay starts past the header, meets a
+// frame of an unknown type, and salvages the file like a segment whose
+// header is damaged (its frames skipped, reported) instead of refusing the
+// store.
+func TestStoreForeignFileAtCheckpointOffset(t *testing.T) {
+	src := t.TempDir()
+	cfg := storeTestConfig(1 << 20)
+	s := openTestStore(t, src, cfg)
+	q := bucketOf(t, s, "a", false)
+	for i := range 8 {
+		if err := q.Push(disktest.Req(t, fmt.Sprintf("http://a/%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCloseStore(t, s) // the checkpoint goes on from the middle of segment 1
+	dir := crashCopy(t, src)
+	seg := filepath.Join(dir, storeSegName(1))
+	fi, err := os.Stat(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var foreign []byte
+	for int64(len(foreign)) < 2*fi.Size() {
+		foreign, err = recordio.Append(foreign, []byte("Dnot a queue store record"), recordio.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(seg, foreign, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reported := ""
+	rs, err := Read(dir, func(file string, _, _ int64, _ int, what string) { reported += file + ": " + what + "\n" })
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	_ = rs.Close()
+	if !strings.Contains(reported, "corrupt segment header") || !strings.Contains(reported, "frame no queue store writes skipped") {
+		t.Fatalf("reported %q, want the segment's header and its foreign frames", reported)
+	}
+	s = openTestStore(t, dir, cfg)
+	defer mustCloseStore(t, s)
+}

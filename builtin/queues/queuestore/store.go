@@ -915,6 +915,11 @@ type BucketInfo struct {
 	Chunks int
 }
 
+// LastID returns the largest delivery identifier the store has handed out
+// (or found on disk): every record written after the call gets a larger
+// one, in this process and in later ones.
+func (s *Store) LastID() uint64 { return s.ids.Last() }
+
 // Buckets describes the store's buckets, by key.
 func (s *Store) Buckets() []BucketInfo {
 	s.mu.Lock()

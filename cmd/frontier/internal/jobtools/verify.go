@@ -542,7 +542,14 @@ func (v *verifier) openStore(view *queueView) *queuestore.Store {
 		return nil
 	}
 	v.Files += store.Segments()
+	drained := view.removedRels()
 	for _, u := range view.unclaimed {
+		if drained[u.Key] {
+			v.add(Finding{File: view.key, Offset: -1, Kind: KindCleanup, What: fmt.Sprintf(
+				"bucket %s of the queue store, which the bucket journal says was drained (its %d records were all popped: their pops were not durable yet, or their records damaged), is dropped by a resume",
+				u.Key, u.Len)})
+			continue
+		}
 		v.add(Finding{File: view.key, Offset: -1, DropRecords: u.Len, What: fmt.Sprintf(
 			"bucket %s of the queue store is not in the bucket journal: a resume drops it (requests: %d; normally a bucket the journal removed once drained, whose drop from the store a stop or crash came before)",
 			u.Key, u.Len)})
@@ -617,6 +624,9 @@ func storeKind(what string) string {
 		return KindRebuilt
 	case strings.Contains(what, "missing"):
 		return KindMissing
+	case strings.Contains(what, "whose records were all popped"):
+		// A drained bucket whose drop was lost: nothing of it pending.
+		return KindCleanup
 	}
 	return KindCorrupt
 }

@@ -91,7 +91,7 @@ func openView(dir string) (*queueView, error) {
 		// moves it aside and rebuilds it from the data.
 		v.foreign, v.journal = err, jobdir.BucketState{}
 	}
-	if v.rebuilt, v.skipped, err = unlistedBuckets(dir, key, v.hasStore, v.journal); err != nil {
+	if v.rebuilt, v.skipped, err = unlistedBuckets(dir, key, v.hasStore, &v.journal); err != nil {
 		return nil, err
 	}
 	v.journalLost = lost && len(v.rebuilt) > 0
@@ -178,11 +178,30 @@ func (v *queueView) openStore(report func(file string, off, bytes int64, records
 	return st, nil
 }
 
+// removedRels returns the keys (relative to the queue directory, with
+// forward slashes) of the buckets the bucket journal says were drained and
+// removed, but those its data shows were created again.
+func (v *queueView) removedRels() map[string]bool {
+	rels := map[string]bool{}
+	for _, name := range v.journal.Removed {
+		b, err := queues.ParseBucket(v.key, name)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(v.key, b.Path); err == nil {
+			rels[filepath.ToSlash(rel)] = true
+		}
+	}
+	return rels
+}
+
 // unlistedBuckets returns the bucket names a resume adds to the bucket
 // journal bs (queues.UnlistedBuckets): the buckets the queue store
-// (hasStore) or the buckets' files hold that it neither lists nor removed;
-// skipped are the buckets whose names cannot be told.
-func unlistedBuckets(dir, key string, hasStore bool, bs jobdir.BucketState) (names []string, skipped []error, err error) {
+// (hasStore) or the buckets' files hold that it neither lists nor removed,
+// and those it removed whose data holds records pushed after the removal
+// (queues.RecreatedBuckets), which it takes out of bs.Removed; skipped are
+// the buckets whose names cannot be told.
+func unlistedBuckets(dir, key string, hasStore bool, bs *jobdir.BucketState) (names []string, skipped []error, err error) {
 	var st *queuestore.Store
 	if hasStore {
 		if st, err = queuestore.Read(key, func(string, int64, int64, int, string) {}); err != nil {
@@ -190,6 +209,9 @@ func unlistedBuckets(dir, key string, hasStore bool, bs jobdir.BucketState) (nam
 			return nil, nil, nil
 		}
 		defer st.Close()
+	}
+	if recreated := queues.RecreatedBuckets(key, st, *bs); len(recreated) > 0 {
+		bs.Removed = slices.DeleteFunc(slices.Clone(bs.Removed), func(name string) bool { return slices.Contains(recreated, name) })
 	}
 	names, skipped = queues.UnlistedBuckets(key, isDAPQ(dir, key, st), st, bs.Live, bs.Removed)
 	return names, skipped, nil
