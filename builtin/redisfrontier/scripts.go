@@ -210,9 +210,9 @@ while got < max do
         if e then
           got = got + 1
           es[got + 1] = e
-          parts[#parts + 1] = p
-          parts[#parts + 1] = h
-          parts[#parts + 1] = e
+          parts[3 * got - 2] = p
+          parts[3 * got - 1] = h
+          parts[3 * got] = e
           if limit > 0 then
             hc[h] = hc[h] + 1
             inc[h] = (inc[h] or 0) + 1
@@ -329,23 +329,24 @@ for _, b in ipairs(order) do
       if string.byte(st, k + 1) == 48 then fresh[#fresh + 1] = k end
     end
     if #fresh > 0 then
-      table.sort(fresh)
-      local segs, pos = {}, 1
-      for _, k in ipairs(fresh) do
-        segs[#segs + 1] = string.sub(st, pos, k)
-        segs[#segs + 1] = '1'
-        pos = k + 2
-      end
-      segs[#segs + 1] = string.sub(st, pos)
-      st = table.concat(segs)
       total = total + #fresh
       if string.byte(st, 1) == 99 then
         for _, k in ipairs(fresh) do counted[#counted + 1] = b .. '.' .. k end
       end
-      if string.find(st, '0', 2, true) then
-        redis.call('HSET', Q .. ':la', b, st)
-      else
+      local _, left = string.gsub(st, '0', '0')
+      if left == #fresh then
+        -- The whole batch is done (the usual case): no marks to write.
         endbatch(Q, b)
+      else
+        table.sort(fresh)
+        local segs, pos = {}, 1
+        for _, k in ipairs(fresh) do
+          segs[#segs + 1] = string.sub(st, pos, k)
+          segs[#segs + 1] = '1'
+          pos = k + 2
+        end
+        segs[#segs + 1] = string.sub(st, pos)
+        redis.call('HSET', Q .. ':la', b, table.concat(segs))
       end
     end
   end
