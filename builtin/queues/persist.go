@@ -35,22 +35,65 @@ import (
 //     popped from it as in flight: a pop never becomes durable (the files
 //     gone) before the request is recorded.
 
-// WalkPending calls fn with the record of every pending request the job's
-// queue store holds for this queue; errors.ErrUnsupported when the queue is
-// in memory or keeps its buckets as files.
+// WalkPending calls fn with the record of every pending request this
+// queue keeps in the job directory: from the queue store, or from each
+// bucket's files read as a resume reads them. errors.ErrUnsupported when
+// the queue is in memory or its buckets are queues that have no files.
 func (pq *ScrapyPriorityQueue) WalkPending(fn func(record []byte) error) error {
-	if pq.disk == nil || pq.disk.store == nil || !pq.disk.owner {
+	if pq.disk == nil {
 		return errors.ErrUnsupported
 	}
-	return pq.disk.store.EachRecord(fn)
+	if pq.disk.store != nil {
+		if !pq.disk.owner {
+			return errors.ErrUnsupported
+		}
+		return pq.disk.store.EachRecord(fn)
+	}
+	return pq.walkBucketFiles(fn)
+}
+
+// walkBucketFiles is WalkPending for buckets kept as files.
+func (pq *ScrapyPriorityQueue) walkBucketFiles(fn func(record []byte) error) error {
+	var errs []error
+	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
+		for _, b := range m {
+			f, ok := b.q.(interface{ Path() string })
+			if !ok {
+				return errors.ErrUnsupported
+			}
+			var fnErr error
+			_, err := filequeue.Verify(f.Path(), func(r filequeue.Record) error {
+				fnErr = fn(r.Payload)
+				return fnErr
+			})
+			if fnErr != nil {
+				return fnErr
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // WalkPending is ScrapyPriorityQueue.WalkPending over every slot.
 func (q *DownloaderAwarePriorityQueue) WalkPending(fn func(record []byte) error) error {
-	if q.disk == nil || q.disk.store == nil {
+	if q.disk == nil {
 		return errors.ErrUnsupported
 	}
-	return q.disk.store.EachRecord(fn)
+	if q.disk.store != nil {
+		return q.disk.store.EachRecord(fn)
+	}
+	var errs []error
+	for _, slots := range []map[string]*ScrapyPriorityQueue{q.slots, q.draining} {
+		for _, pq := range slots {
+			if err := pq.walkBucketFiles(fn); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // pqDisk is the persistent side of a ScrapyPriorityQueue.

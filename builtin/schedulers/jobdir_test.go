@@ -587,45 +587,49 @@ func killedAfterQueues(t *testing.T, s *Scheduler, dir string) {
 // resume (a page linking to them), instead of being queued and crawled
 // twice; those in flight too. After a clean stop nothing is walked.
 func TestUncleanStopRestoresFingerprints(t *testing.T) {
-	for _, pq := range priorityQueues {
-		t.Run(pq, func(t *testing.T) {
-			dir := t.TempDir()
-			opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq, "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter"}
-			s := openJob(t, dir, opts)
-			const n = 40
-			for i := range n {
-				if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%4, i))); !ok || err != nil {
-					t.Fatalf("enqueue %d: %v %v", i, ok, err)
-				}
-			}
-			if err := s.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			inflight, err := s.Next()
-			if err != nil || inflight == nil {
-				t.Fatalf("Next: %v %v", inflight, err)
-			}
-			for i := n; i < 2*n; i++ {
-				if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%4, i))); !ok || err != nil {
-					t.Fatalf("enqueue %d: %v %v", i, ok, err)
-				}
-			}
-			killedAfterQueues(t, s, dir)
+	for _, layout := range []string{"store", "files"} {
+		for _, pq := range priorityQueues {
+			t.Run(layout+"/"+pq, func(t *testing.T) { testUncleanStopRestoresFingerprints(t, layout, pq) })
+		}
+	}
+}
 
-			s = openJob(t, dir, opts)
-			defer closeJob(t, s)
-			if ok, err := s.Enqueue(framework.MustRequest(inflight.URL)); ok || err != nil {
-				t.Errorf("the request in flight at the kill was queued again (%v)", err)
-			}
-			for i := range 2 * n {
-				u := fmt.Sprintf("http://host%d.example/%d", i%4, i)
-				if ok, err := s.Enqueue(framework.MustRequest(u)); ok || err != nil {
-					t.Errorf("%s, written before the kill without its fingerprint, was queued again (%v)", u, err)
-				}
-			}
-			if got := len(drain(t, s)); got != 2*n {
-				t.Errorf("%d requests after the resume, want %d", got, 2*n)
-			}
-		})
+func testUncleanStopRestoresFingerprints(t *testing.T, layout, pq string) {
+	dir := t.TempDir()
+	opts := map[string]any{"SCHEDULER_PRIORITY_QUEUE": pq, "DUPEFILTER_CLASS": "scrapy.dupefilters.RFPDupeFilter", "JOBDIR_QUEUE_LAYOUT": layout}
+	s := openJob(t, dir, opts)
+	const n = 40
+	for i := range n {
+		if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%4, i))); !ok || err != nil {
+			t.Fatalf("enqueue %d: %v %v", i, ok, err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	inflight, err := s.Next()
+	if err != nil || inflight == nil {
+		t.Fatalf("Next: %v %v", inflight, err)
+	}
+	for i := n; i < 2*n; i++ {
+		if ok, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%4, i))); !ok || err != nil {
+			t.Fatalf("enqueue %d: %v %v", i, ok, err)
+		}
+	}
+	killedAfterQueues(t, s, dir)
+
+	s = openJob(t, dir, opts)
+	defer closeJob(t, s)
+	if ok, err := s.Enqueue(framework.MustRequest(inflight.URL)); ok || err != nil {
+		t.Errorf("the request in flight at the kill was queued again (%v)", err)
+	}
+	for i := range 2 * n {
+		u := fmt.Sprintf("http://host%d.example/%d", i%4, i)
+		if ok, err := s.Enqueue(framework.MustRequest(u)); ok || err != nil {
+			t.Errorf("%s, written before the kill without its fingerprint, was queued again (%v)", u, err)
+		}
+	}
+	if got := len(drain(t, s)); got != 2*n {
+		t.Errorf("%d requests after the resume, want %d", got, 2*n)
 	}
 }
