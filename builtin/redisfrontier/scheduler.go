@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/frontier-go/frontier/framework"
+	"github.com/frontier-go/frontier/internal/redisbloom"
 )
 
 // Scheduler is the shared frontier's scheduler (scrapy-redis's
@@ -73,7 +74,21 @@ type SchedulerConfig struct {
 	IdleBeforeClose time.Duration // SCHEDULER_IDLE_BEFORE_CLOSE
 	StartURLsKey    string        // REDIS_START_URLS_KEY, substituted; "" none
 	StartURLsAsSet  bool          // REDIS_START_URLS_AS_SET
+	// Bloom, when set, filters with a Bloom filter in Redis instead of the
+	// exact set (DUPEFILTER_CLASS frontier.redis.BloomDupeFilter, sized by
+	// DUPEFILTER_BLOOM_CAPACITY and DUPEFILTER_BLOOM_ERROR_RATE).
+	Bloom *BloomOptions
 }
+
+// BloomOptions size the Redis scheduler's Bloom filter.
+type BloomOptions struct {
+	Capacity  uint64
+	ErrorRate float64
+}
+
+// bloomDupeFilter is the registry name that makes the Redis scheduler
+// filter with a Bloom filter.
+const bloomDupeFilter = "frontier.redis.BloomDupeFilter"
 
 var (
 	_ framework.Scheduler  = (*Scheduler)(nil)
@@ -160,6 +175,20 @@ func ConfigFrom(c *framework.Crawler) (SchedulerConfig, error) {
 	if cfg.StartURLsAsSet, err = s.GetBool("REDIS_START_URLS_AS_SET"); err != nil {
 		return cfg, err
 	}
+	if df, _, err := s.Component("DUPEFILTER_CLASS"); err == nil && df == bloomDupeFilter {
+		capacity, err := s.GetInt("DUPEFILTER_BLOOM_CAPACITY")
+		if err != nil {
+			return cfg, err
+		}
+		rate, err := s.GetFloat("DUPEFILTER_BLOOM_ERROR_RATE")
+		if err != nil {
+			return cfg, err
+		}
+		if capacity < 1 {
+			return cfg, fmt.Errorf("%w: DUPEFILTER_BLOOM_CAPACITY %d: must be at least 1", ErrConfig, capacity)
+		}
+		cfg.Bloom = &BloomOptions{Capacity: uint64(capacity), ErrorRate: rate}
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -225,6 +254,13 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		if s.store, err = OpenStore(s.ctx, client, s.cfg.Store, s.log); err != nil {
 			return err
 		}
+	}
+	if b := s.cfg.Bloom; b != nil {
+		f, err := redisbloom.New(client, BloomKey(s.cfg.Store.DupeKey), b.Capacity, b.ErrorRate)
+		if err != nil {
+			return fmt.Errorf("redisfrontier: %s: %w", bloomDupeFilter, err)
+		}
+		s.store.UseBloom(f)
 	}
 	c, err := s.store.Counts(s.ctx)
 	if err != nil {
@@ -327,11 +363,11 @@ func (s *Scheduler) enqueueLocal(rs []*framework.Request, unser []int, accepted 
 			if err != nil {
 				return err
 			}
-			seen, err := s.store.Seen(s.ctx, [][]byte{f[:]})
+			seen, err := s.seen(f[:])
 			if err != nil {
 				return err
 			}
-			if seen[0] {
+			if seen {
 				continue
 			}
 		}
@@ -340,6 +376,23 @@ func (s *Scheduler) enqueueLocal(rs []*framework.Request, unser []int, accepted 
 		s.c.Stats.Inc(framework.StatUnserializable, 1)
 	}
 	return nil
+}
+
+// seen records fp in the crawl's filter (the Bloom filter, or the exact
+// set) and reports whether it was there.
+func (s *Scheduler) seen(fp []byte) (bool, error) {
+	if f := s.store.Bloom(); f != nil {
+		absent, err := f.Add(s.ctx, [][]byte{fp})
+		if err != nil {
+			return false, err
+		}
+		return !absent[0], nil
+	}
+	seen, err := s.store.Seen(s.ctx, [][]byte{fp})
+	if err != nil {
+		return false, err
+	}
+	return seen[0], nil
 }
 
 // Next returns the next request leased to this worker, or nil when none

@@ -418,3 +418,37 @@ func TestListQueueConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestBloomFilterInTheEnqueueScript: with DUPEFILTER_CLASS
+// frontier.redis.BloomDupeFilter the Redis scheduler filters with the
+// crawl's Bloom filter, in the enqueue script: duplicates in one batch and
+// across workers are dropped, dont_filter requests are not, and the exact
+// set stays empty.
+func TestBloomFilterInTheEnqueueScript(t *testing.T) {
+	srv := redistest.Start(t)
+	opts := map[string]any{"DUPEFILTER_CLASS": "frontier.redis.BloomDupeFilter", "DUPEFILTER_BLOOM_CAPACITY": 10000}
+	w1 := openScheduler(t, newCrawler(t, srv, opts))
+	w2 := openScheduler(t, newCrawler(t, srv, opts))
+	if ok := enqueue(t, w1, req(t, "http://a/1", 0), req(t, "http://a/1", 0), req(t, "http://b/1", 3)); !slices.Equal(ok, []bool{true, false, true}) {
+		t.Fatalf("accepted %v, want [true false true] (one batch, a fingerprint twice)", ok)
+	}
+	if ok := enqueue(t, w2, req(t, "http://b/1", 3), req(t, "http://a/1", 0), req(t, "http://c/1", 0)); !slices.Equal(ok, []bool{false, false, true}) {
+		t.Fatalf("accepted %v on the other worker, want [false false true]", ok)
+	}
+	r := req(t, "http://a/1", 0)
+	r.DontFilter = true
+	if ok := enqueue(t, w2, r); !ok[0] {
+		t.Fatal("dont_filter request refused")
+	}
+	rc := client(t, srv)
+	ctx := context.Background()
+	if keys, _ := rc.Keys(ctx, "{crawl}:dupefilter:[0-9]*").Result(); len(keys) != 0 {
+		t.Fatalf("exact-set shards written with the Bloom filter selected: %v", keys)
+	}
+	if n, _ := rc.Exists(ctx, redisfrontier.BloomKey("{crawl}:dupefilter")).Result(); n != 1 {
+		t.Fatal("no Bloom filter header under the crawl's dupefilter key")
+	}
+	if n := len(drain(t, w1)) + len(drain(t, w2)); n != 4 {
+		t.Fatalf("%d requests delivered, want 4", n)
+	}
+}

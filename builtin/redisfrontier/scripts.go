@@ -1,6 +1,10 @@
 package redisfrontier
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/frontier-go/frontier/internal/redisbloom"
+)
 
 // The scripts share these conventions. ARGV[1] is the queue prefix Q; the
 // keys under it are
@@ -77,13 +81,30 @@ end
 // priority, entry. An empty fp is not filtered (dont_filter). Accepted
 // requests in a row of one host and priority (a page's links, often) are
 // pushed with one command. Returns one 0/1 per request: 1 accepted.
-var enqueueScript = redis.NewScript(luaNow + luaListMade + `
-local Q, D, lifo = ARGV[1], ARGV[2], ARGV[3] == '1'
+var enqueueScript = redis.NewScript(luaNow + luaListMade + luaRuns + `
+local Q, D = ARGV[1], ARGV[2]
 local res, n = {}, 0
--- run: accepted requests in a row of one host and priority (qk), pushed
--- together when the run ends.
+for i = 4, #ARGV, 5 do
+  local fp = ARGV[i]
+  local ok = 1
+  if fp ~= '' then ok = redis.call('HSETNX', D .. ':' .. ARGV[i + 1], fp, '') end
+  if ok == 1 then
+    accept(Q, ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+    n = n + 1
+  end
+  res[#res + 1] = ok
+end
+flush(Q)
+if n > 0 then redis.call('HINCRBY', Q .. ':meta', 'pending', n) end
+return res
+`)
+
+// luaRuns queues accepted requests: accept adds one to the current run of
+// requests of one host and priority, flush pushes the run with one
+// command (a page's links, often).
+const luaRuns = `
 local run, rk, rh, rp = {}, nil, nil, nil
-local function flush()
+local function flush(Q)
   if #run == 0 then return end
   local len
   if #run == 1 then
@@ -94,22 +115,53 @@ local function flush()
   if len == #run then listmade(Q, rh, rp, nowf) end
   for j = #run, 1, -1 do run[j] = nil end
 end
-for i = 4, #ARGV, 5 do
-  local fp = ARGV[i]
+local function accept(Q, h, p, e)
+  if h ~= rh or p ~= rp then
+    flush(Q)
+    rk, rh, rp = Q .. ':q:' .. p .. ':' .. h, h, p
+  end
+  run[#run + 1] = e
+end
+`
+
+// enqueueBloomScript is enqueueScript with the crawl's Bloom filter in
+// place of the exact set, in the same atomic step. KEYS = meta, then the
+// filter's keys (redisbloom.Filter.Keys). ARGV = Q, lifo, the number of
+// requests, then per request host, priority, entry, its bit count and the
+// positions of its bits among the old values the filter's loop collects
+// (redisbloom.Filter.Plan), then the filter's arguments. A request without
+// bits (dont_filter) is not filtered. Returns one 0/1 per request: 1
+// accepted.
+var enqueueBloomScript = redis.NewScript(luaNow + luaListMade + luaRuns + `
+local Q, nreq = ARGV[1], tonumber(ARGV[3])
+local reqs, at = {}, 4
+for r = 1, nreq do
+  reqs[r] = at
+  at = at + 4 + tonumber(ARGV[at + 3])
+end
+local keyBase, argBase = 2, at
+` + redisbloom.ScriptLoop + `
+local res, n = {}, 0
+for r = 1, nreq do
+  local a = reqs[r]
   local ok = 1
-  if fp ~= '' then ok = redis.call('HSETNX', D .. ':' .. ARGV[i + 1], fp, '') end
-  if ok == 1 then
-    local h, p = ARGV[i + 2], ARGV[i + 3]
-    if h ~= rh or p ~= rp then
-      flush()
-      rk, rh, rp = Q .. ':q:' .. p .. ':' .. h, h, p
+  local nb = tonumber(ARGV[a + 3])
+  if nb > 0 then
+    ok = 0
+    for j = a + 4, a + 3 + nb do
+      if out[tonumber(ARGV[j])] == 0 then
+        ok = 1
+        break
+      end
     end
-    run[#run + 1] = ARGV[i + 4]
+  end
+  if ok == 1 then
+    accept(Q, ARGV[a], ARGV[a + 1], ARGV[a + 2])
     n = n + 1
   end
-  res[#res + 1] = ok
+  res[r] = ok
 end
-flush()
+flush(Q)
 if n > 0 then redis.call('HINCRBY', Q .. ':meta', 'pending', n) end
 return res
 `)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/frontier-go/frontier/internal/redisbloom"
 )
 
 // Store is one crawl's shared frontier in Redis: the pending requests under
@@ -29,7 +31,17 @@ type Store struct {
 	cfg    StoreConfig
 	shards int
 	log    zerolog.Logger
+	bloom  *redisbloom.Filter // set: Push filters with it instead of the exact set
 }
+
+// UseBloom makes Push filter fingerprints with f, in the same script as the
+// push, instead of the exact set (the Redis scheduler with
+// DUPEFILTER_CLASS frontier.redis.BloomDupeFilter). f's keys must share the
+// crawl's hash tag.
+func (s *Store) UseBloom(f *redisbloom.Filter) { s.bloom = f }
+
+// Bloom returns the filter Push uses, or nil for the exact set.
+func (s *Store) Bloom() *redisbloom.Filter { return s.bloom }
 
 // StoreConfig says where a crawl's keys are and how its queues order.
 type StoreConfig struct {
@@ -124,6 +136,9 @@ func (s *Store) Push(ctx context.Context, items []Item) (accepted []bool, err er
 	if len(items) == 0 {
 		return nil, nil
 	}
+	if s.bloom != nil {
+		return s.pushBloom(ctx, items)
+	}
 	args := make([]any, 0, 3+5*len(items))
 	args = append(args, s.cfg.QueueKey, s.cfg.DupeKey, flag(s.cfg.LIFO))
 	for _, it := range items {
@@ -153,6 +168,62 @@ func (s *Store) Push(ctx context.Context, items []Item) (accepted []bool, err er
 		return nil, err
 	}
 	accepted = make([]bool, len(res))
+	for i, v := range res {
+		accepted[i] = v == int64(1)
+	}
+	return accepted, nil
+}
+
+// pushBloom is Push with the Bloom filter: the bits of every fingerprint
+// are set, and the requests whose bits were not all set before are queued,
+// in one script.
+func (s *Store) pushBloom(ctx context.Context, items []Item) ([]bool, error) {
+	var fps [][]byte
+	for _, it := range items {
+		if it.FP != nil {
+			fps = append(fps, it.FP)
+		}
+	}
+	bargs, bitsOf, err := s.bloom.Plan(fps)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, 0, 3+8*len(items)+len(bargs))
+	args = append(args, s.cfg.QueueKey, flag(s.cfg.LIFO), len(items))
+	k := 0
+	for _, it := range items {
+		prio := it.Priority
+		if s.cfg.NoPriority {
+			prio = 0
+		}
+		entry := make([]byte, 1+len(it.Record))
+		entry[0] = 'n'
+		copy(entry[1:], it.Record)
+		var bits []int
+		if it.FP != nil {
+			bits = bitsOf[k]
+			k++
+		}
+		args = append(args, it.Host, strconv.Itoa(prio), entry, len(bits))
+		for _, b := range bits {
+			args = append(args, b)
+		}
+	}
+	args = append(args, bargs...)
+	keys := append([]string{s.metaKey()}, s.bloom.Keys()...)
+	var res []any
+	err = s.retry(ctx, "enqueue", func() error {
+		r, err := enqueueBloomScript.Run(ctx, s.client, keys, args...).Slice()
+		if err != nil && strings.Contains(err.Error(), "FRONTIERBLOOM") {
+			return s.bloom.ScriptError(err)
+		}
+		res = r
+		return s.keyErr(s.cfg.QueueKey, err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	accepted := make([]bool, len(res))
 	for i, v := range res {
 		accepted[i] = v == int64(1)
 	}

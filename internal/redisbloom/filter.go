@@ -287,6 +287,63 @@ func (f *Filter) run(ctx context.Context, fps [][]byte, set bool) ([]bool, error
 	return out, nil
 }
 
+// Plan returns what a caller's own script needs to check and set fps in
+// the same step as its other writes: the arguments of this package's
+// script (the header, then per bitmap key its index, operation count and
+// BITFIELD SET operations), and for each fingerprint the 1-based positions,
+// in the list of old bit values the script's loop collects, of its bits: it
+// was (probably) seen when all of them were 1. The script's keys are
+// f.Keys(), and ScriptLoop is the loop that runs the arguments.
+func (f *Filter) Plan(fps [][]byte) (args []any, bitsOf [][]int, err error) {
+	for i, fp := range fps {
+		if len(fp) != 20 {
+			return nil, nil, fmt.Errorf("%w: fingerprint %d of the batch is %d bytes", ErrFingerprint, i, len(fp))
+		}
+	}
+	c := f.newCall(fps, 0, true)
+	bitsOf = make([][]int, len(fps))
+	r := 0
+	for _, owners := range c.owner {
+		for _, i := range owners {
+			r++
+			bitsOf[i] = append(bitsOf[i], r)
+		}
+	}
+	return c.args, bitsOf, nil
+}
+
+// ScriptLoop is the bit-setting loop of Plan's arguments, as Lua source:
+// it expects keyBase and argBase (the positions of the header key and of
+// the header argument), and leaves the old bit values in a table out.
+const ScriptLoop = `
+local hdr = redis.call('GET', KEYS[keyBase])
+if hdr ~= ARGV[argBase] then
+  if not hdr then hdr = 'missing' end
+  return redis.error_reply('FRONTIERBLOOM ' .. hdr)
+end
+local width = tonumber(ARGV[argBase + 1])
+local per = 1990 * width
+local out = {}
+local i = argBase + 2
+while i <= #ARGV do
+  local key = KEYS[tonumber(ARGV[i]) + keyBase + 1]
+  local last = i + 1 + tonumber(ARGV[i + 1]) * width
+  local s = i + 2
+  while s <= last do
+    local e = math.min(s + per - 1, last)
+    local r = redis.call('BITFIELD', key, unpack(ARGV, s, e))
+    for j = 1, #r do out[#out + 1] = r[j] end
+    s = e + 1
+  end
+  i = last + 1
+end
+`
+
+// ScriptError turns an error of a script built on ScriptLoop into the
+// errors Filter's methods return (a filter deleted or recreated with other
+// parameters, a foreign key).
+func (f *Filter) ScriptError(err error) error { return f.scriptError(err) }
+
 // call is one script call: the BITFIELD arguments of a batch of
 // fingerprints, grouped by bitmap key, and which fingerprint each bit is of.
 type call struct {
