@@ -43,22 +43,15 @@ func NewBloomDupeFilter(ctx context.Context, c *framework.Crawler) (framework.Du
 	if err != nil {
 		return nil, err
 	}
-	capacity, err := c.Settings.GetInt("DUPEFILTER_BLOOM_CAPACITY")
+	b, err := bloomOptionsFrom(c.Settings)
 	if err != nil {
 		return nil, err
-	}
-	rate, err := c.Settings.GetFloat("DUPEFILTER_BLOOM_ERROR_RATE")
-	if err != nil {
-		return nil, err
-	}
-	if capacity < 1 {
-		return nil, fmt.Errorf("%w: DUPEFILTER_BLOOM_CAPACITY %d: must be at least 1", ErrConfig, capacity)
 	}
 	debug, err := c.Settings.GetBool("DUPEFILTER_DEBUG")
 	if err != nil {
 		debug = false
 	}
-	return &BloomDupeFilter{c: c, fp: fp, cfg: cfg, capacity: uint64(capacity), errorRate: rate, debug: debug}, nil
+	return &BloomDupeFilter{c: c, fp: fp, cfg: cfg, capacity: b.Capacity, errorRate: b.ErrorRate, debug: debug}, nil
 }
 
 // BloomKey is the header key of the crawl's Redis Bloom filter, under the

@@ -86,6 +86,23 @@ type BloomOptions struct {
 	ErrorRate float64
 }
 
+// bloomOptionsFrom reads DUPEFILTER_BLOOM_CAPACITY and
+// DUPEFILTER_BLOOM_ERROR_RATE.
+func bloomOptionsFrom(s *framework.Settings) (BloomOptions, error) {
+	capacity, err := s.GetInt("DUPEFILTER_BLOOM_CAPACITY")
+	if err != nil {
+		return BloomOptions{}, err
+	}
+	rate, err := s.GetFloat("DUPEFILTER_BLOOM_ERROR_RATE")
+	if err != nil {
+		return BloomOptions{}, err
+	}
+	if capacity < 1 {
+		return BloomOptions{}, fmt.Errorf("%w: DUPEFILTER_BLOOM_CAPACITY %d: must be at least 1", ErrConfig, capacity)
+	}
+	return BloomOptions{Capacity: uint64(capacity), ErrorRate: rate}, nil
+}
+
 // bloomDupeFilter is the registry name that makes the Redis scheduler
 // filter with a Bloom filter.
 const bloomDupeFilter = "frontier.redis.BloomDupeFilter"
@@ -176,18 +193,11 @@ func ConfigFrom(c *framework.Crawler) (SchedulerConfig, error) {
 		return cfg, err
 	}
 	if df, _, err := s.Component("DUPEFILTER_CLASS"); err == nil && df == bloomDupeFilter {
-		capacity, err := s.GetInt("DUPEFILTER_BLOOM_CAPACITY")
+		b, err := bloomOptionsFrom(s)
 		if err != nil {
 			return cfg, err
 		}
-		rate, err := s.GetFloat("DUPEFILTER_BLOOM_ERROR_RATE")
-		if err != nil {
-			return cfg, err
-		}
-		if capacity < 1 {
-			return cfg, fmt.Errorf("%w: DUPEFILTER_BLOOM_CAPACITY %d: must be at least 1", ErrConfig, capacity)
-		}
-		cfg.Bloom = &BloomOptions{Capacity: uint64(capacity), ErrorRate: rate}
+		cfg.Bloom = &b
 	}
 	return cfg, cfg.Validate()
 }

@@ -38,8 +38,26 @@ local nowf = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 `
 
 // bulk runs cmd key with the elements of t as arguments, a few thousand
-// at a time (Lua's unpack has a limit); step keeps pairs together.
+// at a time (Lua's unpack has a limit); step keeps pairs together. split
+// readies a map of writes for it.
 const luaBulk = `
+-- split turns a map of key -> value or false into the pairs to set (value
+-- first when valueFirst: a sorted set's score) and the keys to delete.
+local function split(m, valueFirst)
+  local set, del = {}, {}
+  for k, v in pairs(m) do
+    if not v then
+      del[#del + 1] = k
+    elseif valueFirst then
+      set[#set + 1] = v
+      set[#set + 1] = k
+    else
+      set[#set + 1] = k
+      set[#set + 1] = v
+    end
+  end
+  return set, del
+end
 local function bulk(cmd, key, t, step)
   local n = 4000 - 4000 % step
   for i = 1, #t, n do
@@ -286,27 +304,11 @@ while got < max do
   end
   if #hosts < window then break end
 end
-local za, zr = {}, {}
-for h, at in pairs(final) do
-  if at then
-    za[#za + 1] = at
-    za[#za + 1] = h
-  else
-    zr[#zr + 1] = h
-  end
-end
+local za, zr = split(final, true)
 bulk('ZADD', Q .. ':ready', za, 2)
 bulk('ZREM', Q .. ':ready', zr, 1)
 bulk('HSET', Q .. ':next', nexts, 2)
-local ts, td = {}, {}
-for h, p in pairs(newtop) do
-  if p then
-    ts[#ts + 1] = h
-    ts[#ts + 1] = p
-  else
-    td[#td + 1] = h
-  end
-end
+local ts, td = split(newtop, false)
 bulk('HSET', Q .. ':top', ts, 2)
 bulk('HDEL', Q .. ':top', td, 1)
 if got == 0 then return {} end

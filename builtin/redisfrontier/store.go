@@ -149,14 +149,8 @@ func (s *Store) Push(ctx context.Context, items []Item) (accepted []bool, err er
 		} else {
 			fp = []byte{}
 		}
-		prio := it.Priority
-		if s.cfg.NoPriority {
-			prio = 0
-		}
-		entry := make([]byte, 1+len(it.Record))
-		entry[0] = 'n'
-		copy(entry[1:], it.Record)
-		args = append(args, fp, shard, it.Host, strconv.Itoa(prio), entry)
+		prio, entry := s.queued(it)
+		args = append(args, fp, shard, it.Host, prio, entry)
 	}
 	var res []any
 	err = s.retry(ctx, "enqueue", func() error {
@@ -167,11 +161,7 @@ func (s *Store) Push(ctx context.Context, items []Item) (accepted []bool, err er
 	if err != nil {
 		return nil, err
 	}
-	accepted = make([]bool, len(res))
-	for i, v := range res {
-		accepted[i] = v == int64(1)
-	}
-	return accepted, nil
+	return acceptedFrom(res), nil
 }
 
 // pushBloom is Push with the Bloom filter: the bits of every fingerprint
@@ -192,19 +182,13 @@ func (s *Store) pushBloom(ctx context.Context, items []Item) ([]bool, error) {
 	args = append(args, s.cfg.QueueKey, flag(s.cfg.LIFO), len(items))
 	k := 0
 	for _, it := range items {
-		prio := it.Priority
-		if s.cfg.NoPriority {
-			prio = 0
-		}
-		entry := make([]byte, 1+len(it.Record))
-		entry[0] = 'n'
-		copy(entry[1:], it.Record)
+		prio, entry := s.queued(it)
 		var bits []int
 		if it.FP != nil {
 			bits = bitsOf[k]
 			k++
 		}
-		args = append(args, it.Host, strconv.Itoa(prio), entry, len(bits))
+		args = append(args, it.Host, prio, entry, len(bits))
 		for _, b := range bits {
 			args = append(args, b)
 		}
@@ -223,11 +207,29 @@ func (s *Store) pushBloom(ctx context.Context, items []Item) ([]bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	return acceptedFrom(res), nil
+}
+
+// queued returns how an item is queued: its priority (0 for queues without
+// priorities) and its entry, "n" and the record.
+func (s *Store) queued(it Item) (prio string, entry []byte) {
+	p := it.Priority
+	if s.cfg.NoPriority {
+		p = 0
+	}
+	entry = make([]byte, 1+len(it.Record))
+	entry[0] = 'n'
+	copy(entry[1:], it.Record)
+	return strconv.Itoa(p), entry
+}
+
+// acceptedFrom reads an enqueue script's reply: one 0/1 per request.
+func acceptedFrom(res []any) []bool {
 	accepted := make([]bool, len(res))
 	for i, v := range res {
 		accepted[i] = v == int64(1)
 	}
-	return accepted, nil
+	return accepted
 }
 
 // PopOptions are the politeness limits of a pop.

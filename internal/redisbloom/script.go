@@ -13,26 +13,7 @@ import "github.com/redis/go-redis/v9"
 // operations. Operations go to BITFIELD in slices that stay under Lua's
 // unpack limit.
 var script = redis.NewScript(`
-local h = redis.call('GET', KEYS[1])
-if h ~= ARGV[1] then
-  if not h then h = 'missing' end
-  return redis.error_reply('FRONTIERBLOOM ' .. h)
-end
-local width = tonumber(ARGV[2])
-local per = 1990 * width
-local out = {}
-local i = 3
-while i <= #ARGV do
-  local key = KEYS[tonumber(ARGV[i]) + 2]
-  local last = i + 1 + tonumber(ARGV[i + 1]) * width
-  local s = i + 2
-  while s <= last do
-    local e = math.min(s + per - 1, last)
-    local r = redis.call('BITFIELD', key, unpack(ARGV, s, e))
-    for j = 1, #r do out[#out + 1] = r[j] end
-    s = e + 1
-  end
-  i = last + 1
-end
+local keyBase, argBase = 1, 1
+` + ScriptLoop + `
 return out
 `)
