@@ -445,7 +445,7 @@ func (q *DownloaderAwarePriorityQueue) Tracks(r *framework.Request) bool {
 // buckets and removes the directories of emptied slots.
 func (q *DownloaderAwarePriorityQueue) Flush() error {
 	if q.disk != nil {
-		return q.disk.flush(q)
+		return q.disk.flush(q, false)
 	}
 	var errs []error
 	for _, pq := range q.slots {

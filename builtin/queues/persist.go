@@ -600,15 +600,28 @@ func (d *pqDisk) revive(p int, isStart bool) *bucket {
 	return nil
 }
 
+// popsDeferred reports whether a flush under job leaves the pops of drained
+// buckets (their removals from the bucket journal, their drops from the
+// store or deleted files) for a later flush: under JOBDIR_FSYNC=interval,
+// between two ticks of the job's shared clock (recordio.FsyncPolicy.Deferred),
+// the in-flight journal's records of the deliveries are not yet fsynced, and
+// a removal written now could reach the disk before them at a power cut,
+// losing the requests. The next tick's flush, or close (final), writes them.
+func popsDeferred(job *framework.JobConfig, final bool) bool {
+	return !final && job != nil && job.Fsync.Deferred()
+}
+
 // flush writes the journal's removals (owner only), flushes the buckets used
-// since the last flush, then closes the drained ones.
-func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
-	if d.owner {
+// since the last flush, then closes the drained ones; between ticks
+// (popsDeferred), the removals and drained buckets wait.
+func (d *pqDisk) flush(pq *ScrapyPriorityQueue, final bool) error {
+	deferPops := popsDeferred(pq.cfg.Job, final)
+	if d.owner && !deferPops {
 		if err := d.journal.Flush(false); err != nil {
 			return err
 		}
 	}
-	if err := d.flushBuckets(pq); err != nil {
+	if err := d.flushBuckets(pq, deferPops); err != nil {
 		return err
 	}
 	if d.owner && d.store != nil {
@@ -616,16 +629,16 @@ func (d *pqDisk) flush(pq *ScrapyPriorityQueue) error {
 			return err
 		}
 	}
-	if d.owner && len(d.drained) == 0 {
+	if d.owner && len(d.drained) == 0 && !deferPops {
 		return compactJournal(d.journal, d.removed)
 	}
 	return nil
 }
 
-// flushBuckets flushes the dirty buckets and closes the drained ones. A
-// drained bucket whose files cannot be deleted stays drained (and the
-// journal uncompacted) until a later flush succeeds.
-func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
+// flushBuckets flushes the dirty buckets and closes the drained ones (unless
+// deferPops). A drained bucket whose files cannot be deleted stays drained
+// (and the journal uncompacted) until a later flush succeeds.
+func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue, deferPops bool) error {
 	var errs []error
 	for b := range d.dirty {
 		if _, ok := b.q.(*queuestore.Queue); ok {
@@ -638,11 +651,14 @@ func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 				errs = append(errs, err)
 				continue
 			}
+			if deferPops {
+				continue // flushed again at the tick, which commits its pops
+			}
 		}
 		delete(d.dirty, b)
 		b.dirty = false
 	}
-	if len(errs) > 0 {
+	if len(errs) > 0 || deferPops {
 		return errors.Join(errs...)
 	}
 	kept := d.drained[:0]
@@ -667,7 +683,7 @@ func (d *pqDisk) flushBuckets(pq *ScrapyPriorityQueue) error {
 // close flushes, records the empty buckets as drained, and closes every
 // bucket and (owner) the journal.
 func (d *pqDisk) close(pq *ScrapyPriorityQueue) error {
-	err := d.flush(pq)
+	err := d.flush(pq, true)
 	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
 		for _, b := range m {
 			// A bucket whose queue keeps requests in flight (an Acker)
@@ -822,21 +838,30 @@ func (d *dapqDisk) dropSlot(slot string, pq *ScrapyPriorityQueue) {
 // flush writes the journal's removals, flushes the slot queues used since
 // the last flush, closes drained buckets and removes emptied slots'
 // directories; the journal is compacted once nothing drained is left.
-func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
-	if err := d.journal.Flush(false); err != nil {
-		return err
+// Between ticks (popsDeferred), the removals, drained buckets and emptied
+// slots wait.
+func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue, final bool) error {
+	deferPops := popsDeferred(q.cfg.Job, final)
+	if !deferPops {
+		if err := d.journal.Flush(false); err != nil {
+			return err
+		}
 	}
 	var errs []error
 	for pq := range d.dirty {
-		err := pq.disk.flushBuckets(pq)
+		err := pq.disk.flushBuckets(pq, deferPops)
 		errs = append(errs, err)
-		if err == nil && len(pq.disk.drained) == 0 {
+		if err == nil && len(pq.disk.drained) == 0 && len(pq.disk.dirty) == 0 {
 			delete(d.dirty, pq)
 			pq.touched = false
 		}
 	}
 	for slot, pq := range d.dropped {
-		err := pq.disk.flushBuckets(pq)
+		if deferPops {
+			errs = append(errs, pq.disk.flushBuckets(pq, true))
+			continue
+		}
+		err := pq.disk.flushBuckets(pq, false)
 		errs = append(errs, err)
 		if err == nil && len(pq.disk.drained) == 0 {
 			delete(d.dropped, slot)
@@ -855,7 +880,7 @@ func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
 			return err
 		}
 	}
-	if len(d.dirty) == 0 && len(d.dropped) == 0 {
+	if len(d.dirty) == 0 && len(d.dropped) == 0 && !deferPops {
 		return compactJournal(d.journal, d.removed)
 	}
 	return nil
@@ -864,7 +889,7 @@ func (d *dapqDisk) flush(q *DownloaderAwarePriorityQueue) error {
 // close flushes, records empty buckets as drained, closes every slot queue
 // and the journal.
 func (d *dapqDisk) close(q *DownloaderAwarePriorityQueue) error {
-	err := d.flush(q)
+	err := d.flush(q, true)
 	err = errors.Join(err, q.closeSlots())
 	for slot, pq := range d.dropped {
 		err = errors.Join(err, pq.Close())

@@ -336,7 +336,7 @@ func (pq *ScrapyPriorityQueue) Len() int { return pq.n }
 // then closes the drained buckets (deleting their files).
 func (pq *ScrapyPriorityQueue) Flush() error {
 	if pq.disk != nil {
-		return pq.disk.flush(pq)
+		return pq.disk.flush(pq, false)
 	}
 	var errs []error
 	for _, m := range []map[int]*bucket{pq.reg, pq.start} {

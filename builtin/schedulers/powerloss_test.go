@@ -552,12 +552,12 @@ func checkCut(policy string, before map[string]bool, run *plRun, sv plSurvivors,
 		switch {
 		case before[u] && !run.delivered[u]:
 			return l, fmt.Errorf("%s, left by the previous cut and not touched since, is lost", u)
-		case delSure || (enqSure || before[u]) && (!run.delivered[u] || policy == "always"):
+		case delSure || (enqSure || before[u]) && (!run.delivered[u] || policy != "never"):
 			// Under always a delivery's record is fsynced before its pop;
-			// under interval each file keeps its own clock, so a pop may
-			// become durable before the record of its delivery: a request
-			// handed out within the interval is not promised, however old
-			// its enqueue.
+			// under interval a pop is written only at a tick, after the
+			// tick has fsynced the record of its delivery. Under never the
+			// system writes back in any order: a request handed out since
+			// the last cut is not promised, however old its enqueue.
 			return l, fmt.Errorf("%s is lost, but its enqueue (flush #%d) or delivery (flush #%d) was acknowledged by a flush the policy makes durable", u, ackIndex(run, "E "+u), ackIndex(run, "D "+u))
 		case run.delivered[u] && (enqSure || before[u]):
 			l.oldDelivered++

@@ -425,7 +425,7 @@ func (q *Queue) autoFlush(now clock.Mono) error {
 }
 
 func (q *Queue) popCommitDue(now clock.Mono) bool {
-	if !q.lay.pendingPops() {
+	if !q.lay.pendingPops() || q.popsDeferred(false) {
 		return false
 	}
 	if len(q.wbuf) >= 4*q.cfg.FlushBytes {
@@ -437,7 +437,7 @@ func (q *Queue) popCommitDue(now clock.Mono) bool {
 // flushLocked writes the buffer and fsyncs as the policy says. explicit
 // (Flush, Close) also makes every pop durable; final is Close's.
 func (q *Queue) flushLocked(now clock.Mono, explicit, final bool) error {
-	commit := explicit || q.popCommitDue(now)
+	commit := (explicit && !q.popsDeferred(final)) || q.popCommitDue(now)
 	wrote, err := q.lay.flush(commit, final)
 	q.pool.account(q, len(q.wbuf))
 	if err != nil {
@@ -462,6 +462,22 @@ func (q *Queue) flushLocked(now clock.Mono, explicit, final bool) error {
 		return nil
 	}
 	return q.sync()
+}
+
+// popsDeferred reports whether a flush leaves the pops uncommitted (the
+// head cursor, a LIFO's truncation, segments popped to their end): under
+// JOBDIR_FSYNC=interval, between two ticks of the job's shared clock, the
+// in-flight journal's records of the deliveries are not yet fsynced, and a
+// pop written now could reach the disk before them at a power cut. The next
+// tick's flush, or Close (final), commits them. A LIFO whose pushes would
+// overwrite records popped since the last commit commits anyway: the pushes
+// of a returned Flush must survive the death of the process.
+func (q *Queue) popsDeferred(final bool) bool {
+	if final || !q.cfg.Fsync.Deferred() {
+		return false
+	}
+	_, lifo := q.lay.(*lifoLayout)
+	return !lifo || len(q.wbuf) == 0
 }
 
 // fsyncDue reports whether the policy wants the unsynced writes fsynced now.

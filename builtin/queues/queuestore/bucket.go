@@ -23,6 +23,7 @@ type storeBucket struct {
 	declared bool // its recBucket frame is in the log
 	claimed  bool // Store.Bucket asked for it since the store opened
 	gone     bool // dropped from the store
+	drained  bool // dropped empty: every record popped
 	dirty    bool // in s.dirty
 
 	chunks    []chunkRef // on disk, in chunk order

@@ -61,7 +61,7 @@ type Store struct {
 	tick    uint64 // counts segment uses
 
 	dirty      []*storeBucket // buckets with buffered records or changed live counts
-	drops      []uint64       // declared buckets gone since the last flush
+	drops      []*storeBucket // declared buckets gone, their drop not yet written
 	buffered   int            // bytes in the buckets' write buffers
 	bigBucket  bool           // a bucket buffers FlushBytes or more
 	dirtySince clock.Mono     // first push not yet written
@@ -267,11 +267,16 @@ func (s *Store) flushLocked(now clock.Mono, final bool) error {
 	if s.readOnly {
 		return nil
 	}
-	if err := s.writeDirty(); err != nil {
+	deferPops := s.popsDeferred(final)
+	if err := s.writeDirty(deferPops); err != nil {
 		return err
 	}
-	if err := s.compact(now); err != nil {
-		return err
+	if !deferPops {
+		// A relocated chunk copies only its live records: it would make
+		// the pops of the others durable.
+		if err := s.compact(now); err != nil {
+			return err
+		}
 	}
 	if s.unsyncedSince != 0 && (final || s.syncDue(now)) {
 		if err := s.sync(); err != nil {
@@ -285,6 +290,18 @@ func (s *Store) flushLocked(now clock.Mono, final bool) error {
 		return s.checkpoint()
 	}
 	return nil
+}
+
+// popsDeferred reports whether a flush leaves pops (live counts, drops,
+// compaction) in memory: under JOBDIR_FSYNC=interval, between two ticks of
+// the job's shared clock, the in-flight journal's records of the deliveries
+// are handed to the operating system but not fsynced, and a pop written
+// now could reach the disk before them (the system writes back in any
+// order), losing the request at a power cut. Pops are written at the next
+// tick, after the journal's fsync, or at close (final). Until then a crash
+// returns the popped records again, as ghosts the journal drops.
+func (s *Store) popsDeferred(final bool) bool {
+	return !final && s.cfg.Fsync.Deferred()
 }
 
 func (s *Store) syncDue(now clock.Mono) bool {
@@ -303,23 +320,27 @@ type storePlan struct {
 }
 
 // writeDirty writes the drops, then the dirty buckets' frames, in as few
-// writes as the segments allow.
-func (s *Store) writeDirty() error {
-	if len(s.dirty) == 0 && len(s.drops) == 0 {
+// writes as the segments allow. deferPops leaves the drops and live counts
+// for a later flush (popsDeferred), writing only the pushes.
+func (s *Store) writeDirty(deferPops bool) error {
+	if len(s.dirty) == 0 && (len(s.drops) == 0 || deferPops) {
 		return nil
 	}
 	s.wbuf, s.plans = s.wbuf[:0], s.plans[:0]
 	// Drops first: a bucket dropped and made again under the same key has a
-	// new ID, declared after the old one is gone.
-	for _, id := range s.drops {
-		p := binary.AppendUvarint([]byte{recDrop}, id)
-		if err := s.planFrame(storePlan{typ: recDrop, drop: id}, p, 0); err != nil {
-			return err
+	// new ID, declared after the old one is gone (while its drop is
+	// deferred, the key takes its old bucket back: see Store.Queue).
+	if !deferPops {
+		for _, d := range s.drops {
+			p := binary.AppendUvarint([]byte{recDrop}, d.id)
+			if err := s.planFrame(storePlan{typ: recDrop, drop: d.id}, p, 0); err != nil {
+				return err
+			}
 		}
 	}
 	var err error
 	for _, b := range s.dirty {
-		if err = s.planBucket(b); err != nil {
+		if err = s.planBucket(b, deferPops); err != nil {
 			break
 		}
 		if len(s.wbuf) >= storeWriteMax {
@@ -340,21 +361,31 @@ func (s *Store) writeDirty() error {
 	if err != nil {
 		return err
 	}
+	// Buckets whose live counts wait for a tick stay dirty.
+	kept := s.dirty[:0]
 	for _, b := range s.dirty {
-		b.dirty = false
+		if b.dirty = len(b.marks) > 0 && !b.gone; b.dirty {
+			kept = append(kept, b)
+		}
 	}
-	s.dirty, s.drops = s.dirty[:0], s.drops[:0]
+	clear(s.dirty[len(kept):])
+	s.dirty = kept
+	if !deferPops {
+		clear(s.drops)
+		s.drops = s.drops[:0]
+	}
 	s.buffered, s.dirtySince, s.bigBucket = 0, 0, false
 	return nil
 }
 
 // planBucket appends b's frames: its declaration before its first chunk,
-// its changed live counts, then its buffered records in chunks.
-func (s *Store) planBucket(b *storeBucket) error {
+// its changed live counts (unless deferPops), then its buffered records in
+// chunks.
+func (s *Store) planBucket(b *storeBucket, deferPops bool) error {
 	if b.gone {
 		return nil
 	}
-	if len(b.marks) > 0 {
+	if len(b.marks) > 0 && !deferPops {
 		p := binary.AppendUvarint([]byte{recLive}, b.id)
 		for _, m := range b.marks {
 			p = binary.AppendUvarint(p, uint64(m.no))
@@ -487,7 +518,7 @@ func (s *Store) apply(seg *storeSeg, off int64, p storePlan) {
 	case recRelocate:
 		s.applyRelocate(seg, off, p)
 	case recDrop:
-		s.drops = slices.DeleteFunc(s.drops, func(id uint64) bool { return id == p.drop })
+		s.drops = slices.DeleteFunc(s.drops, func(d *storeBucket) bool { return d.id == p.drop })
 	}
 }
 
@@ -772,7 +803,7 @@ func (s *Store) writeDirtyFirst() {
 			return
 		}
 	}
-	if err := s.writeDirty(); err != nil {
+	if err := s.writeDirty(false); err != nil {
 		return // flushLocked reports it
 	}
 	if s.active != nil && s.active.live == 0 {
@@ -885,6 +916,9 @@ func (s *Store) Queue(key string, lifo bool) (*Queue, error) {
 	}
 	b := s.byKey[rel]
 	if b == nil {
+		b = s.undrop(rel, lifo)
+	}
+	if b == nil {
 		b = &storeBucket{s: s, id: s.nextBucket, rel: rel, lifo: lifo}
 		s.nextBucket++
 		s.buckets[b.id], s.byKey[rel] = b, b
@@ -960,17 +994,47 @@ func (s *Store) DropUnclaimed() []string {
 
 // dropBucket forgets b and everything it holds.
 func (s *Store) dropBucket(b *storeBucket) {
+	b.drained = b.len() == 0
 	for _, c := range b.chunks {
 		s.chunkGone(c)
 	}
 	b.chunks, b.live = nil, 0
 	s.buffered -= len(b.wbuf) - b.wstart(b.wpos)
-	b.wbuf, b.wends, b.wpos, b.marks = nil, nil, 0, nil
+	b.wbuf, b.wends, b.wpos = nil, nil, 0
 	b.cur = loadedChunk{}
 	delete(s.byKey, b.rel)
 	delete(s.buckets, b.id)
 	if b.declared {
-		s.drops = append(s.drops, b.id)
+		// Its live counts not yet written are kept: were the bucket taken
+		// back before its drop is written (Store.Queue), they still are.
+		s.drops = append(s.drops, b)
+	} else {
+		b.marks = nil
 	}
 	b.gone = true
+}
+
+// undrop takes back the drained bucket of key rel whose drop is deferred
+// to the next tick (popsDeferred), so that the key is not declared again
+// as a new bucket before the old one's drop is written: a resume reads
+// such a declaration as the old bucket drained with every pop durable,
+// which a power cut before the tick would make untrue. It returns nil
+// when there is none (or pops are not deferred, or the bucket is of the
+// other kind): the key gets a new bucket, declared after the drop.
+func (s *Store) undrop(rel string, lifo bool) *storeBucket {
+	if !s.popsDeferred(false) {
+		return nil
+	}
+	i := slices.IndexFunc(s.drops, func(d *storeBucket) bool { return d.rel == rel })
+	if i < 0 || s.drops[i].lifo != lifo || !s.drops[i].drained {
+		return nil
+	}
+	b := s.drops[i]
+	s.drops = slices.Delete(s.drops, i, i+1)
+	b.gone = false
+	s.buckets[b.id], s.byKey[rel] = b, b
+	if len(b.marks) > 0 {
+		s.markDirty(b)
+	}
+	return b
 }
