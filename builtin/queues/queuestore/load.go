@@ -23,8 +23,18 @@ var ErrCorrupt = errors.New("queues: corrupt queue store")
 // from the segments, which declare every bucket they hold chunks of (format
 // 2; see rebuild), and the rebuild is reported.
 func (s *Store) load() error {
-	path := filepath.Join(s.dir, IndexFile)
-	data, err := os.ReadFile(path)
+	path, err := s.place()
+	if err != nil {
+		return err
+	}
+	var data []byte
+	if path == "" {
+		// A segment's content had the checkpoint's name, and no checkpoint
+		// is anywhere else.
+		path, err = filepath.Join(s.dir, IndexFile), os.ErrNotExist
+	} else {
+		data, err = os.ReadFile(path)
+	}
 	switch {
 	case err == nil:
 		if err := s.decodeIndex(data); err != nil {

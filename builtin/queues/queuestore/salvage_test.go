@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/frontier-go/frontier/builtin/queues/disk/disktest"
+	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/recordio"
 )
 
@@ -224,4 +225,121 @@ func TestStoreForeignFileAtCheckpointOffset(t *testing.T) {
 	}
 	s = openTestStore(t, dir, cfg)
 	defer mustCloseStore(t, s)
+}
+
+// Issue 10: a segment swapped with the checkpoint, or with another segment,
+// lost the requests it held (its frames salvaged as a damaged file of the
+// name it had, whose chunks and counts belong elsewhere) and those whose
+// checkpoint it took. A segment's header names its number and the
+// checkpoint's says it is one: each is read as what it is, reported naming
+// the file; a read-only open (verify) reads them where they are, a resume
+// moves them back to their names, and every request is kept, whether the
+// store was closed or killed (its log replayed after the checkpoint).
+func TestStoreSwappedFilesSalvaged(t *testing.T) {
+	for _, k := range disktest.Kinds() {
+		for _, killed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/killed=%v", k.Name, killed), func(t *testing.T) {
+				src := t.TempDir()
+				cfg := storeTestConfig(4 << 10)
+				s := openTestStore(t, src, cfg)
+				for round := range 5 {
+					for _, key := range []string{"a", "b/slot"} {
+						q := bucketOf(t, s, key, k.LIFO)
+						for i := range 8 {
+							r := disktest.Req(t, fmt.Sprintf("http://%s/%d/%d", strings.ReplaceAll(key, "/", "-"), round, i))
+							r.Body = make([]byte, 200)
+							if err := q.Push(r); err != nil {
+								t.Fatal(err)
+							}
+						}
+						disktest.PopURLs(t, q, 1)
+						mustFlush(t, s)
+					}
+				}
+				if !killed {
+					mustCloseStore(t, s)
+				}
+				want := storeContents(t, openTestStore(t, crashCopy(t, src), cfg))
+				segs := segFiles(t, src)
+				if len(segs) < 3 {
+					t.Fatalf("segments %v: the test needs three", segs)
+				}
+				swaps := [][2]string{
+					{IndexFile, segs[0]}, {IndexFile, segs[len(segs)/2]}, {IndexFile, segs[len(segs)-1]},
+					{segs[0], segs[1]}, {segs[1], segs[len(segs)-1]},
+				}
+				for _, sw := range swaps {
+					dir := crashCopy(t, src)
+					a, b := filepath.Join(dir, sw[0]), filepath.Join(dir, sw[1])
+					swapFiles(t, a, b)
+					var reported []string
+					counted := 0
+					rs, err := Read(dir, func(file string, _, _ int64, records int, what string) {
+						reported = append(reported, file+": "+what)
+						counted += records
+					})
+					if err != nil {
+						t.Fatalf("swap %v: read: %v", sw, err)
+					}
+					sameContents(t, readContents(t, rs), want)
+					_ = rs.Close()
+					all := strings.Join(reported, "\n")
+					if !strings.Contains(all, a) || !strings.Contains(all, b) || !strings.Contains(all, "under another file's name") || counted != 0 {
+						t.Fatalf("swap %v: reported, counting %d records dropped:\n%s\nwant both files named as under another's name, none dropped", sw, counted, all)
+					}
+					s2, err := Open(dir, cfg)
+					if err != nil {
+						t.Fatalf("swap %v: open: %v", sw, err)
+					}
+					for _, name := range sw {
+						h := readHead(filepath.Join(dir, name))
+						if n, _ := parseStoreSegName(name); h.index != (name == IndexFile) || h.seg != n {
+							t.Fatalf("swap %v: after the resume opened, %s holds %+v", sw, name, h)
+						}
+					}
+					sameContents(t, storeContents(t, s2), want)
+					mustCloseStore(t, s2)
+				}
+			})
+		}
+	}
+}
+
+// swapFiles exchanges the contents of the files a and b.
+func swapFiles(t *testing.T, a, b string) {
+	t.Helper()
+	da, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, da, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readContents is storeContents for a store open for reading only.
+func readContents(t *testing.T, s *Store) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, info := range s.Buckets() {
+		err := s.Records(info.Key, func(delivery uint64, rec []byte) error {
+			r, err := framework.DecodeRequest(rec, nil)
+			if err != nil {
+				return err
+			}
+			out[info.Key] = append(out[info.Key], fmt.Sprintf("%s#%d", r.URL, delivery))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("bucket %s: %v", info.Key, err)
+		}
+	}
+	return out
 }

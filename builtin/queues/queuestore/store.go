@@ -97,6 +97,9 @@ type Store struct {
 	// checkpoint from every segment; indexDamaged when the checkpoint was
 	// there but damaged (it is kept aside before the new one is written).
 	rebuilding, indexDamaged bool
+	// placed maps, in a store open for reading only, the segments found
+	// under another file's name to that file (see place).
+	placed map[uint32]string
 	// orphans are, during load, the chunks of buckets whose declaration
 	// damage took: dropped, and reported at the end of the load with the
 	// records the log still counts live in them.
@@ -216,7 +219,14 @@ func newStore(dir string, cfg *disk.Config) *Store {
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-func (s *Store) segPath(n uint32) string { return filepath.Join(s.dir, storeSegName(n)) }
+// segPath returns the path of segment n: its own name, or, in a store open
+// for reading only, the file holding it under another name (see place).
+func (s *Store) segPath(n uint32) string {
+	if p, ok := s.placed[n]; ok {
+		return p
+	}
+	return filepath.Join(s.dir, storeSegName(n))
+}
 
 // report logs and counts bytes and records a resume drops.
 func (s *Store) report(file string, off, bytes int64, records int, what string) {
