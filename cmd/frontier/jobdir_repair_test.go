@@ -175,3 +175,95 @@ func TestJobdirRepairOut(t *testing.T) {
 		t.Errorf("verify of the repaired copy: exit %d:\n%s", code, stdout.String())
 	}
 }
+
+// TestJobdirRepairSwappedStoreFiles swaps the queue store's checkpoint with
+// a segment, and two segments, in jobs of the corruption suite that use the
+// store; verify names both files, the repair keeps them aside and moves
+// them back to their names, verify then says OK, and a resume of the
+// repaired job hands out every request of the undamaged job: a file under
+// another's name loses nothing.
+func TestJobdirRepairSwappedStoreFiles(t *testing.T) {
+	for _, cfg := range damage.Configs(100, 10) { // enough requests for several segments
+		if cfg.Layout != damage.LayoutStore {
+			continue
+		}
+		t.Run(cfg.String(), func(t *testing.T) {
+			job, err := damage.Build(context.Background(), t.TempDir(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var index string
+			var segs []string
+			for _, f := range job.Oracle.Files {
+				switch f.Kind {
+				case damage.KindIndex:
+					index = f.Rel
+				case damage.KindSegment:
+					segs = append(segs, f.Rel)
+				}
+			}
+			if index == "" || len(segs) < 2 {
+				t.Fatalf("the job has checkpoint %q and segments %v: the test needs both", index, segs)
+			}
+			for _, pair := range [][2]string{{index, segs[0]}, {index, segs[len(segs)-1]}, {segs[0], segs[len(segs)-1]}} {
+				repairSwap(t, job, pair[0], pair[1])
+			}
+		})
+	}
+}
+
+func repairSwap(t *testing.T, job *damage.Job, a, b string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "job")
+	if err := copyJob(job.Dir, dir); err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := filepath.Join(dir, a), filepath.Join(dir, b)
+	da, errA := os.ReadFile(pa)
+	db, errB := os.ReadFile(pb)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if err := os.WriteFile(pa, db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pb, da, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	// Exit 3: nothing lost, something rebuilt.
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 3 || !strings.Contains(stdout.String(), a) || !strings.Contains(stdout.String(), b) {
+		t.Fatalf("swap %s and %s: verify exit %d, want 3 naming both files:\n%s", a, b, code, stdout.String())
+	}
+	stdout.Reset()
+	code := jobdirCommand([]string{"repair", "--log-level", "ERROR", dir}, &stdout, &stderr)
+	if kept, _ := filepath.Glob(filepath.Join(dir, jobdir.DamagedDirPrefix+"*", a)); code != 3 || len(kept) == 0 {
+		t.Fatalf("swap %s and %s: repair exit %d, kept aside %v:\n%s\n%s", a, b, code, kept, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if code := jobdirCommand([]string{"verify", dir}, &stdout, &stderr); code != 0 {
+		t.Errorf("swap %s and %s: verify after the repair: exit %d:\n%s", a, b, code, stdout.String())
+	}
+	silent := zerolog.Nop()
+	f, err := crawl.Open(context.Background(), crawl.Options{Set: resumeSettingsOf(job.Config, dir), Logger: &silent})
+	if err != nil {
+		t.Fatalf("swap %s and %s: the repaired job does not open: %v", a, b, err)
+	}
+	defer f.Close()
+	got := map[string]bool{}
+	for f.HasPending() {
+		r, err := f.Next()
+		if err != nil || r == nil {
+			t.Fatalf("swap %s and %s: Next: %v, %v", a, b, r, err)
+		}
+		got[r.URL] = true
+		if err := f.Finish(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for u := range job.Expected() {
+		if !got[u] {
+			t.Errorf("swap %s and %s: the repaired job lost %s", a, b, u)
+		}
+	}
+}

@@ -620,7 +620,9 @@ func storeKind(what string) string {
 	switch {
 	case strings.Contains(what, "torn"):
 		return KindTorn
-	case strings.Contains(what, "rebuilt"):
+	case strings.Contains(what, "rebuilt"), strings.Contains(what, "under another file's name"):
+		// An index rebuilt, or a file of the store found under another's
+		// name, which a resume moves back: nothing lost.
 		return KindRebuilt
 	case strings.Contains(what, "missing"):
 		return KindMissing
