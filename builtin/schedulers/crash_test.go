@@ -38,6 +38,11 @@ import (
 //   - a request the dupefilter filters after a crash is in the job (a
 //     fingerprint is never durable before its request).
 //
+// The chains rotate through the kinds of crashKinds, and alternate
+// JOBDIR_FSYNC=never and interval (whose pops are written only at ticks of
+// the job's fsync clock: a kill between ticks brings popped requests back
+// from the queues, which the in-flight journal must drop as ghosts).
+//
 // FRONTIER_CRASH_KILLS sets the number of kill points (default 200).
 
 const (
@@ -46,7 +51,20 @@ const (
 	crashEnvKind  = "FRONTIER_CRASH_KIND"
 	crashEnvRetry = "FRONTIER_CRASH_RETRY"
 	crashEnvBase  = "FRONTIER_CRASH_BASE"
+	// crashEnvFsync is the child's JOBDIR_FSYNC (default never): the
+	// chains alternate never and interval, whose pops wait for a tick of
+	// the job's fsync clock and come back after a kill as ghosts.
+	crashEnvFsync = "FRONTIER_CRASH_FSYNC"
 )
+
+// crashPolicy returns the JOBDIR_FSYNC of a chain: never for the first
+// round of the kinds, interval for the next, and so on.
+func crashPolicy(chain int) string {
+	if chain/len(crashKinds)%2 == 1 {
+		return "interval"
+	}
+	return "never"
+}
 
 // crashKinds are the configurations the chains rotate through: priority
 // queue, disk queue, the queue store's segment size (small ones make the
@@ -106,6 +124,10 @@ func harnessCrawler(dir string, kind int) (*framework.Crawler, error) {
 		"JOBDIR_QUEUE_LAYOUT":         k.layout,
 	} {
 		s.Set(name, v, code)
+	}
+	if v := os.Getenv(crashEnvFsync); v != "" {
+		s.Set("JOBDIR_FSYNC", v, code)
+		s.Set("JOBDIR_FSYNC_INTERVAL", "25ms", code) // ticks within a child's life
 	}
 	return framework.NewCrawler(s, reg, nil), nil
 }
@@ -290,7 +312,7 @@ func TestSchedulerCrashHarness(t *testing.T) {
 				}
 			}
 			if err := m.apply(run, lines); err != nil {
-				t.Fatalf("chain %d (%s), run %d: %v", chain, crashKinds[chain%len(crashKinds)].pq, run, err)
+				t.Fatalf("chain %d (%s, %s), run %d: %v", chain, crashKinds[chain%len(crashKinds)].pq, crashPolicy(chain), run, err)
 			}
 		}
 		got, ghosts, err := finalDrain(dir, chain)
@@ -299,7 +321,7 @@ func TestSchedulerCrashHarness(t *testing.T) {
 		}
 		total.ghosts += ghosts
 		if err := m.check(got); err != nil {
-			t.Fatalf("chain %d (%s, %s): %v", chain, crashKinds[chain%len(crashKinds)].pq, crashKinds[chain%len(crashKinds)].disk, err)
+			t.Fatalf("chain %d (%s, %s, %s): %v", chain, crashKinds[chain%len(crashKinds)].pq, crashKinds[chain%len(crashKinds)].disk, crashPolicy(chain), err)
 		}
 		total.filtered += len(m.filtered)
 		total.redelivered += m.redelivered
@@ -331,6 +353,7 @@ func runCrashChild(t *testing.T, dir string, chain, run int, rng *rand.Rand, m *
 		crashEnvKind+"="+strconv.Itoa(chain),
 		crashEnvRetry+"="+retryFile,
 		crashEnvBase+"="+strconv.Itoa(run*1_000_000),
+		crashEnvFsync+"="+crashPolicy(chain),
 	)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
