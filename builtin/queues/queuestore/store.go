@@ -83,7 +83,7 @@ type Store struct {
 
 	wbuf    []byte      // frames of the flush being written
 	plans   []storePlan // what each frame of wbuf changes once written
-	scratch []byte      // a request being encoded
+	bufPool bucketBufs  // bucket write buffers kept for reuse
 	win     readWindow
 	maxID   uint64
 	ids     *disk.IDs // delivery identifiers of every bucket, moved past maxID at load
@@ -210,6 +210,7 @@ func newStore(dir string, cfg *disk.Config) *Store {
 		buckets: map[uint64]*storeBucket{}, byKey: map[string]*storeBucket{},
 		segs: map[uint32]*storeSeg{}, nextBucket: 1, nextSeg: 1,
 		compactQuiet: storeCompactQuiet, maxOpen: storeMaxOpen,
+		bufPool: bucketBufs{lenSize: 1},
 	}
 }
 

@@ -1,0 +1,57 @@
+package queuestore
+
+// bucketBufs keeps the write buffers of buckets whose buffered records are
+// all gone (written by a flush, or popped), for the next bucket that buffers
+// a record: a flush lets go of thousands of buffers at once, which the
+// pushes after it would otherwise allocate and grow again from nothing.
+// What it keeps is bounded by the store's flush budget.
+type bucketBufs struct {
+	free  []bucketBuf
+	bytes int // capacity of the buffers kept
+	// lenSize is the size of the last record's uvarint length, the guess
+	// for the next record's.
+	lenSize int
+}
+
+// bucketBuf is a bucket's write buffer and its record ends, emptied.
+type bucketBuf struct {
+	data []byte
+	ends []uint32
+}
+
+// Bucket write buffer sizes.
+const (
+	// wbufInitial is the capacity of a new bucket write buffer.
+	wbufInitial = 1 << 10
+	// wbufKeepMax is the largest write buffer kept for reuse.
+	wbufKeepMax = 1 << 20
+)
+
+// size is what a buffer pair takes in memory.
+func (f bucketBuf) size() int { return cap(f.data) + 4*cap(f.ends) }
+
+// take gives b a write buffer: a kept one, or a new one.
+func (p *bucketBufs) take(b *storeBucket) {
+	if n := len(p.free); n > 0 {
+		f := p.free[n-1]
+		p.free[n-1] = bucketBuf{}
+		p.free = p.free[:n-1]
+		p.bytes -= f.size()
+		b.wbuf, b.wends = f.data, f.ends
+		return
+	}
+	b.wbuf = make([]byte, 0, wbufInitial)
+	b.wends = make([]uint32, 0, wbufInitial/32)
+}
+
+// give takes back b's write buffer, which holds no record left, keeping it
+// for reuse while the kept buffers stay within the store's flush budget.
+func (p *bucketBufs) give(b *storeBucket) {
+	f := bucketBuf{data: b.wbuf[:0], ends: b.wends[:0]}
+	b.wbuf, b.wends, b.wpos = nil, nil, 0
+	if cap(f.data) == 0 || cap(f.data) > wbufKeepMax || p.bytes+f.size() > 64*b.s.cfg.FlushBytes {
+		return
+	}
+	p.free = append(p.free, f)
+	p.bytes += f.size()
+}
