@@ -4,7 +4,9 @@ package queuestore
 // all gone (written by a flush, or popped), for the next bucket that buffers
 // a record: a flush lets go of thousands of buffers at once, which the
 // pushes after it would otherwise allocate and grow again from nothing.
-// What it keeps is bounded by the store's flush budget.
+// What it keeps is bounded by a small part of the store's flush budget, so
+// that an idle store holds little: a bucket that finds none allocates one of
+// the size its last buffer grew to.
 type bucketBufs struct {
 	free  []bucketBuf
 	bytes int // capacity of the buffers kept
@@ -23,8 +25,13 @@ type bucketBuf struct {
 const (
 	// wbufInitial is the capacity of a new bucket write buffer.
 	wbufInitial = 1 << 10
+	// wbufMaxHint bounds the capacity a bucket's next buffer starts with.
+	wbufMaxHint = 1 << 20
 	// wbufKeepMax is the largest write buffer kept for reuse.
-	wbufKeepMax = 1 << 20
+	wbufKeepMax = 64 << 10
+	// wbufKeepBudget is how many times the flush threshold (FlushBytes)
+	// the buffers kept may take.
+	wbufKeepBudget = 8
 )
 
 // size is what a buffer pair takes in memory.
@@ -40,8 +47,9 @@ func (p *bucketBufs) take(b *storeBucket) {
 		b.wbuf, b.wends = f.data, f.ends
 		return
 	}
-	b.wbuf = make([]byte, 0, wbufInitial)
-	b.wends = make([]uint32, 0, wbufInitial/32)
+	c := max(wbufInitial, int(b.wcap))
+	b.wbuf = make([]byte, 0, c)
+	b.wends = make([]uint32, 0, c/32)
 }
 
 // give takes back b's write buffer, which holds no record left, keeping it
