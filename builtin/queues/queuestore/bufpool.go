@@ -4,9 +4,12 @@ package queuestore
 // all gone (written by a flush, or popped), for the next bucket that buffers
 // a record: a flush lets go of thousands of buffers at once, which the
 // pushes after it would otherwise allocate and grow again from nothing.
-// What it keeps is bounded by a small part of the store's flush budget, so
-// that an idle store holds little: a bucket that finds none allocates one of
-// the size its last buffer grew to.
+// Only large buffers are kept (each has memory pages of its own): a small
+// one kept would hold on to the whole page run it shares with others, so
+// that a few kept buffers could pin megabytes. What it keeps is bounded by
+// a small part of the store's flush budget, so that an idle store holds
+// little. A bucket that finds none allocates one of the size its last
+// buffer grew to.
 type bucketBufs struct {
 	free  []bucketBuf
 	bytes int // capacity of the buffers kept
@@ -27,8 +30,11 @@ const (
 	wbufInitial = 1 << 10
 	// wbufMaxHint bounds the capacity a bucket's next buffer starts with.
 	wbufMaxHint = 1 << 20
-	// wbufKeepMax is the largest write buffer kept for reuse.
-	wbufKeepMax = 64 << 10
+	// wbufKeepMin and wbufKeepMax bound the write buffers kept for reuse:
+	// from the size the Go runtime gives pages of their own, to a size few
+	// buckets reach.
+	wbufKeepMin = 32 << 10
+	wbufKeepMax = 1 << 20
 	// wbufKeepBudget is how many times the flush threshold (FlushBytes)
 	// the buffers kept may take.
 	wbufKeepBudget = 8
@@ -57,7 +63,7 @@ func (p *bucketBufs) take(b *storeBucket) {
 func (p *bucketBufs) give(b *storeBucket) {
 	f := bucketBuf{data: b.wbuf[:0], ends: b.wends[:0]}
 	b.wbuf, b.wends, b.wpos = nil, nil, 0
-	if cap(f.data) == 0 || cap(f.data) > wbufKeepMax || p.bytes+f.size() > 64*b.s.cfg.FlushBytes {
+	if cap(f.data) < wbufKeepMin || cap(f.data) > wbufKeepMax || p.bytes+f.size() > 64*b.s.cfg.FlushBytes {
 		return
 	}
 	p.free = append(p.free, f)
