@@ -30,6 +30,8 @@ const (
 	wbufInitial = 1 << 10
 	// wbufMaxHint bounds the capacity a bucket's next buffer starts with.
 	wbufMaxHint = 1 << 20
+	// wbufKeepOwn is the largest write buffer a bucket keeps for itself.
+	wbufKeepOwn = 4 << 10
 	// wbufKeepMin and wbufKeepMax bound the write buffers kept for reuse:
 	// from the size the Go runtime gives pages of their own, to a size few
 	// buckets reach.
@@ -61,6 +63,10 @@ func (p *bucketBufs) take(b *storeBucket) {
 // give takes back b's write buffer, which holds no record left, keeping it
 // for reuse while the kept buffers stay within the store's flush budget.
 func (p *bucketBufs) give(b *storeBucket) {
+	if cap(b.wbuf) <= wbufKeepOwn {
+		b.wbuf, b.wends, b.wpos = b.wbuf[:0], b.wends[:0], 0
+		return
+	}
 	f := bucketBuf{data: b.wbuf[:0], ends: b.wends[:0]}
 	b.wbuf, b.wends, b.wpos = nil, nil, 0
 	if cap(f.data) < wbufKeepMin || cap(f.data) > wbufKeepMax || p.bytes+f.size() > 64*b.s.cfg.FlushBytes {
