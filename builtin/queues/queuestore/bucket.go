@@ -32,9 +32,9 @@ type storeBucket struct {
 	wbuf  []byte   // buffered records, each a uvarint length then the record
 	wends []uint32 // end of each buffered record in wbuf
 	wpos  int      // buffered records before wpos are gone (popped or written)
-	// wcap is the capacity the write buffer had when it was last let go:
-	// a new one starts with it, so that a busy bucket allocates once per
-	// flush instead of doubling up from a kilobyte.
+	// wcap is the capacity a new write buffer starts with: a quarter more
+	// than the last one held, so that a busy bucket allocates once per
+	// flush instead of growing up from a kilobyte.
 	wcap uint32
 
 	marks []liveMark // live counts changed since the last flush

@@ -8,8 +8,7 @@ package queuestore
 // one kept would hold on to the whole page run it shares with others, so
 // that a few kept buffers could pin megabytes. What it keeps is bounded by
 // a small part of the store's flush budget, so that an idle store holds
-// little. A bucket that finds none allocates one of the size its last
-// buffer grew to.
+// little.
 type bucketBufs struct {
 	free  []bucketBuf
 	bytes int // capacity of the buffers kept
@@ -45,9 +44,10 @@ const (
 // size is what a buffer pair takes in memory.
 func (f bucketBuf) size() int { return cap(f.data) + 4*cap(f.ends) }
 
-// take gives b a write buffer: a kept one, or a new one.
+// take gives b a write buffer: a kept one when b's last grew past what a
+// bucket keeps for itself, else a new one of the size b's last one needed.
 func (p *bucketBufs) take(b *storeBucket) {
-	if n := len(p.free); n > 0 {
+	if n := len(p.free); n > 0 && b.wcap > wbufKeepOwn {
 		f := p.free[n-1]
 		p.free[n-1] = bucketBuf{}
 		p.free = p.free[:n-1]
@@ -60,16 +60,20 @@ func (p *bucketBufs) take(b *storeBucket) {
 	b.wends = make([]uint32, 0, c/32)
 }
 
-// give takes back b's write buffer, which holds no record left, keeping it
-// for reuse while the kept buffers stay within the store's flush budget.
+// give takes back b's write buffer, which holds no record left: a small
+// one stays with b, a large one is kept for reuse while the kept buffers
+// stay within their budget. b's next buffer is sized from what this one
+// held.
 func (p *bucketBufs) give(b *storeBucket) {
+	used := len(b.wbuf)
 	if cap(b.wbuf) <= wbufKeepOwn {
 		b.wbuf, b.wends, b.wpos = b.wbuf[:0], b.wends[:0], 0
 		return
 	}
+	b.wcap = uint32(min(used+used/4, wbufMaxHint))
 	f := bucketBuf{data: b.wbuf[:0], ends: b.wends[:0]}
 	b.wbuf, b.wends, b.wpos = nil, nil, 0
-	if cap(f.data) < wbufKeepMin || cap(f.data) > wbufKeepMax || p.bytes+f.size() > 64*b.s.cfg.FlushBytes {
+	if cap(f.data) < wbufKeepMin || cap(f.data) > wbufKeepMax || p.bytes+f.size() > wbufKeepBudget*b.s.cfg.FlushBytes {
 		return
 	}
 	p.free = append(p.free, f)
