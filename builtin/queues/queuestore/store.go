@@ -402,6 +402,7 @@ func (s *Store) planBucket(b *storeBucket) error {
 // planFrame appends one frame of the parts as payload.
 func (s *Store) planFrame(p storePlan, head []byte, id uint64, rest ...[]byte) error {
 	start := len(s.wbuf)
+	s.frameRoom(head, rest)
 	b, fs := recordio.Begin(s.wbuf)
 	b = append(b, head...)
 	for _, r := range rest {
@@ -416,6 +417,20 @@ func (s *Store) planFrame(p storePlan, head []byte, id uint64, rest ...[]byte) e
 	p.start, p.end = start, len(b)
 	s.plans = append(s.plans, p)
 	return nil
+}
+
+// frameRoom makes room in wbuf for a frame of head and rest. When wbuf
+// must grow, it grows at once to what the flush holds (up to a write's
+// worth, as writeDirty writes it in pieces), not by a quarter at a time.
+func (s *Store) frameRoom(head []byte, rest [][]byte) {
+	need := len(head) + recordio.Overhead
+	for _, r := range rest {
+		need += len(r)
+	}
+	if cap(s.wbuf)-len(s.wbuf) < need {
+		all := min(s.buffered+len(s.dirty)*64, storeWriteMax+storeChunkMax)
+		s.wbuf = slices.Grow(s.wbuf, max(need, all-len(s.wbuf)))
+	}
 }
 
 // writePlans writes the planned frames, rolling to a new segment when one
