@@ -428,7 +428,7 @@ func (s *Store) frameRoom(head []byte, rest [][]byte) {
 		need += len(r)
 	}
 	if cap(s.wbuf)-len(s.wbuf) < need {
-		all := min(s.buffered+len(s.dirty)*64, storeWriteMax+storeChunkMax)
+		all := min(s.buffered+len(s.dirty)*64, storeWriteMax+64<<10)
 		s.wbuf = slices.Grow(s.wbuf, max(need, all-len(s.wbuf)))
 	}
 }
