@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"unicode/utf8"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -33,10 +34,12 @@ func DecodeRequest(b []byte, sp *Spider) (*Request, error) {
 		return nil, fmt.Errorf("%w: record format version %d, this build reads version %d (written by a newer frontier?)",
 			ErrRecordVersion, b[0], RecordVersion)
 	}
-	r := new(Request)
+	var r *Request
 	d := decoder{b: b[1:], base: 1}
 	if len(b) <= sharedStringMax {
-		d.rec = string(b)
+		r, d.rec = newRequestWithRecord(b)
+	} else {
+		r = new(Request)
 	}
 	if err := d.request(r); err != nil {
 		return nil, err
@@ -75,6 +78,38 @@ func findHandlers(r *Request, sp *Spider) error {
 		}
 	}
 	return nil
+}
+
+// newRequestWithRecord returns a new Request and a copy of rec as a string,
+// in one allocation when rec is short (the common case: a URL and a few
+// fields), two when it is not. The string is written once, here, and never
+// changed; it keeps the whole allocation alive, the size of a Request and a
+// record.
+func newRequestWithRecord(rec []byte) (*Request, string) {
+	switch n := len(rec); {
+	case n <= 64:
+		x := new(struct {
+			r   Request
+			rec [64]byte
+		})
+		copy(x.rec[:], rec)
+		return &x.r, unsafe.String(&x.rec[0], n)
+	case n <= 128:
+		x := new(struct {
+			r   Request
+			rec [128]byte
+		})
+		copy(x.rec[:], rec)
+		return &x.r, unsafe.String(&x.rec[0], n)
+	case n <= 256:
+		x := new(struct {
+			r   Request
+			rec [256]byte
+		})
+		copy(x.rec[:], rec)
+		return &x.r, unsafe.String(&x.rec[0], n)
+	}
+	return new(Request), string(rec)
 }
 
 // sharedStringMax is the size up to which a record is copied into one string

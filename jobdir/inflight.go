@@ -3,6 +3,7 @@ package jobdir
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"path/filepath"
 	"slices"
 
@@ -299,15 +300,26 @@ func EncodeInFlight(epoch uint64, inflight []Delivery, ghosts []uint64) []byte {
 }
 
 // appendIDFrames appends frames of type typ listing ids, split so that no
-// frame exceeds a few megabytes.
+// frame exceeds a few megabytes. Each frame is built in place in b, which
+// grows once for all of them.
 func appendIDFrames(b []byte, typ byte, ids []uint64) []byte {
+	size := (len(ids)>>18 + 1) * (recordio.Overhead + 1)
+	for _, id := range ids {
+		size += (bits.Len64(id|1) + 6) / 7
+	}
+	b = slices.Grow(b, size)
 	for len(ids) > 0 {
 		n := min(len(ids), 1<<18)
-		p := []byte{typ}
+		f, start := recordio.Begin(b)
+		f = append(f, typ)
 		for _, id := range ids[:n] {
-			p = binary.AppendUvarint(p, id)
+			f = binary.AppendUvarint(f, id)
 		}
-		b = appendFrame(b, p)
+		var err error
+		if b, err = recordio.End(f, start, recordio.Meta{}); err != nil {
+			// 1<<18 IDs of at most 10 bytes each are within frame limits.
+			panic("jobdir: " + err.Error())
+		}
 		ids = ids[n:]
 	}
 	return b

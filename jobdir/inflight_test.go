@@ -430,3 +430,57 @@ func TestInFlightFlushedMarkerWaitsForTick(t *testing.T) {
 		t.Fatalf("after a tick: ghosts %v, want none", st.Ghosts)
 	}
 }
+
+// Acknowledgements of more IDs than one frame lists (1<<18), of every
+// uvarint size, are written as several frames built in place, and a resume
+// reads every one of them back: only the requests not acknowledged are in
+// flight again.
+func TestInFlightManyAcks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), InFlightFile)
+	j, _ := openInFlight(t, path)
+	const n = 1<<18 + 1000
+	var all []uint64
+	for range n {
+		id := j.NewID()
+		j.Deliver(id, []byte("r"))
+		all = append(all, id)
+	}
+	// IDs of other sizes: a store's delivery IDs start small.
+	for _, id := range []uint64{1, 127, 128, 1 << 14, 1<<21 - 1} {
+		j.Deliver(id, []byte("s"))
+		all = append(all, id)
+	}
+	if err := j.Flush(nil, false); err != nil {
+		t.Fatal(err)
+	}
+	keep := map[uint64]bool{all[5]: true, all[1<<18]: true, all[len(all)-1]: true, all[len(all)-3]: true}
+	for _, id := range all {
+		if !keep[id] && !j.Ack(id) {
+			t.Fatalf("Ack(%d) of a request in flight", id)
+		}
+	}
+	if err := j.Flush(nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := DecodeInFlight(data)
+	if err != nil || st.Dropped != 0 {
+		t.Fatalf("decode: %v, %d bytes dropped", err, st.Dropped)
+	}
+	got := ids(st.InFlight)
+	slices.Sort(got)
+	var want []uint64
+	for id := range keep {
+		want = append(want, id)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("in flight after the acks: %v, want %v", got, want)
+	}
+}

@@ -377,3 +377,47 @@ func TestRFPCloseRewritesInSetOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSeenFileDiskFullMidFlush fills a tmpfs in the middle of a flush
+// written in several pieces: the pieces written before the failing one are
+// cut back off with it, so the file holds the earlier flush alone, and a
+// Flush after space is freed writes every fingerprint once.
+func TestSeenFileDiskFullMidFlush(t *testing.T) {
+	dir := smallTmpfs(t, 2<<20)
+	f := diskFilter(t, dir)
+	t.Cleanup(func() { f.Close("") })
+	for i := range 1000 {
+		seen(t, f, fmt.Sprintf("http://example.org/a%d", i))
+	}
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Leave room for about one and a half pieces of the next flush.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail) * st.Bsize
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, free-int64(seenWriteFPs*fpSize*3/2)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := 3 * seenWriteFPs
+	for i := range n {
+		seen(t, f, fmt.Sprintf("http://example.org/b%d", i))
+	}
+	err := f.Flush()
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), jobdir.FingerprintsFile) {
+		t.Fatalf("Flush on a file system that fills up: %v", err)
+	}
+	if rep := fileFingerprints(t, dir); rep.Dropped != 0 || rep.Fingerprints != 1000 {
+		t.Fatalf("after the failed flush: %+v, want the 1000 fingerprints of the first flush alone", rep)
+	}
+	os.Remove(filler)
+	if err := f.Close(""); err != nil {
+		t.Fatal(err)
+	}
+	if rep := fileFingerprints(t, dir); rep.Dropped != 0 || rep.Fingerprints != 1000+n {
+		t.Fatalf("after freeing space: %+v, want %d fingerprints", rep, 1000+n)
+	}
+}

@@ -255,8 +255,10 @@ func appendSeenFrames(dst []byte, fps []framework.Fingerprint, seq uint32, order
 	return dst, seq
 }
 
-// seenKeepMax is the largest write buffer a seenFile keeps between appends.
-const seenKeepMax = 1 << 20
+// seenWriteFPs is how many fingerprints a seenFile frames and writes at a
+// time: its write buffer (320 KiB) is kept between appends, instead of one
+// of the size of a whole flush allocated for each.
+const seenWriteFPs = 16 << 10
 
 // seenFile is an open fingerprint file that fingerprints are appended to.
 type seenFile struct {
@@ -267,7 +269,7 @@ type seenFile struct {
 	policy   recordio.FsyncPolicy
 	unsynced time.Time // first write not yet fsynced
 	broken   error
-	wbuf     []byte // the frames of the last append, kept for the next one
+	wbuf     []byte // the frames of the last write, kept for the next one
 }
 
 // openSeenFile opens (creating when missing) the fingerprint file at path,
@@ -331,30 +333,37 @@ func openSeenFile(path string, policy recordio.FsyncPolicy) (*seenFile, *fpSet, 
 	return sf, set, rep, nil
 }
 
-// append writes fps in one call and fsyncs as the policy says (force: always).
-// A failed write is cut back off the file.
+// append writes fps, in pieces of at most seenWriteFPs fingerprints framed
+// in one reused buffer, and fsyncs as the policy says (force: always). A
+// failed write is cut back off the file, with the pieces written before it:
+// the file holds all of fps or none.
 func (sf *seenFile) append(fps []framework.Fingerprint, force bool) error {
 	if sf.broken != nil {
 		return sf.broken
 	}
 	now := time.Now()
 	if len(fps) > 0 {
-		b, seq := appendSeenFrames(sf.wbuf[:0], fps, sf.seq, false)
-		if sf.wbuf = b; cap(b) > seenKeepMax {
-			sf.wbuf = nil // a rare large flush: not kept
-		}
-		n, err := sf.f.WriteAt(b, sf.size)
-		if err != nil {
-			// Even a write that reports nothing written may have grown the
-			// file (tmpfs does): always cut back to the last whole frame.
-			if terr := sf.f.Truncate(sf.size); terr != nil {
-				sf.broken = fmt.Errorf("dupefilters: %s: a failed write could not be undone (%w), later writes are refused: %w", sf.path, terr, err)
-				return sf.broken
+		size, seq := sf.size, sf.seq
+		for rest := fps; len(rest) > 0; {
+			k := min(len(rest), seenWriteFPs)
+			var b []byte
+			b, seq = appendSeenFrames(sf.wbuf[:0], rest[:k], seq, false)
+			sf.wbuf = b
+			n, err := sf.f.WriteAt(b, size)
+			if err != nil {
+				// Even a write that reports nothing written may have grown
+				// the file (tmpfs does): always cut back to the last whole
+				// frame before this append.
+				if terr := sf.f.Truncate(sf.size); terr != nil {
+					sf.broken = fmt.Errorf("dupefilters: %s: a failed write could not be undone (%w), later writes are refused: %w", sf.path, terr, err)
+					return sf.broken
+				}
+				return fmt.Errorf("dupefilters: write %s at offset %d: %w", sf.path, size, err)
 			}
-			return fmt.Errorf("dupefilters: write %s at offset %d: %w", sf.path, sf.size, err)
+			size += int64(n)
+			rest = rest[k:]
 		}
-		sf.size += int64(n)
-		sf.seq = seq
+		sf.size, sf.seq = size, seq
 		if sf.unsynced.IsZero() {
 			sf.unsynced = now
 		}

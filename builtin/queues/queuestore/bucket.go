@@ -33,10 +33,10 @@ type storeBucket struct {
 	wbuf  []byte   // buffered records, each a uvarint length then the record
 	wends []uint32 // end of each buffered record in wbuf
 	wpos  int      // buffered records before wpos are gone (popped or written)
-	// wcap is the capacity the write buffer had when it was last let go:
-	// the next one starts with it, so that a busy bucket allocates once per
-	// flush instead of doubling up from a kilobyte.
-	wcap int
+	// wcap is the capacity a new write buffer starts with: a quarter more
+	// than the last one held, so that a busy bucket allocates once per
+	// flush instead of growing up from a kilobyte.
+	wcap uint32
 
 	marks []liveMark // live counts changed since the last flush
 	cur   loadedChunk
@@ -58,6 +58,23 @@ type loadedChunk struct {
 	no   uint32
 	ok   bool
 	body chunkBody
+	// next is the record after the last one read, which starts at byte
+	// nextOff: a FIFO reads a chunk's records in order, and finds each
+	// without a look at its offset in body.offs (a cache miss per pop, the
+	// buckets taking turns).
+	next, nextOff uint32
+}
+
+// record returns record i of the chunk.
+func (l *loadedChunk) record(i int) []byte {
+	off := l.nextOff
+	if uint32(i) != l.next {
+		off = l.body.offs[i]
+	}
+	rec := l.body.data[off:]
+	n, k := binary.Uvarint(rec)
+	l.next, l.nextOff = uint32(i)+1, off+uint32(k)+uint32(n)
+	return rec[k : k+int(n)]
 }
 
 func (b *storeBucket) kind() byte {
@@ -85,22 +102,12 @@ func (b *storeBucket) findChunk(no uint32) (int, bool) {
 	return slices.BinarySearchFunc(b.chunks, no, func(c chunkRef, no uint32) int { return cmp.Compare(c.no, no) })
 }
 
-// wbufInitial is the capacity a bucket's write buffer starts with.
-const wbufInitial = 1 << 10
-
-// wbufMaxHint bounds the capacity a write buffer starts with.
-const wbufMaxHint = 1 << 20
-
 // takeBuffered drops the first n buffered records (written, or popped from a FIFO).
 func (b *storeBucket) takeBuffered(n int) {
 	b.gen++
 	b.wpos += n
 	if b.wpos == len(b.wends) {
-		b.wbuf, b.wends, b.wpos = b.wbuf[:0], b.wends[:0], 0
-		if cap(b.wbuf) > 4<<10 {
-			b.wcap = min(cap(b.wbuf), wbufMaxHint)
-			b.wbuf, b.wends = nil, nil
-		}
+		b.s.bufPool.give(b)
 	}
 }
 
@@ -168,11 +175,11 @@ func (q *Queue) Push(r *framework.Request) error {
 	if err != nil {
 		return err
 	}
-	rec, err := q.encode(r)
-	if err != nil {
+	was, from := q.b.len(), len(q.b.wbuf)
+	if err := q.appendRecord(r); err != nil {
 		return err
 	}
-	q.buffer(rec, now)
+	q.buffered(was, from, now)
 	return nil
 }
 
@@ -186,16 +193,20 @@ func (q *Queue) PushBatch(rs []*framework.Request) error {
 	if err != nil {
 		return err
 	}
-	recs := make([][]byte, len(rs))
+	b := q.b
+	was, from := b.len(), len(b.wbuf)
 	for i, r := range rs {
-		rec, err := q.encode(r)
-		if err != nil {
+		if err := q.appendRecord(r); err != nil {
+			// Take back the records of the batch already buffered.
+			b.wbuf, b.wends = b.wbuf[:from], b.wends[:len(b.wends)-i]
+			if len(b.wends) == b.wpos {
+				b.takeBuffered(0)
+			}
 			return fmt.Errorf("request %d of %d: %w", i, len(rs), err)
 		}
-		recs[i] = bytes.Clone(rec)
 	}
-	for _, rec := range recs {
-		q.buffer(rec, now)
+	if len(rs) > 0 {
+		q.buffered(was, from, now)
 	}
 	return nil
 }
@@ -210,35 +221,56 @@ func (q *Queue) beforePush() (clock.Mono, error) {
 	return now, q.b.s.autoFlush(now)
 }
 
-// encode returns r's record, in the store's scratch buffer.
-func (q *Queue) encode(r *framework.Request) ([]byte, error) {
-	s := q.b.s
-	rec, err := framework.AppendRequest(s.scratch[:0], r, s.cfg.Spider)
+// appendRecord encodes r straight into the bucket's write buffer, after its
+// uvarint length, and adds it to the buffered records; it leaves the buffer
+// as it was when r cannot be encoded. The length's size is guessed from the
+// last record's (one byte up to 127 bytes) and the record moved when the
+// guess was wrong, so that a record is copied once, not encoded elsewhere
+// and copied in.
+func (q *Queue) appendRecord(r *framework.Request) error {
+	b, s := q.b, q.b.s
+	if b.wbuf == nil {
+		s.bufPool.take(b)
+	}
+	start, k := len(b.wbuf), s.bufPool.lenSize
+	buf, err := framework.AppendRequest(append(b.wbuf, make([]byte, k)...), r, s.cfg.Spider)
 	if err != nil {
-		return nil, fmt.Errorf("queues: disk queue %s: %w", q.key, err)
+		b.wbuf = buf[:start]
+		return fmt.Errorf("queues: disk queue %s: %w", q.key, err)
 	}
-	s.scratch = rec
-	if len(rec) > storeMaxRecord {
-		return nil, fmt.Errorf("queues: disk queue %s: %w: record of %d bytes", q.key, framework.ErrUnserializable, len(rec))
+	n := len(buf) - start - k
+	if n > storeMaxRecord {
+		b.wbuf = buf[:start]
+		return fmt.Errorf("queues: disk queue %s: %w: record of %d bytes", q.key, framework.ErrUnserializable, n)
 	}
-	return rec, nil
+	if need := uvarintSize(n); need != k {
+		if need > k {
+			buf = append(buf, make([]byte, need-k)...)
+		}
+		copy(buf[start+need:], buf[start+k:start+k+n])
+		buf = buf[:start+need+n]
+		s.bufPool.lenSize = need
+	}
+	binary.PutUvarint(buf[start:], uint64(n))
+	b.wbuf = buf
+	b.wends = append(b.wends, uint32(len(buf)))
+	return nil
 }
 
-// buffer appends an encoded record to the bucket's write buffer.
-func (q *Queue) buffer(rec []byte, now clock.Mono) {
-	b, s := q.b, q.b.s
-	n := len(b.wbuf)
-	if b.wbuf == nil {
-		// Room for a flush's worth of records of a typical bucket at once,
-		// rather than doubling up from a few bytes after every flush.
-		c := max(wbufInitial, b.wcap)
-		b.wbuf = make([]byte, 0, c)
-		b.wends = make([]uint32, 0, c/64)
+// uvarintSize returns the size of n's uvarint encoding.
+func uvarintSize(n int) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
 	}
-	b.wbuf = binary.AppendUvarint(b.wbuf, uint64(len(rec)))
-	b.wbuf = append(b.wbuf, rec...)
-	b.wends = append(b.wends, uint32(len(b.wbuf)))
-	s.buffered += len(b.wbuf) - n
+	return k
+}
+
+// buffered accounts for the records appended to the bucket's write buffer
+// from byte from on, the bucket having held was records before them.
+func (q *Queue) buffered(was, from int, now clock.Mono) {
+	b, s := q.b, q.b.s
+	s.buffered += len(b.wbuf) - from
 	if len(b.wbuf) >= s.cfg.FlushBytes {
 		s.bigBucket = true // written at the next push
 	}
@@ -246,7 +278,7 @@ func (q *Queue) buffer(rec []byte, now clock.Mono) {
 		s.dirtySince = now
 	}
 	s.markDirty(b)
-	if b.lifo || b.len() == 1 {
+	if b.lifo || was == 0 {
 		b.gen++ // the next record changed; a FIFO push leaves the head alone
 	}
 }
@@ -344,7 +376,7 @@ func (b *storeBucket) decode(src source) (*framework.Request, error) {
 			return nil, &disk.CorruptRecordError{File: file, Offset: off, Dropped: lost, Err: err}
 		}
 	}
-	r, err := framework.DecodeRequest(b.cur.body.record(src.i), s.cfg.Spider)
+	r, err := framework.DecodeRequest(b.cur.record(src.i), s.cfg.Spider)
 	if err != nil {
 		return nil, &disk.CorruptRecordError{File: s.segPath(c.seg), Offset: int64(c.off), Err: err}
 	}

@@ -83,7 +83,7 @@ type Store struct {
 
 	wbuf    []byte      // frames of the flush being written
 	plans   []storePlan // what each frame of wbuf changes once written
-	scratch []byte      // a request being encoded
+	bufPool bucketBufs  // bucket write buffers kept for reuse
 	win     readWindow
 	maxID   uint64
 	ids     *disk.IDs // delivery identifiers of every bucket, moved past maxID at load
@@ -213,6 +213,7 @@ func newStore(dir string, cfg *disk.Config) *Store {
 		buckets: map[uint64]*storeBucket{}, byKey: map[string]*storeBucket{},
 		segs: map[uint32]*storeSeg{}, nextBucket: 1, nextSeg: 1,
 		compactQuiet: storeCompactQuiet, maxOpen: storeMaxOpen,
+		bufPool: bucketBufs{lenSize: 1},
 	}
 }
 
@@ -442,6 +443,7 @@ func (s *Store) planBucket(b *storeBucket, deferPops bool) error {
 // planFrame appends one frame of the parts as payload.
 func (s *Store) planFrame(p storePlan, head []byte, id uint64, rest ...[]byte) error {
 	start := len(s.wbuf)
+	s.frameRoom(head, rest)
 	b, fs := recordio.Begin(s.wbuf)
 	b = append(b, head...)
 	for _, r := range rest {
@@ -456,6 +458,20 @@ func (s *Store) planFrame(p storePlan, head []byte, id uint64, rest ...[]byte) e
 	p.start, p.end = start, len(b)
 	s.plans = append(s.plans, p)
 	return nil
+}
+
+// frameRoom makes room in wbuf for a frame of head and rest. When wbuf
+// must grow, it grows at once to what the flush holds (up to a write's
+// worth, as writeDirty writes it in pieces), not by a quarter at a time.
+func (s *Store) frameRoom(head []byte, rest [][]byte) {
+	need := len(head) + recordio.Overhead
+	for _, r := range rest {
+		need += len(r)
+	}
+	if cap(s.wbuf)-len(s.wbuf) < need {
+		all := min(s.buffered+len(s.dirty)*64, storeWriteMax+64<<10)
+		s.wbuf = slices.Grow(s.wbuf, max(need, all-len(s.wbuf)))
+	}
 }
 
 // writePlans writes the planned frames, rolling to a new segment when one
