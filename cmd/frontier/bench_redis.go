@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -300,37 +302,128 @@ func (d benchDones) seconds() float64 {
 }
 
 // runBenchWorkers runs job.Workers processes of this program on job's
-// phase and collects their reports.
+// phase and collects their reports. The workers start their timed work
+// together, as the scrapy-redis harness's do: each says it is ready once
+// set up, and all are told to go when all are.
 func runBenchWorkers(ctx context.Context, job redisBenchJob) (benchDones, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	out := make(benchDones, job.Workers)
-	errs := make([]error, job.Workers)
-	var wg sync.WaitGroup
-	for w := range job.Workers {
+	ws := make([]*benchWorker, job.Workers)
+	defer func() {
+		for _, w := range ws {
+			if w != nil {
+				w.stop()
+			}
+		}
+	}()
+	for i := range ws {
 		j := job
-		j.Worker = w
-		spec, _ := json.Marshal(j)
-		cmd := exec.CommandContext(ctx, exe, "bench", "scheduler")
-		cmd.Env = append(os.Environ(), envBenchWorker+"="+string(spec))
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := cmd.Run(); err != nil {
-				errs[w] = fmt.Errorf("bench worker %d (%s): %w: %s", w, j.Phase, err, strings.TrimSpace(stderr.String()))
-				return
-			}
-			if err := json.Unmarshal(stdout.Bytes(), &out[w]); err != nil {
-				errs[w] = fmt.Errorf("bench worker %d (%s) printed %q: %w", w, j.Phase, stdout.String(), err)
-			}
-		}()
+		j.Worker = i
+		if ws[i], err = startBenchWorker(ctx, exe, j); err != nil {
+			return nil, err
+		}
 	}
-	wg.Wait()
+	for _, w := range ws {
+		if err := w.ready(); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range ws {
+		if err := w.start(); err != nil {
+			return nil, err
+		}
+	}
+	out := make(benchDones, job.Workers)
+	var errs []error
+	for i, w := range ws {
+		out[i], err = w.report()
+		errs = append(errs, err)
+		ws[i] = nil
+	}
 	return out, errors.Join(errs...)
+}
+
+// benchWorker is a running bench worker process.
+type benchWorker struct {
+	job    redisBenchJob
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr bytes.Buffer
+}
+
+// benchWorkerReady is the line a worker prints once set up; it then waits
+// for a line on its standard input before its timed work.
+const benchWorkerReady = "READY"
+
+func startBenchWorker(ctx context.Context, exe string, job redisBenchJob) (*benchWorker, error) {
+	spec, err := json.Marshal(job)
+	if err != nil {
+		return nil, err
+	}
+	w := &benchWorker{job: job, cmd: exec.CommandContext(ctx, exe, "bench", "scheduler")}
+	w.cmd.Env = append(os.Environ(), envBenchWorker+"="+string(spec))
+	w.cmd.Stderr = &w.stderr
+	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := w.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	w.stdout = bufio.NewReader(out)
+	if err := w.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench worker %d: %w", job.Worker, err)
+	}
+	return w, nil
+}
+
+// ready waits for the worker to be set up.
+func (w *benchWorker) ready() error {
+	line, err := w.stdout.ReadString('\n')
+	if strings.TrimSpace(line) != benchWorkerReady {
+		return w.failed(fmt.Errorf("said %q before being ready (%v)", line, err))
+	}
+	return nil
+}
+
+// start lets the worker begin its timed work.
+func (w *benchWorker) start() error {
+	if _, err := io.WriteString(w.stdin, "go\n"); err != nil {
+		return w.failed(err)
+	}
+	return nil
+}
+
+// report waits for the worker to end and returns what it did.
+func (w *benchWorker) report() (redisBenchDone, error) {
+	var done redisBenchDone
+	rest, err := io.ReadAll(w.stdout)
+	if werr := w.cmd.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return done, w.failed(err)
+	}
+	if err := json.Unmarshal(rest, &done); err != nil {
+		return done, w.failed(fmt.Errorf("printed %q: %w", rest, err))
+	}
+	return done, nil
+}
+
+// stop ends a worker that did not report.
+func (w *benchWorker) stop() {
+	_ = w.stdin.Close()
+	if w.cmd.Process != nil {
+		_ = w.cmd.Process.Kill()
+	}
+	_ = w.cmd.Wait()
+}
+
+func (w *benchWorker) failed(err error) error {
+	return fmt.Errorf("bench worker %d (%s): %w: %s", w.job.Worker, w.job.Phase, err, strings.TrimSpace(w.stderr.String()))
 }
 
 // benchRedisWorker is a worker process: it does its share of its job's
@@ -356,10 +449,10 @@ func benchRedisWorker(ctx context.Context, e *env, spec string) error {
 	case "enqueue":
 		var fp framework.Fingerprinter
 		if fp, err = benchFingerprinter(ctx, e); err == nil {
-			done, err = benchWorkerEnqueue(ctx, fp, store, job)
+			done, err = benchWorkerEnqueue(ctx, e, fp, store, job)
 		}
 	case "dequeue":
-		done, err = benchWorkerDequeue(ctx, store, job)
+		done, err = benchWorkerDequeue(ctx, e, store, job)
 	default:
 		err = fmt.Errorf("bench worker: phase %q", job.Phase)
 	}
@@ -369,47 +462,67 @@ func benchRedisWorker(ctx context.Context, e *env, spec string) error {
 	return json.NewEncoder(e.stdout).Encode(done)
 }
 
-func benchWorkerEnqueue(ctx context.Context, fp framework.Fingerprinter, store *redisfrontier.Store, job redisBenchJob) (redisBenchDone, error) {
+// benchWorkerEnqueue enqueues the worker's share of the requests, each
+// fingerprinted and encoded in the timed work (as the scrapy-redis
+// harness's enqueue_request does), a batch per call.
+func benchWorkerEnqueue(ctx context.Context, e *env, fp framework.Fingerprinter, store *redisfrontier.Store, job redisBenchJob) (redisBenchDone, error) {
 	rs := benchRequests(job.N, 0, job.Hosts, job.Prios)
-	lo, hi := job.Worker*job.N/job.Workers, (job.Worker+1)*job.N/job.Workers
-	items := make([]redisfrontier.Item, 0, hi-lo)
-	for _, r := range rs[lo:hi] {
-		rec, err := framework.EncodeRequest(r, nil)
-		if err != nil {
-			return redisBenchDone{}, err
-		}
-		x, err := fp.Fingerprint(r)
-		if err != nil {
-			return redisBenchDone{}, err
-		}
-		items = append(items, redisfrontier.Item{FP: x[:], Host: r.Slot(), Priority: r.Priority, Record: rec})
-	}
+	rs = rs[job.Worker*job.N/job.Workers : (job.Worker+1)*job.N/job.Workers]
 	var next int
 	var mu sync.Mutex
-	take := func() []redisfrontier.Item {
+	take := func() []*framework.Request {
 		mu.Lock()
 		defer mu.Unlock()
 		a := next
-		next = min(next+job.Batch, len(items))
-		return items[a:next]
+		next = min(next+job.Batch, len(rs))
+		return rs[a:next]
+	}
+	if err := benchWorkerWait(e); err != nil {
+		return redisBenchDone{}, err
 	}
 	start := time.Now()
 	err := parallel(job.Conns, func() error {
+		items := make([]redisfrontier.Item, 0, job.Batch)
 		for b := take(); len(b) > 0; b = take() {
-			// Encoding and fingerprinting are the scheduler's work too.
-			if _, err := store.Push(ctx, b); err != nil {
+			items = items[:0]
+			for _, r := range b {
+				rec, err := framework.EncodeRequest(r, nil)
+				if err != nil {
+					return err
+				}
+				x, err := fp.Fingerprint(r)
+				if err != nil {
+					return err
+				}
+				items = append(items, redisfrontier.Item{FP: x[:], Host: r.Slot(), Priority: r.Priority, Record: rec})
+			}
+			if _, err := store.Push(ctx, items); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return redisBenchDone{Start: start.UnixNano(), End: time.Now().UnixNano(), Ops: len(items)}, err
+	return redisBenchDone{Start: start.UnixNano(), End: time.Now().UnixNano(), Ops: len(rs)}, err
 }
 
-func benchWorkerDequeue(ctx context.Context, store *redisfrontier.Store, job redisBenchJob) (redisBenchDone, error) {
+// benchWorkerWait says the worker is ready and waits for the word to go.
+func benchWorkerWait(e *env) error {
+	if _, err := fmt.Fprintln(e.stdout, benchWorkerReady); err != nil {
+		return err
+	}
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		return fmt.Errorf("bench worker: waiting for the start: %w", err)
+	}
+	return nil
+}
+
+func benchWorkerDequeue(ctx context.Context, e *env, store *redisfrontier.Store, job redisBenchJob) (redisBenchDone, error) {
 	owner := "bench-" + strconv.Itoa(os.Getpid())
 	var mu sync.Mutex
 	ops := 0
+	if err := benchWorkerWait(e); err != nil {
+		return redisBenchDone{}, err
+	}
 	start := time.Now()
 	err := parallel(job.Conns, func() error {
 		for {
