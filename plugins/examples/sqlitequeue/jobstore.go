@@ -268,14 +268,55 @@ func (s *jobStore) load(tx *sql.Tx) error {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return err
 	}
-	rows, err = tx.Query(`SELECT id, bucket FROM entries ORDER BY id`)
+	// A row of two lists per chunk of entries, not a row per entry: a
+	// million rows cost more in database/sql than in SQLite (and one list
+	// of them all, more in growing it).
+	read, err := tx.Prepare(`SELECT json_group_array(bucket), json_group_array(id), count(*), max(id)
+		FROM (SELECT bucket, id FROM entries WHERE id > ? ORDER BY id LIMIT ?)`)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, bucket int64
-		if err := rows.Scan(&id, &bucket); err != nil {
+	defer read.Close()
+	for after := int64(0); ; {
+		var bucketList, idList []byte
+		var n int
+		var last sql.NullInt64
+		if err := read.QueryRow(after, loadChunk).Scan(&bucketList, &idList, &n, &last); err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if err := s.loadChunk(byID, bucketList, idList, n); err != nil {
+			return err
+		}
+		after = last.Int64
+	}
+	for _, b := range s.b {
+		slices.Sort(b.pending) // sorted already, as read
+	}
+	return nil
+}
+
+// loadChunk is how many entries load reads per query.
+const loadChunk = 65536
+
+// loadChunk appends the n ids of idList to the pending lists of the
+// buckets bucketList names, entry by entry (JSON arrays of integers).
+func (s *jobStore) loadChunk(byID map[int64]*storeBucket, bucketList, idList []byte, n int) error {
+	for range n {
+		bucket, ok, err := nextInt(&bucketList)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: fewer buckets than entries read", errCorrupt)
+		}
+		if err != nil {
+			return err
+		}
+		id, ok, err := nextInt(&idList)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: fewer ids than entries read", errCorrupt)
+		}
+		if err != nil {
 			return err
 		}
 		b := byID[bucket]
@@ -284,7 +325,31 @@ func (s *jobStore) load(tx *sql.Tx) error {
 		}
 		b.pending = append(b.pending, id)
 	}
-	return rows.Err()
+	return nil
+}
+
+// nextInt reads the next integer of a JSON array of integers, as
+// json_group_array writes it ("[1,2,3]"), and advances list past it; ok is
+// false at the array's end.
+func nextInt(list *[]byte) (n int64, ok bool, err error) {
+	l := *list
+	if len(l) > 0 && (l[0] == '[' || l[0] == ',') {
+		l = l[1:]
+	}
+	if len(l) == 0 || l[0] == ']' {
+		*list = nil
+		return 0, false, nil
+	}
+	i := 0
+	for i < len(l) && l[i] != ',' && l[i] != ']' {
+		i++
+	}
+	n, err = strconv.ParseInt(string(l[:i]), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: reading the entries: %w", errCorrupt, err)
+	}
+	*list = l[i:]
+	return n, true, nil
 }
 
 // Buckets returns the counts of the buckets holding entries.

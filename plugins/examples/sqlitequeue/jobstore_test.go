@@ -451,3 +451,31 @@ func TestJobStoreSameBucketTwiceInASync(t *testing.T) {
 		s.Close()
 	}
 }
+
+// BenchmarkJobStoreOpen measures opening a job store of 1M pending
+// records of 100 bytes over 10,000 buckets: reading every bucket's ids.
+func BenchmarkJobStoreOpen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := make([]byte, 100)
+	for i := 0; i < 1_000_000; i += 8192 {
+		var ws []sdk.BucketWrite
+		for j := i; j < i+8192; j++ {
+			ws = append(ws, sdk.BucketWrite{Bucket: fmt.Sprintf("q/h%d/%d", j%1000, j/1000%10), Push: []sdk.Entry{{Record: rec}}})
+		}
+		if err := s.Write(ws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close()
+	for b.Loop() {
+		s, err := openJobStore(dir, false, "normal")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}
