@@ -390,9 +390,13 @@ func (s *jobStore) bucket(tx *sql.Tx, name string) (*storeBucket, error) {
 func inFlightIDs(b *storeBucket, list []uint64) []int64 {
 	var kept []int64
 	for _, id := range list {
-		if _, ok := b.inflight[int64(id)]; ok && !slices.Contains(kept, int64(id)) {
+		if _, ok := b.inflight[int64(id)]; ok {
 			kept = append(kept, int64(id))
 		}
+	}
+	if len(kept) > 1 {
+		slices.Sort(kept)
+		kept = slices.Compact(kept)
 	}
 	return kept
 }
@@ -515,7 +519,9 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 		c.acked = inFlightIDs(b, w.Ack)
 		acks.add(c.acked...)
 		c.back = inFlightIDs(b, w.Release)
-		c.back = slices.DeleteFunc(c.back, func(id int64) bool { return slices.Contains(c.acked, id) })
+		if len(c.acked) > 0 {
+			c.back = slices.DeleteFunc(c.back, func(id int64) bool { _, found := slices.BinarySearch(c.acked, id); return found })
+		}
 		releases.add(c.back...)
 		for _, e := range w.Push {
 			pushes = append(pushes, pushRow{bucket: b.id, record: e.Record})
