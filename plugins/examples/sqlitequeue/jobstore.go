@@ -422,6 +422,17 @@ func (l *rowIDs) add(ids ...int64) {
 
 func (l *rowIDs) json() string { return string(l.buf) + "]" }
 
+// sortedIDs renders ids, sorted in place, as a JSON array for a statement
+// that deletes or marks them: SQLite builds an index of the list, and
+// ascending keys go in at its end; the rows are then visited in the
+// table's order.
+func sortedIDs(ids []int64) string {
+	slices.Sort(ids)
+	var l rowIDs
+	l.add(ids...)
+	return l.json()
+}
+
 // change is what a Sync's writes did to one bucket, applied to the memory
 // state once they are in the database.
 type change struct {
@@ -503,7 +514,7 @@ func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.De
 // Buckets it creates are in s.b already (dropCreated removes them).
 func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 	var changes []change
-	var acks, releases rowIDs
+	var acks, releases []int64
 	var pushes []pushRow
 	next := s.next
 	for _, w := range ws {
@@ -517,12 +528,12 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 		}
 		c := change{b: b, name: w.Bucket, created: !existed}
 		c.acked = inFlightIDs(b, w.Ack)
-		acks.add(c.acked...)
+		acks = append(acks, c.acked...)
 		c.back = inFlightIDs(b, w.Release)
 		if len(c.acked) > 0 {
 			c.back = slices.DeleteFunc(c.back, func(id int64) bool { _, found := slices.BinarySearch(c.acked, id); return found })
 		}
-		releases.add(c.back...)
+		releases = append(releases, c.back...)
 		for _, e := range w.Push {
 			pushes = append(pushes, pushRow{bucket: b.id, record: e.Record})
 			c.pushed = append(c.pushed, next)
@@ -533,13 +544,13 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 	// Acknowledgements and releases touch entries in flight only, pushes
 	// add new ones: all the store's acknowledgements (and releases) go in
 	// one statement.
-	if acks.n > 0 {
-		if _, err := tx.Stmt(s.ack).Exec(acks.json()); err != nil {
+	if len(acks) > 0 {
+		if _, err := tx.Stmt(s.ack).Exec(sortedIDs(acks)); err != nil {
 			return changes, err
 		}
 	}
-	if releases.n > 0 {
-		if _, err := tx.Stmt(s.mark).Exec(-1, releases.json()); err != nil {
+	if len(releases) > 0 {
+		if _, err := tx.Stmt(s.mark).Exec(-1, sortedIDs(releases)); err != nil {
 			return changes, err
 		}
 	}
@@ -646,7 +657,7 @@ func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Deliver
 	if err != nil {
 		return nil, nil, err
 	}
-	var marks rowIDs
+	var marks []int64
 	var wms []popMark
 	for i, r := range reqs {
 		if len(out[i]) == 0 {
@@ -657,7 +668,7 @@ func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Deliver
 			// A FIFO row is under the watermark; it still needs a mark
 			// if a release unmarked it.
 			if flags[i][j] != 1 && (s.lifo || flags[i][j] == -1) {
-				marks.add(int64(d.ID))
+				marks = append(marks, int64(d.ID))
 			}
 			d.Redelivered = flags[i][j] == 1 || (flags[i][j] == 0 && int64(d.ID) <= b.openMark)
 			out[i][j] = d
@@ -669,8 +680,8 @@ func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Deliver
 			wms = append(wms, popMark{b: b, upto: last})
 		}
 	}
-	if marks.n > 0 {
-		if _, err := tx.Stmt(s.mark).Exec(1, marks.json()); err != nil {
+	if len(marks) > 0 {
+		if _, err := tx.Stmt(s.mark).Exec(1, sortedIDs(marks)); err != nil {
 			return nil, nil, err
 		}
 	}
