@@ -479,3 +479,38 @@ func BenchmarkJobStoreOpen(b *testing.B) {
 		s.Close()
 	}
 }
+
+// A LIFO store marks the rows it hands out: after a close, those in flight
+// come back redelivered in their place, a released one and those never
+// handed out do not, and an acknowledged one never comes back.
+func TestJobStoreLifoReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 5)}}); err != nil {
+		t.Fatal(err)
+	}
+	ds := popBucket(t, s, "a/0", 3) // r4 r3 r2
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Ack: ids(ds[:1]), Release: ids(ds[2:])}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ds = popBucket(t, s, "a/0", 10)
+	if got := names(ds); !reflect.DeepEqual(got, []string{"r3", "r2", "r1", "r0"}) {
+		t.Fatalf("after reopen popped %v", got)
+	}
+	want := []bool{true, false, false, false}
+	for i, d := range ds {
+		if d.Redelivered != want[i] {
+			t.Fatalf("%s redelivered = %v, want %v", d.Record, d.Redelivered, want[i])
+		}
+	}
+}
