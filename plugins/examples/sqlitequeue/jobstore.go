@@ -16,28 +16,33 @@ import (
 
 // jobStore keeps every bucket of a job's FIFO or LIFO queues in one SQLite
 // database, sqlitequeue-fifo.sqlite3 (or -lifo) in the job directory: one
-// row per request in a table keyed by (bucket, id), so that a bucket is a
-// range of the table in its order and a row is written once (no second
-// index). Ids grow across the store (the next one is kept in the meta
-// table, in the transaction that uses it) and are never reused. Each Sync
-// (the writes and the pops of a round trip, for every bucket it touches)
-// is one transaction; a killed process loses nothing a Sync returned for.
+// row per request in a table keyed by the request's id (the rowid), which
+// grows across the store (the next one is kept in the meta table, in the
+// transaction that uses it) and is never reused. Rows are in push order,
+// whatever their bucket: a round trip's pushes append to the end of the
+// table, a few pages whatever the number of buckets they go to, where a
+// table clustered by bucket (format 4) had a commit write a page per bucket
+// pushed to, which at a million requests over ten thousand buckets was a
+// page per request. Which rows a bucket holds, in order, is kept in memory
+// (8 bytes per pending request, read back from the table when the store
+// opens); a pop reads its rows by id. Each Sync (the writes and the pops of
+// a round trip, for every bucket it touches) is one transaction; a killed
+// process loses nothing a Sync returned for.
 //
 // Which rows are in flight is known in memory. What was handed out is
 // kept on disk, in the transaction of the pop, so that after a restart
 // every row not acknowledged is pending again and those handed out before
-// come back marked redelivered: a FIFO bucket popped in order keeps a
-// watermark (buckets.popped_upto: every row of the bucket up to it was
-// handed out), one update per bucket and pop instead of one per row; a row
-// popped out of order (LIFO, or after a release) is marked (popped = 1),
-// and a released row is unmarked (popped = -1: not handed out, whatever
-// the watermark says).
+// come back marked redelivered: a FIFO bucket, always popped from its
+// smallest pending id, keeps a watermark (buckets.popped_upto: every row
+// of the bucket up to it was handed out), one update per bucket and pop
+// instead of one per row; a LIFO pop marks its rows (popped = 1), and a
+// released row is unmarked (popped = -1: not handed out, whatever the
+// watermark says).
 type jobStore struct {
 	db     *sql.DB
 	lifo   bool
 	path   string
 	stmts  statements
-	ids    map[string]int64 // bucket name -> bucket id
 	b      map[string]*storeBucket
 	next   int64 // the next entry id
 	broken error // a failed Sync left the memory state unknown
@@ -46,13 +51,11 @@ type jobStore struct {
 	insert     *sql.Stmt // bucket, id, record
 	insertMany *sql.Stmt // insertChunk x (bucket, id, record)
 	newBucket  *sql.Stmt // name -> id
-	ack        *sql.Stmt // [[bucket, id], ...]: delete
-	ackRange   *sql.Stmt // bucket, lo, hi: delete
-	mark       *sql.Stmt // popped, [[bucket, id], ...]
+	ack        *sql.Stmt // [id, ...]: delete
+	mark       *sql.Stmt // popped, [id, ...]
 	watermark  *sql.Stmt // popped_upto, bucket
 	setNext    *sql.Stmt // next id
-	popFifo    *sql.Stmt // bucket, after, limit: id, record, popped
-	popLifo    *sql.Stmt // bucket, limit: id, record, popped
+	read       *sql.Stmt // [id, ...]: id, record, popped
 }
 
 // insertChunk is how many rows one INSERT statement adds: a statement per
@@ -61,14 +64,11 @@ const insertChunk = 32
 
 // storeBucket is a bucket's state in memory.
 type storeBucket struct {
-	id       int64
-	pending  int
+	id int64
+	// pending holds the ids of the bucket's pending rows, ascending: FIFO
+	// pops take the front, LIFO pops the back.
+	pending  []int64
 	inflight map[int64]struct{}
-	// after (FIFO): every row of the bucket with a smaller or equal id is
-	// in flight or gone, unless holes is set (a release put rows back
-	// below it); then pops skip the in-flight rows they read.
-	after int64
-	holes bool
 	// mark is the bucket's watermark on disk (popped_upto); openMark is
 	// what it was when the store was opened: rows up to it not marked
 	// otherwise were handed out by an earlier run.
@@ -89,17 +89,16 @@ CREATE TABLE IF NOT EXISTS buckets (
 	popped_upto INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS entries (
+	id INTEGER PRIMARY KEY,
 	bucket INTEGER NOT NULL,
-	id INTEGER NOT NULL,
 	record BLOB NOT NULL,
-	popped INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (bucket, id)
-) WITHOUT ROWID;`
+	popped INTEGER NOT NULL DEFAULT 0
+);`
 
 // jobStoreVersion is the version of the job store's schema, in its meta
-// table; a file of version 3 (no watermark) is upgraded in place, a file of
-// another version is refused.
-const jobStoreVersion = "4"
+// table; a file of version 3 (no watermark) or 4 (rows clustered by
+// bucket) is upgraded in place, a file of another version is refused.
+const jobStoreVersion = "5"
 
 // openJobStore opens or creates the store of a job in the directory key.
 func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) {
@@ -114,22 +113,23 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 		k = kindLifo
 	}
 	path := filepath.Join(key, "sqlitequeue-"+k.String()+".sqlite3")
-	// A job's requests are spread over thousands of buckets, each a range
-	// of the table: pushes and pops touch pages all over it, so the page
-	// cache is sized for a large job (64 MiB; SQLite's default is 2 MiB).
-	// For the same reason a commit writes many pages to the WAL, and a
-	// checkpoint (which copies them into the database and syncs it) every
-	// 1,000 pages, SQLite's default, ran after nearly every Sync: the WAL
-	// is checkpointed every 16,384 pages (64 MiB) instead, so that a page
-	// written by many Syncs is copied once. A statement that changes many
-	// rows keeps a statement journal of the pages it touches (to undo
-	// itself alone on an error): in memory (temp_store), not in a
-	// temporary file written page by page; it is no crash journal.
-	// Reads go through a memory map of the file (up to 1 GiB of address
-	// space; the pages are the system's file cache, not the plugin's
-	// memory): a large job's table outgrows the page cache, and a read
-	// that misses it is then no system call.
-	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(memory)&_pragma=mmap_size(1073741824)")
+	// Pushes append to the table's end, but pops and acknowledgements
+	// touch rows all over it (each bucket is popped at its own pace): the
+	// page cache holds 16 MiB (SQLite's default is 2 MiB), which keeps the
+	// pages a round trip revisits. A larger one cost more than it saved:
+	// the driver's C allocator takes and returns each page of it with a
+	// system call, and a 64 MiB cache made a million-request round trip
+	// slower by a third, its close by a second. The WAL is checkpointed
+	// every 16,384 pages (64 MiB), not every 1,000 (SQLite's default), so
+	// that a page written by many Syncs is copied into the database once.
+	// A statement that changes many rows keeps a statement journal of the
+	// pages it touches (to undo itself alone on an error): in memory
+	// (temp_store), not in a temporary file written page by page; it is
+	// no crash journal. Reads go through a memory map of the file (up to
+	// 1 GiB of address space; the pages are the system's file cache, not
+	// the plugin's memory): a large job's table outgrows the page cache,
+	// and a read that misses it is then no system call.
+	db, err := sql.Open("sqlite", dsn(path, synchronous)+"&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(memory)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlitequeue: open %s: %w", path, err)
 	}
@@ -137,7 +137,7 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &jobStore{db: db, lifo: lifo, path: path, ids: map[string]int64{}, b: map[string]*storeBucket{}}
+	s := &jobStore{db: db, lifo: lifo, path: path, b: map[string]*storeBucket{}}
 	if err := s.init(k); err != nil {
 		s.stmts.close()
 		db.Close()
@@ -146,33 +146,67 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	return s, nil
 }
 
+// format returns the format in the meta table of a file, "" for a new one.
+func format(tx *sql.Tx) (string, error) {
+	var have string
+	err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&have)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return have, err
+}
+
 // upgradeV3 adds the watermark column to a file of version 3, whose rows
 // mean the same in version 4 (popped 0 or 1, no watermark).
 func upgradeV3(tx *sql.Tx) error {
-	var have string
-	err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&have)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && have != "3") {
-		return nil
-	}
-	if err != nil {
+	if have, err := format(tx); err != nil || have != "3" {
 		return err
 	}
 	if _, err := tx.Exec(`ALTER TABLE buckets ADD COLUMN popped_upto INTEGER NOT NULL DEFAULT 0`); err != nil {
 		return fmt.Errorf("upgrading from format 3: %w", err)
 	}
-	_, err = tx.Exec(`UPDATE meta SET value = ? WHERE key = 'format'`, jobStoreVersion)
+	_, err := tx.Exec(`UPDATE meta SET value = '4' WHERE key = 'format'`)
 	return err
 }
 
+// upgradeV4 copies the rows of a file of version 4, clustered by (bucket,
+// id), into a table keyed by id: the same rows, the same ids and marks, in
+// the order version 5 keeps them. It runs in the transaction that opens
+// the store: a crash in the middle leaves the file of version 4.
+func upgradeV4(tx *sql.Tx) error {
+	if have, err := format(tx); err != nil || have != "4" {
+		return err
+	}
+	for _, q := range []string{
+		`CREATE TABLE entries_v5 (
+			id INTEGER PRIMARY KEY,
+			bucket INTEGER NOT NULL,
+			record BLOB NOT NULL,
+			popped INTEGER NOT NULL DEFAULT 0
+		)`,
+		`INSERT INTO entries_v5 (id, bucket, record, popped) SELECT id, bucket, record, popped FROM entries ORDER BY id`,
+		`DROP TABLE entries`,
+		`ALTER TABLE entries_v5 RENAME TO entries`,
+		`UPDATE meta SET value = '5' WHERE key = 'format'`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			return fmt.Errorf("upgrading from format 4: %w", err)
+		}
+	}
+	return nil
+}
+
 // init creates or checks the schema, prepares the statements and loads the
-// buckets' counts.
+// buckets' rows.
 func (s *jobStore) init(k kind) error {
 	err := withTx(s.db, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(jobSchema); err != nil {
 			return err
 		}
-		if err := upgradeV3(tx); err != nil {
-			return err
+		for _, up := range []func(*sql.Tx) error{upgradeV3, upgradeV4} {
+			if err := up(tx); err != nil {
+				return err
+			}
 		}
 		if err := checkMeta(tx, "format", jobStoreVersion, errFormatVersion); err != nil {
 			return err
@@ -190,22 +224,7 @@ func (s *jobStore) init(k kind) error {
 		if _, err := fmt.Sscan(next, &s.next); err != nil || s.next < 1 {
 			return fmt.Errorf("%w: next_id %q", errFormatVersion, next)
 		}
-		rows, err := tx.Query(`SELECT b.id, b.name, b.popped_upto, count(e.id) FROM buckets b LEFT JOIN entries e ON e.bucket = b.id GROUP BY b.id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, mark int64
-			var name string
-			var n int
-			if err := rows.Scan(&id, &name, &mark, &n); err != nil {
-				return err
-			}
-			s.ids[name] = id
-			s.b[name] = &storeBucket{id: id, pending: n, inflight: map[int64]struct{}{}, mark: mark, openMark: mark}
-		}
-		return rows.Err()
+		return s.load(tx)
 	})
 	if err != nil {
 		return err
@@ -217,24 +236,128 @@ func (s *jobStore) init(k kind) error {
 		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
 		{&s.insertMany, `INSERT OR FAIL INTO entries (bucket, id, record) VALUES ` + values},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
-		{&s.ack, `DELETE FROM entries WHERE (bucket, id) IN
-			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},
-		{&s.ackRange, `DELETE FROM entries WHERE bucket = ? AND id BETWEEN ? AND ?`},
-		{&s.mark, `UPDATE entries SET popped = ? WHERE (bucket, id) IN
-			(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`},
+		{&s.ack, `DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?))`},
+		{&s.mark, `UPDATE entries SET popped = ? WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.watermark, `UPDATE buckets SET popped_upto = ? WHERE id = ?`},
 		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
-		{&s.popFifo, `SELECT id, record, popped FROM entries WHERE bucket = ? AND id > ? ORDER BY id LIMIT ?`},
-		{&s.popLifo, `SELECT id, record, popped FROM entries WHERE bucket = ? ORDER BY id DESC LIMIT ?`},
+		// json_each drives the loop: rows come in the order asked for
+		// (popRows checks it).
+		{&s.read, `SELECT e.id, e.record, e.popped FROM json_each(?) AS j CROSS JOIN entries AS e ON e.id = j.value`},
 	})
+}
+
+// load reads the buckets and the ids of their rows, in order: every row
+// is pending when the store opens.
+func (s *jobStore) load(tx *sql.Tx) error {
+	byID := map[int64]*storeBucket{}
+	rows, err := tx.Query(`SELECT id, name, popped_upto FROM buckets`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, mark int64
+		var name string
+		if err := rows.Scan(&id, &name, &mark); err != nil {
+			rows.Close()
+			return err
+		}
+		b := &storeBucket{id: id, inflight: map[int64]struct{}{}, mark: mark, openMark: mark}
+		s.b[name] = b
+		byID[id] = b
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	// A row of two lists per chunk of entries, not a row per entry: a
+	// million rows cost more in database/sql than in SQLite (and one list
+	// of them all, more in growing it).
+	read, err := tx.Prepare(`SELECT json_group_array(bucket), json_group_array(id), count(*), max(id)
+		FROM (SELECT bucket, id FROM entries WHERE id > ? ORDER BY id LIMIT ?)`)
+	if err != nil {
+		return err
+	}
+	defer read.Close()
+	for after := int64(0); ; {
+		var bucketList, idList []byte
+		var n int
+		var last sql.NullInt64
+		if err := read.QueryRow(after, loadChunk).Scan(&bucketList, &idList, &n, &last); err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if err := s.loadChunk(byID, bucketList, idList, n); err != nil {
+			return err
+		}
+		after = last.Int64
+	}
+	for _, b := range s.b {
+		slices.Sort(b.pending) // sorted already, as read
+	}
+	return nil
+}
+
+// loadChunk is how many entries load reads per query.
+const loadChunk = 65536
+
+// loadChunk appends the n ids of idList to the pending lists of the
+// buckets bucketList names, entry by entry (JSON arrays of integers).
+func (s *jobStore) loadChunk(byID map[int64]*storeBucket, bucketList, idList []byte, n int) error {
+	for range n {
+		bucket, ok, err := nextInt(&bucketList)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: fewer buckets than entries read", errCorrupt)
+		}
+		if err != nil {
+			return err
+		}
+		id, ok, err := nextInt(&idList)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: fewer ids than entries read", errCorrupt)
+		}
+		if err != nil {
+			return err
+		}
+		b := byID[bucket]
+		if b == nil {
+			return fmt.Errorf("%w: entry %d is in bucket %d, which the buckets table lacks", errCorrupt, id, bucket)
+		}
+		b.pending = append(b.pending, id)
+	}
+	return nil
+}
+
+// nextInt reads the next integer of a JSON array of integers, as
+// json_group_array writes it ("[1,2,3]"), and advances list past it; ok is
+// false at the array's end.
+func nextInt(list *[]byte) (n int64, ok bool, err error) {
+	l := *list
+	if len(l) > 0 && (l[0] == '[' || l[0] == ',') {
+		l = l[1:]
+	}
+	if len(l) == 0 || l[0] == ']' {
+		*list = nil
+		return 0, false, nil
+	}
+	i := 0
+	for i < len(l) && l[i] != ',' && l[i] != ']' {
+		i++
+	}
+	n, err = strconv.ParseInt(string(l[:i]), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: reading the entries: %w", errCorrupt, err)
+	}
+	*list = l[i:]
+	return n, true, nil
 }
 
 // Buckets returns the counts of the buckets holding entries.
 func (s *jobStore) Buckets() map[string]sdk.State {
 	out := map[string]sdk.State{}
 	for name, b := range s.b {
-		if b.pending+len(b.inflight) > 0 {
-			out[name] = sdk.State{Pending: b.pending, InFlight: len(b.inflight)}
+		if len(b.pending)+len(b.inflight) > 0 {
+			out[name] = sdk.State{Pending: len(b.pending), InFlight: len(b.inflight)}
 		}
 	}
 	return out
@@ -246,7 +369,7 @@ func (s *jobStore) Len(bucket string) sdk.State {
 	if b == nil {
 		return sdk.State{}
 	}
-	return sdk.State{Pending: b.pending, InFlight: len(b.inflight)}
+	return sdk.State{Pending: len(b.pending), InFlight: len(b.inflight)}
 }
 
 // bucket returns the bucket named name, creating its row in tx if needed.
@@ -259,12 +382,11 @@ func (s *jobStore) bucket(tx *sql.Tx, name string) (*storeBucket, error) {
 		return nil, err
 	}
 	b := &storeBucket{id: id, inflight: map[int64]struct{}{}}
-	s.ids[name] = id
 	s.b[name] = b
 	return b, nil
 }
 
-// inFlightIDs keeps the ids of list that b has in flight.
+// inFlightIDs keeps the ids of list that b has in flight, once each.
 func inFlightIDs(b *storeBucket, list []uint64) []int64 {
 	var kept []int64
 	for _, id := range list {
@@ -272,33 +394,44 @@ func inFlightIDs(b *storeBucket, list []uint64) []int64 {
 			kept = append(kept, int64(id))
 		}
 	}
+	if len(kept) > 1 {
+		slices.Sort(kept)
+		kept = slices.Compact(kept)
+	}
 	return kept
 }
 
-// pairs is a JSON array of [bucket, id] pairs for json_each, so that one
-// statement acknowledges or marks entries of many buckets.
-type pairs struct {
+// rowIDs is a JSON array of ids for json_each, so that one statement
+// acknowledges, marks or reads rows of many buckets.
+type rowIDs struct {
 	buf []byte
 	n   int
 }
 
-func (p *pairs) add(bucket int64, ids []int64) {
+func (l *rowIDs) add(ids ...int64) {
 	for _, id := range ids {
-		if p.n == 0 {
-			p.buf = append(p.buf, '[')
+		if l.n == 0 {
+			l.buf = append(l.buf[:0], '[')
 		} else {
-			p.buf = append(p.buf, ',')
+			l.buf = append(l.buf, ',')
 		}
-		p.buf = append(p.buf, '[')
-		p.buf = strconv.AppendInt(p.buf, bucket, 10)
-		p.buf = append(p.buf, ',')
-		p.buf = strconv.AppendInt(p.buf, id, 10)
-		p.buf = append(p.buf, ']')
-		p.n++
+		l.buf = strconv.AppendInt(l.buf, id, 10)
+		l.n++
 	}
 }
 
-func (p *pairs) json() string { return string(p.buf) + "]" }
+func (l *rowIDs) json() string { return string(l.buf) + "]" }
+
+// sortedIDs renders ids, sorted in place, as a JSON array for a statement
+// that deletes or marks them: SQLite builds an index of the list, and
+// ascending keys go in at its end; the rows are then visited in the
+// table's order.
+func sortedIDs(ids []int64) string {
+	slices.Sort(ids)
+	var l rowIDs
+	l.add(ids...)
+	return l.json()
+}
 
 // change is what a Sync's writes did to one bucket, applied to the memory
 // state once they are in the database.
@@ -306,12 +439,13 @@ type change struct {
 	b       *storeBucket
 	acked   []int64
 	back    []int64
-	pushed  int
-	created bool
+	pushed  []int64 // ids of the pushed rows, ascending
+	name    string
+	created bool // the Sync created the bucket
 }
 
 // Write applies the writes of every bucket in one transaction; the
-// in-memory counts change only once it committed.
+// in-memory state changes only once it committed.
 func (s *jobStore) Write(ws []sdk.BucketWrite) error {
 	_, err := s.Sync(ws, nil)
 	return err
@@ -380,8 +514,9 @@ func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.De
 // Buckets it creates are in s.b already (dropCreated removes them).
 func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 	var changes []change
-	var acks, releases pairs
+	var acks, releases []int64
 	var pushes []pushRow
+	next := s.next
 	for _, w := range ws {
 		_, existed := s.b[w.Bucket]
 		if !existed && len(w.Push) == 0 {
@@ -391,36 +526,31 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 		if err != nil {
 			return changes, err
 		}
-		c := change{b: b, created: !existed}
-		changes = append(changes, c)
+		c := change{b: b, name: w.Bucket, created: !existed}
 		c.acked = inFlightIDs(b, w.Ack)
-		if len(c.acked) > 0 {
-			if lo, hi, ok := s.ackRangeOf(b, c.acked); ok {
-				if _, err := tx.Stmt(s.ackRange).Exec(b.id, lo, hi); err != nil {
-					return changes, err
-				}
-			} else {
-				acks.add(b.id, c.acked)
-			}
-		}
+		acks = append(acks, c.acked...)
 		c.back = inFlightIDs(b, w.Release)
-		releases.add(b.id, c.back)
+		if len(c.acked) > 0 {
+			c.back = slices.DeleteFunc(c.back, func(id int64) bool { _, found := slices.BinarySearch(c.acked, id); return found })
+		}
+		releases = append(releases, c.back...)
 		for _, e := range w.Push {
 			pushes = append(pushes, pushRow{bucket: b.id, record: e.Record})
+			c.pushed = append(c.pushed, next)
+			next++
 		}
-		c.pushed = len(w.Push)
-		changes[len(changes)-1] = c
+		changes = append(changes, c)
 	}
 	// Acknowledgements and releases touch entries in flight only, pushes
-	// add new ones: all the store's acknowledgements (and releases) not
-	// deleted as a range go in one statement.
-	if acks.n > 0 {
-		if _, err := tx.Stmt(s.ack).Exec(acks.json()); err != nil {
+	// add new ones: all the store's acknowledgements (and releases) go in
+	// one statement.
+	if len(acks) > 0 {
+		if _, err := tx.Stmt(s.ack).Exec(sortedIDs(acks)); err != nil {
 			return changes, err
 		}
 	}
-	if releases.n > 0 {
-		if _, err := tx.Stmt(s.mark).Exec(-1, releases.json()); err != nil {
+	if len(releases) > 0 {
+		if _, err := tx.Stmt(s.mark).Exec(-1, sortedIDs(releases)); err != nil {
 			return changes, err
 		}
 	}
@@ -428,7 +558,7 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 		if err := s.insertRows(tx, pushes); err != nil {
 			return changes, err
 		}
-		if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(s.next+int64(len(pushes)), 10)); err != nil {
+		if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(next, 10)); err != nil {
 			return changes, err
 		}
 	}
@@ -474,53 +604,21 @@ func (s *jobStore) insertRows(tx *sql.Tx, rows []pushRow) error {
 	return nil
 }
 
-// ackRangeOf reports whether acked (ids b has in flight) can be deleted as
-// the range [lo, hi] of the bucket: a FIFO bucket popped in order holds no
-// pending row up to b.after, so the range is exact when no other row of it
-// is in flight.
-func (s *jobStore) ackRangeOf(b *storeBucket, acked []int64) (lo, hi int64, ok bool) {
-	if s.lifo || b.holes {
-		return 0, 0, false
-	}
-	lo, hi = acked[0], acked[0]
-	for _, id := range acked[1:] {
-		lo, hi = min(lo, id), max(hi, id)
-	}
-	if hi > b.after {
-		return 0, 0, false
-	}
-	distinct := len(acked)
-	if distinct > 1 {
-		sorted := slices.Clone(acked)
-		slices.Sort(sorted)
-		distinct = len(slices.Compact(sorted))
-	}
-	inRange := 0
-	for id := range b.inflight {
-		if id >= lo && id <= hi {
-			inRange++
-		}
-	}
-	return lo, hi, inRange == distinct
-}
-
 // applyWrites applies changes to the memory state.
 func (s *jobStore) applyWrites(changes []change) {
 	for _, c := range changes {
-		s.next += int64(c.pushed)
+		s.next += int64(len(c.pushed))
 		for _, id := range c.acked {
 			delete(c.b.inflight, id)
 		}
 		for _, id := range c.back {
 			delete(c.b.inflight, id)
-			if id <= c.b.after {
-				c.b.after = min(c.b.after, id-1)
-				c.b.holes = true
-			}
 		}
-		c.b.pending += len(c.back) + c.pushed
-		if len(c.b.inflight) == 0 {
-			c.b.holes = false
+		c.b.pending = append(c.b.pending, c.pushed...)
+		if len(c.back) > 0 {
+			// Released rows go back to their place (ids are the order).
+			c.b.pending = append(c.b.pending, c.back...)
+			slices.Sort(c.b.pending)
 		}
 	}
 }
@@ -528,14 +626,8 @@ func (s *jobStore) applyWrites(changes []change) {
 // dropCreated forgets the buckets created by a failed transaction.
 func (s *jobStore) dropCreated(changes []change) {
 	for _, c := range changes {
-		if !c.created {
-			continue
-		}
-		for name, b := range s.b {
-			if b == c.b {
-				delete(s.b, name)
-				delete(s.ids, name)
-			}
+		if c.created && s.b[c.name] == c.b {
+			delete(s.b, c.name)
 		}
 	}
 }
@@ -548,86 +640,119 @@ type popMark struct {
 }
 
 // popManyTx reads what reqs ask for in tx and keeps on disk that it was
-// handed out: the FIFO watermark of buckets popped in order, a mark on the
-// other rows.
+// handed out: the FIFO watermark of the buckets popped, a mark on LIFO
+// rows and on rows a release had unmarked.
 func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Delivery, []popMark, error) {
+	var want rowIDs
+	taken := make([][]int64, len(reqs))
+	for i, r := range reqs {
+		taken[i] = s.take(s.b[r.Bucket], r.Max, taken[:i], reqs[:i])
+		want.add(taken[i]...)
+	}
 	out := make([][]sdk.Delivery, len(reqs))
-	var marks pairs
+	if want.n == 0 {
+		return out, nil, nil
+	}
+	flags, err := s.readRows(tx, want.json(), taken, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	var marks []int64
 	var wms []popMark
 	for i, r := range reqs {
-		b := s.b[r.Bucket]
-		ds, flags, err := s.popTx(tx, b, r.Max)
-		if err != nil {
-			return nil, nil, err
-		}
-		out[i] = ds
-		if len(ds) == 0 {
+		if len(out[i]) == 0 {
 			continue
 		}
-		inOrder := !s.lifo && !b.holes
-		for j, d := range ds {
-			// A row popped in order is under the watermark; it still
-			// needs a mark if a release unmarked it.
-			if flags[j] != 1 && (!inOrder || flags[j] == -1) {
-				marks.add(b.id, []int64{int64(d.ID)})
+		b := s.b[r.Bucket]
+		for j, d := range out[i] {
+			// A FIFO row is under the watermark; it still needs a mark
+			// if a release unmarked it.
+			if flags[i][j] != 1 && (s.lifo || flags[i][j] == -1) {
+				marks = append(marks, int64(d.ID))
 			}
+			d.Redelivered = flags[i][j] == 1 || (flags[i][j] == 0 && int64(d.ID) <= b.openMark)
+			out[i][j] = d
 		}
-		if last := int64(ds[len(ds)-1].ID); inOrder && last > b.mark {
+		if last := taken[i][len(taken[i])-1]; !s.lifo && last > b.mark {
 			if _, err := tx.Stmt(s.watermark).Exec(last, b.id); err != nil {
 				return nil, nil, err
 			}
 			wms = append(wms, popMark{b: b, upto: last})
 		}
 	}
-	if marks.n > 0 {
-		if _, err := tx.Stmt(s.mark).Exec(1, marks.json()); err != nil {
+	if len(marks) > 0 {
+		if _, err := tx.Stmt(s.mark).Exec(1, sortedIDs(marks)); err != nil {
 			return nil, nil, err
 		}
 	}
 	return out, wms, nil
 }
 
-// popTx reads up to max entries of b in tx, with their popped flags; the
-// in-memory state changes (popped) once tx committed.
-func (s *jobStore) popTx(tx *sql.Tx, b *storeBucket, max int) ([]sdk.Delivery, []int, error) {
-	if b == nil || b.pending == 0 || max <= 0 {
-		return nil, nil, nil
+// take returns the ids of up to max rows of b in pop order, leaving out
+// those an earlier request of the same Sync took (earlier, with its
+// requests reqs).
+func (s *jobStore) take(b *storeBucket, max int, earlier [][]int64, reqs []sdk.PopRequest) []int64 {
+	if b == nil || max <= 0 {
+		return nil
 	}
-	var rows *sql.Rows
-	var err error
-	skip := len(b.inflight)
-	switch {
-	case s.lifo:
-		rows, err = tx.Stmt(s.popLifo).Query(b.id, max+skip)
-	case b.holes:
-		rows, err = tx.Stmt(s.popFifo).Query(b.id, b.after, max+skip)
-	default:
-		rows, err = tx.Stmt(s.popFifo).Query(b.id, b.after, max)
+	skip := 0
+	for i, r := range reqs {
+		if s.b[r.Bucket] == b {
+			skip += len(earlier[i])
+		}
 	}
+	n := min(max, len(b.pending)-skip)
+	if n <= 0 {
+		return nil
+	}
+	if !s.lifo {
+		return b.pending[skip : skip+n : skip+n]
+	}
+	top := len(b.pending) - skip
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = b.pending[top-1-i]
+	}
+	return ids
+}
+
+// readRows reads the rows listed in want (the JSON array of the ids in
+// taken, in order) into out, and returns their popped flags.
+func (s *jobStore) readRows(tx *sql.Tx, want string, taken [][]int64, out [][]sdk.Delivery) ([][]int, error) {
+	rows, err := tx.Stmt(s.read).Query(want)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var out []sdk.Delivery
-	var flags []int
-	for rows.Next() && len(out) < max {
+	flags := make([][]int, len(taken))
+	i, j := 0, 0
+	for rows.Next() {
+		for i < len(taken) && j == len(taken[i]) {
+			i, j = i+1, 0
+		}
 		var id int64
 		var rec []byte
 		var popped int
 		if err := rows.Scan(&id, &rec, &popped); err != nil {
 			rows.Close()
-			return nil, nil, err
+			return nil, err
 		}
-		if _, busy := b.inflight[id]; busy {
-			continue
+		if i == len(taken) || id != taken[i][j] {
+			rows.Close()
+			return nil, fmt.Errorf("reading the rows to pop: got row %d out of order", id)
 		}
-		redelivered := popped == 1 || (popped == 0 && id <= b.openMark)
-		out = append(out, sdk.Delivery{ID: uint64(id), Record: rec, Redelivered: redelivered})
-		flags = append(flags, popped)
+		out[i] = append(out[i], sdk.Delivery{ID: uint64(id), Record: rec})
+		flags[i] = append(flags[i], popped)
+		j++
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return out, flags, nil
+	for i := range taken {
+		if len(out[i]) != len(taken[i]) {
+			return nil, fmt.Errorf("%w: %d of the %d rows to pop are missing from the table", errCorrupt, len(taken[i])-len(out[i]), len(taken[i]))
+		}
+	}
+	return flags, nil
 }
 
 // popped records ds, popped from b, as in flight.
@@ -635,9 +760,10 @@ func (s *jobStore) popped(b *storeBucket, ds []sdk.Delivery) {
 	for _, d := range ds {
 		b.inflight[int64(d.ID)] = struct{}{}
 	}
-	b.pending -= len(ds)
-	if !s.lifo && !b.holes {
-		b.after = int64(ds[len(ds)-1].ID)
+	if s.lifo {
+		b.pending = b.pending[:len(b.pending)-len(ds)]
+	} else {
+		b.pending = b.pending[len(ds):]
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -190,17 +191,27 @@ func BenchmarkJobStoreRoundTrip(b *testing.B) {
 
 // BenchmarkJobStoreScheduler measures the job store as the host drives it
 // under `frontier bench scheduler` and the default downloader-aware
-// priority queue: 100k records of 100 bytes over 1,000 buckets (1,000 hosts,
-// each with one of 10 priorities), pushed in Syncs of 8,192 taking turns
-// among the buckets (one write per bucket), then popped in Syncs that each pop 16 from 257
-// buckets, in turns, and acknowledge what the Sync before popped. It
-// reports the time per request of each phase.
+// priority queue: records of 100 bytes over buckets of hosts and
+// priorities (100k over 1,000 buckets, and 1M over 10,000: 1,000 hosts x 10
+// priorities, as the bench command has), pushed in Syncs of 8,192 taking
+// turns among the buckets (one write per bucket), then popped in Syncs
+// that each pop 16 from 257 buckets, in turns, and acknowledge what the
+// Sync before popped. It reports the time per request of each phase.
 func BenchmarkJobStoreScheduler(b *testing.B) {
-	const n, batch, buckets, peers, fetch = 100_000, 8192, 1000, 257, 16
+	for _, c := range []struct {
+		name       string
+		n, buckets int
+	}{{"n=100k", 100_000, 1000}, {"n=1M", 1_000_000, 10_000}} {
+		b.Run(c.name, func(b *testing.B) { benchScheduler(b, c.n, c.buckets) })
+	}
+}
+
+func benchScheduler(b *testing.B, n, buckets int) {
+	const batch, peers, fetch = 8192, 257, 16
 	rec := make([]byte, 100)
 	names := make([]string, buckets)
 	for i := range names {
-		names[i] = fmt.Sprintf("requests.queue/host%d.example/%d", i, i%10)
+		names[i] = fmt.Sprintf("requests.queue/host%d.example/%d", i%1000, i/1000)
 	}
 	var push, pop time.Duration
 	for b.Loop() {
@@ -261,48 +272,98 @@ func BenchmarkJobStoreScheduler(b *testing.B) {
 	b.ReportMetric(float64(pop.Nanoseconds())/float64(b.N*n), "pop-ns/req")
 }
 
-// A file of format 3 (every handed-out row marked, no watermark) is
-// upgraded in place: what it had handed out comes back redelivered, and
-// the rest not.
-func TestJobStoreUpgradesFormat3(t *testing.T) {
-	dir := t.TempDir()
-	s, err := openJobStore(dir, false, "normal")
+// oldJobSchema is the job store's schema of formats 3 and 4: rows
+// clustered by (bucket, id); format 3 has no watermark column.
+const oldJobSchema = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE %s);
+CREATE TABLE entries (
+	bucket INTEGER NOT NULL,
+	id INTEGER NOT NULL,
+	record BLOB NOT NULL,
+	popped INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (bucket, id)
+) WITHOUT ROWID;`
+
+// writeOldJobStore writes a FIFO job store of format 3 or 4 in dir, as
+// those versions of the plugin left it, from SQL statements.
+func writeOldJobStore(t *testing.T, dir, format string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "sqlitequeue-fifo.sqlite3"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 4)}}); err != nil {
-		t.Fatal(err)
+	defer db.Close()
+	column := ", popped_upto INTEGER NOT NULL DEFAULT 0"
+	if format == "3" {
+		column = ""
 	}
-	popBucket(t, s, "a/0", 2) // r0 r1 in flight, under the watermark
-	// What format 3 kept on disk for the same state.
-	for _, q := range []string{
-		`UPDATE entries SET popped = 1 WHERE id <= (SELECT popped_upto FROM buckets WHERE buckets.id = entries.bucket)`,
-		`ALTER TABLE buckets DROP COLUMN popped_upto`,
-		`UPDATE meta SET value = '3' WHERE key = 'format'`,
-	} {
-		if _, err := s.db.Exec(q); err != nil {
+	stmts = append([]string{
+		fmt.Sprintf(oldJobSchema, column),
+		`INSERT INTO meta VALUES ('format', '` + format + `'), ('kind', 'fifo'), ('next_id', '7')`,
+	}, stmts...)
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	s.Close()
+}
 
-	s, err = openJobStore(dir, false, "normal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var format string
-	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
-		t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
-	}
-	ds := popBucket(t, s, "a/0", 10)
-	if got := names(ds); !reflect.DeepEqual(got, []string{"r0", "r1", "r2", "r3"}) {
-		t.Fatalf("after the upgrade popped %v", got)
-	}
-	for i, d := range ds {
-		if d.Redelivered != (i < 2) {
-			t.Fatalf("%s redelivered = %v", d.Record, d.Redelivered)
-		}
+// Files of formats 3 (every handed-out row marked, no watermark) and 4
+// (a watermark, rows clustered by bucket) are upgraded in place: each
+// bucket pops its rows in their order, those handed out before come back
+// redelivered and the rest not, and new rows get new ids.
+func TestJobStoreUpgradesOldFormats(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		rows   []string
+		wantA  []string
+		redelA []bool
+	}{
+		{"3", []string{
+			`INSERT INTO buckets (id, name) VALUES (1, 'a/0'), (2, 'b/0')`,
+			`INSERT INTO entries VALUES (1, 1, 'a0', 1), (2, 2, 'b0', 0), (1, 3, 'a1', 0), (2, 4, 'b1', 0), (1, 5, 'a2', 1)`,
+		}, []string{"a0", "a1", "a2"}, []bool{true, false, true}},
+		{"4", []string{
+			`INSERT INTO buckets (id, name, popped_upto) VALUES (1, 'a/0', 3), (2, 'b/0', 0)`,
+			// a0 under the watermark, a1 released, a2 above it, a3 marked.
+			`INSERT INTO entries VALUES (1, 1, 'a0', 0), (2, 2, 'b0', 0), (1, 3, 'a1', -1), (2, 4, 'b1', 0), (1, 5, 'a2', 0), (1, 6, 'a3', 1)`,
+		}, []string{"a0", "a1", "a2", "a3"}, []bool{true, false, false, true}},
+	} {
+		t.Run("format "+c.format, func(t *testing.T) {
+			dir := t.TempDir()
+			writeOldJobStore(t, dir, c.format, c.rows...)
+			s, err := openJobStore(dir, false, "normal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var format string
+			if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
+				t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
+			}
+			if got := s.Buckets(); got["a/0"].Pending != len(c.wantA) || got["b/0"].Pending != 2 {
+				t.Fatalf("Buckets after the upgrade = %v", got)
+			}
+			if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: []sdk.Entry{{Record: []byte("a9")}}}}); err != nil {
+				t.Fatal(err)
+			}
+			ds := popBucket(t, s, "a/0", 10)
+			if got := names(ds); !reflect.DeepEqual(got, append(c.wantA, "a9")) {
+				t.Fatalf("after the upgrade popped %v", got)
+			}
+			for i, d := range ds[:len(c.wantA)] {
+				if d.Redelivered != c.redelA[i] {
+					t.Fatalf("%s redelivered = %v", d.Record, d.Redelivered)
+				}
+			}
+			if d := ds[len(ds)-1]; d.ID != 7 || d.Redelivered {
+				t.Fatalf("the row pushed after the upgrade: id %d (want 7, next_id), redelivered %v", d.ID, d.Redelivered)
+			}
+			if got := names(popBucket(t, s, "b/0", 10)); !reflect.DeepEqual(got, []string{"b0", "b1"}) {
+				t.Fatalf("bucket b/0 after the upgrade popped %v", got)
+			}
+		})
 	}
 }
 
@@ -355,5 +416,101 @@ func TestJobStoreWatermark(t *testing.T) {
 	ds = popBucket(t, s, "b/0", 10)
 	if len(ds) != 2 || !ds[0].Redelivered || ds[1].Redelivered {
 		t.Fatalf("bucket b/0 after reopen: %v", ds)
+	}
+}
+
+// A Sync that asks twice for the same bucket hands out different rows,
+// each request the next ones in the store's order; a released row comes
+// back in its place.
+func TestJobStoreSameBucketTwiceInASync(t *testing.T) {
+	for _, lifo := range []bool{false, true} {
+		s, err := openJobStore(t.TempDir(), lifo, "normal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Sync([]sdk.BucketWrite{{Bucket: "a", Push: entries(0, 5)}}, []sdk.PopRequest{{Bucket: "a", Max: 2}, {Bucket: "b", Max: 2}, {Bucket: "a", Max: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool][][]string{false: {{"r0", "r1"}, nil, {"r2", "r3"}}, true: {{"r4", "r3"}, nil, {"r2", "r1"}}}[lifo]
+		for i := range want {
+			if got := names(out[i]); !reflect.DeepEqual(got, want[i]) {
+				t.Fatalf("lifo=%v: request %d popped %v, want %v", lifo, i, got, want[i])
+			}
+		}
+		if err := s.Write([]sdk.BucketWrite{{Bucket: "a", Release: ids(out[0][1:])}}); err != nil {
+			t.Fatal(err)
+		}
+		wantNext := map[bool][]string{false: {"r1", "r4"}, true: {"r3", "r0"}}[lifo]
+		if got := names(popBucket(t, s, "a", 5)); !reflect.DeepEqual(got, wantNext) {
+			t.Fatalf("lifo=%v: after the release popped %v, want %v", lifo, got, wantNext)
+		}
+		if st := s.Len("a"); st.Pending != 0 || st.InFlight != 5 {
+			t.Fatalf("lifo=%v: Len = %+v", lifo, st)
+		}
+		s.Close()
+	}
+}
+
+// BenchmarkJobStoreOpen measures opening a job store of 1M pending
+// records of 100 bytes over 10,000 buckets: reading every bucket's ids.
+func BenchmarkJobStoreOpen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := make([]byte, 100)
+	for i := 0; i < 1_000_000; i += 8192 {
+		var ws []sdk.BucketWrite
+		for j := i; j < i+8192; j++ {
+			ws = append(ws, sdk.BucketWrite{Bucket: fmt.Sprintf("q/h%d/%d", j%1000, j/1000%10), Push: []sdk.Entry{{Record: rec}}})
+		}
+		if err := s.Write(ws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close()
+	for b.Loop() {
+		s, err := openJobStore(dir, false, "normal")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}
+
+// A LIFO store marks the rows it hands out: after a close, those in flight
+// come back redelivered in their place, a released one and those never
+// handed out do not, and an acknowledged one never comes back.
+func TestJobStoreLifoReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 5)}}); err != nil {
+		t.Fatal(err)
+	}
+	ds := popBucket(t, s, "a/0", 3) // r4 r3 r2
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Ack: ids(ds[:1]), Release: ids(ds[2:])}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ds = popBucket(t, s, "a/0", 10)
+	if got := names(ds); !reflect.DeepEqual(got, []string{"r3", "r2", "r1", "r0"}) {
+		t.Fatalf("after reopen popped %v", got)
+	}
+	want := []bool{true, false, false, false}
+	for i, d := range ds {
+		if d.Redelivered != want[i] {
+			t.Fatalf("%s redelivered = %v, want %v", d.Record, d.Redelivered, want[i])
+		}
 	}
 }

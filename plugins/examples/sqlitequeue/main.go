@@ -15,8 +15,9 @@
 // The FIFO and LIFO queues are stores of keyed buckets (protocol version 2):
 // every bucket of a job lives in one SQLite file in the job directory,
 // sqlitequeue-fifo.sqlite3 or sqlitequeue-lifo.sqlite3, one row per request
-// in a table clustered by bucket, and one transaction per round trip (its
-// writes and pops) whatever the number of buckets it touches (jobstore.go). A host
+// in push order (each bucket's rows listed in memory), and one transaction
+// per round trip (its writes and pops) whatever the number of buckets it
+// touches (jobstore.go). A host
 // that speaks only protocol version 1 opens one such file per queue key.
 // The priority queue lives in one SQLite file, queue.sqlite3, in the
 // directory its key names, one row per request; popped rows move to an
