@@ -19,11 +19,33 @@ import (
 // A slot's home is fastrange(hash, cap): homes grow with the hash, so a
 // rehash walks the old table in hash order and fills the new one nearly
 // sequentially.
+//
+// A large table grows on another goroutine (see fpGrowth), so that the
+// second core rehashes while this one goes on adding.
 type fpSet struct {
 	tags []uint8
 	keys []framework.Fingerprint
 	n    int
 	max  int // n at which the set grows
+	// growing is the growth running in the background, nil when none; the
+	// table above is then read-only and new fingerprints go to its side set.
+	growing *fpGrowth
+	// noBackground makes every growth synchronous (a growth's side set).
+	noBackground bool
+}
+
+// fpGrowth is a growth of a set running in the background: a goroutine
+// builds the new table from the old one, which nobody writes meanwhile,
+// and the fingerprints added in the meantime go to side, a small set of
+// their own. The set takes the new table when the goroutine is done (at an
+// Add that finds it done, or when side would make the new table too full,
+// or before any other change or walk of the set) and adds side's
+// fingerprints to it.
+type fpGrowth struct {
+	slots int           // the new table's
+	side  *fpSet        // fingerprints added since the growth began
+	next  *fpSet        // the new table: the goroutine's until done is closed
+	done  chan struct{} // closed when next is complete
 }
 
 const (
@@ -56,7 +78,13 @@ func (s *fpSet) alloc(c int) {
 func (s *fpSet) Len() int { return s.n }
 
 // Bytes returns the memory the set's arrays take.
-func (s *fpSet) Bytes() int { return len(s.tags) * (1 + len(framework.Fingerprint{})) }
+func (s *fpSet) Bytes() int {
+	b := len(s.tags) * (1 + fpSize)
+	if g := s.growing; g != nil {
+		b += g.slots*(1+fpSize) + g.side.Bytes()
+	}
+	return b
+}
 
 // fpHash mixes a fingerprint's bytes: fingerprints are SHA-1 digests for the
 // built-in fingerprinter, but custom ones need not be uniform.
@@ -84,6 +112,15 @@ func split(h uint64, c int) (home int, tag uint8) {
 
 // Has reports whether fp is in the set.
 func (s *fpSet) Has(fp *framework.Fingerprint) bool {
+	if g := s.growing; g != nil && g.side.Has(fp) {
+		return true
+	}
+	return s.hasInTable(fp)
+}
+
+// hasInTable reports whether fp is in the table (not in a growth's side
+// set).
+func (s *fpSet) hasInTable(fp *framework.Fingerprint) bool {
 	h := fpHash(fp)
 	i, tag := split(h, len(s.tags))
 	for {
@@ -102,6 +139,9 @@ func (s *fpSet) Has(fp *framework.Fingerprint) bool {
 
 // Add adds fp and reports whether it was new.
 func (s *fpSet) Add(fp *framework.Fingerprint) bool {
+	if s.growing != nil {
+		return s.addGrowing(fp)
+	}
 	h := fpHash(fp)
 	i, tag := split(h, len(s.tags))
 	for {
@@ -119,9 +159,84 @@ func (s *fpSet) Add(fp *framework.Fingerprint) bool {
 	s.tags[i], s.keys[i] = tag, *fp
 	s.n++
 	if s.n >= s.max {
-		s.grow(capFor(s.n))
+		s.startGrowth(capFor(s.n))
 	}
 	return true
+}
+
+// addGrowing is Add while a growth runs in the background.
+func (s *fpSet) addGrowing(fp *framework.Fingerprint) bool {
+	g := s.growing
+	select {
+	case <-g.done:
+		s.finishGrowth()
+		return s.Add(fp)
+	default:
+	}
+	if s.hasInTable(fp) || !g.side.Add(fp) {
+		return false
+	}
+	s.n++
+	if s.n >= int(float64(g.slots)*fpMaxLoad) {
+		s.settle() // the new table cannot take more: wait for it
+	}
+	return true
+}
+
+// bgGrowMin is the table size from which a growth runs in the background.
+const bgGrowMin = parallelGrowMin
+
+// startGrowth grows the set to c slots: in the background for a large
+// table when there is a second core to do it, at once otherwise.
+func (s *fpSet) startGrowth(c int) {
+	if s.noBackground || len(s.tags) < bgGrowMin || runtime.GOMAXPROCS(0) < 2 {
+		s.grow(c)
+		return
+	}
+	// side starts with room for what the other core rehashing the whole
+	// table is likely to let this one add meanwhile; it grows if need be.
+	side := newFPSet(s.n / 32)
+	side.noBackground = true
+	g := &fpGrowth{slots: c, side: side, done: make(chan struct{})}
+	tags, keys := s.tags, s.keys
+	go func() {
+		next := &fpSet{}
+		next.alloc(c)
+		for i, t := range tags {
+			if t != 0 {
+				next.insertNew(&keys[i])
+			}
+		}
+		g.next = next
+		close(g.done)
+	}()
+	s.growing = g
+}
+
+// finishGrowth takes the new table of a finished background growth and
+// adds the fingerprints added meanwhile to it.
+func (s *fpSet) finishGrowth() {
+	g := s.growing
+	s.growing = nil
+	next := g.next
+	g.side.Each(func(fp framework.Fingerprint) bool {
+		next.insertNew(&fp)
+		return true
+	})
+	s.tags, s.keys, s.max = next.tags, next.keys, next.max
+	if s.n >= s.max {
+		s.startGrowth(capFor(s.n))
+	}
+}
+
+// settle waits for a growth running in the background to finish and takes
+// its table: the set is then one table again, which the bulk loads and
+// walks work on.
+func (s *fpSet) settle() {
+	for s.growing != nil {
+		<-s.growing.done
+		s.finishGrowth()
+	}
 }
 
 // AddAll adds the fingerprints packed in b (20 bytes each) and returns how
@@ -376,6 +491,7 @@ next:
 
 // Reserve makes room for n more fingerprints without growing on the way.
 func (s *fpSet) Reserve(n int) {
+	s.settle()
 	if s.n+n >= s.max {
 		s.grow(capFor(s.n + n))
 	}
@@ -383,6 +499,7 @@ func (s *fpSet) Reserve(n int) {
 
 // Each calls fn for every fingerprint, in table order, until fn returns false.
 func (s *fpSet) Each(fn func(framework.Fingerprint) bool) {
+	s.settle()
 	for i, t := range s.tags {
 		if t != 0 && !fn(s.keys[i]) {
 			return

@@ -195,11 +195,13 @@ func BenchmarkFPSetGrow(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fp")
 }
 
-// Growing past parallelGrowMin rehashes with two goroutines: every
-// fingerprint is still found, none twice, and none that was never added.
+// Growing past parallelGrowMin at once (not in the background) rehashes
+// with two goroutines: every fingerprint is still found, none twice, and
+// none that was never added.
 func TestFPSetParallelGrow(t *testing.T) {
 	n := parallelGrowMin*2 + 12345
 	s := newFPSet(0)
+	s.noBackground = true
 	for i := 0; i < n; i++ {
 		fp := testFP(i)
 		if !s.Add(&fp) {
@@ -221,6 +223,68 @@ func TestFPSetParallelGrow(t *testing.T) {
 		}
 		if i < n && s.Add(&fp) {
 			t.Fatalf("fingerprint %d added twice", i)
+		}
+	}
+}
+
+// A large set grows on another goroutine while adds go on: during the
+// growth every fingerprint added before or meanwhile is found and not
+// added again, none that was never added is found, and a bulk load in the
+// middle of a growth waits for it.
+func TestFPSetBackgroundGrowth(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("a growth runs in the background only with a second core")
+	}
+	n := bgGrowMin * 3
+	s := newFPSet(0)
+	during, bulk := 0, false
+	for i := 0; i < n; i++ {
+		fp := testFP(i)
+		if !s.Add(&fp) {
+			t.Fatalf("fingerprint %d reported as seen before it was added", i)
+		}
+		if s.growing == nil {
+			continue
+		}
+		during++
+		for _, j := range []int{i, i / 2, i - 1} {
+			old := testFP(j)
+			if j >= 0 && (s.Add(&old) || !s.Has(&old)) {
+				t.Fatalf("while growing, fingerprint %d (added) was not found", j)
+			}
+		}
+		if never := testFP(n + i); s.Has(&never) {
+			t.Fatalf("while growing, fingerprint %d (never added) was found", n+i)
+		}
+		if !bulk && during > 1000 {
+			bulk = true
+			var packed []byte
+			for k := 0; k < 100; k++ {
+				fp := testFP(2*n + k)
+				packed = append(packed, fp[:]...)
+			}
+			if got := s.AddOrdered(packed); got != 100 || s.growing != nil {
+				t.Fatalf("bulk add during a growth added %d, growing %v", got, s.growing != nil)
+			}
+		}
+	}
+	if during == 0 || !bulk {
+		t.Fatalf("no add ran during a background growth (%d)", during)
+	}
+	want := n + 100
+	if s.Len() != want {
+		t.Fatalf("len %d, want %d", s.Len(), want)
+	}
+	count := 0
+	s.Each(func(framework.Fingerprint) bool { count++; return true })
+	if count != want {
+		t.Fatalf("table holds %d fingerprints, want %d", count, want)
+	}
+	for i := 0; i < 2*n+200; i++ {
+		fp := testFP(i)
+		want := i < n || (i >= 2*n && i < 2*n+100)
+		if s.Has(&fp) != want {
+			t.Fatalf("Has(fingerprint %d) = %v after the growths", i, !want)
 		}
 	}
 }
