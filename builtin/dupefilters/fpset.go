@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/frontier-go/frontier/framework"
@@ -27,25 +29,26 @@ type fpSet struct {
 	keys []framework.Fingerprint
 	n    int
 	max  int // n at which the set grows
-	// growing is the growth running in the background, nil when none; the
-	// table above is then read-only and new fingerprints go to its side set.
-	growing *fpGrowth
+	// growing is the growth running in the background, nil when none.
+	// While it runs, the table above is read-only, new fingerprints go to
+	// its side set, and mu guards both (the growth's goroutine takes it to
+	// switch to the new table).
+	growing atomic.Pointer[fpGrowth]
+	mu      sync.Mutex
 	// noBackground makes every growth synchronous (a growth's side set).
 	noBackground bool
 }
 
 // fpGrowth is a growth of a set running in the background: a goroutine
 // builds the new table from the old one, which nobody writes meanwhile,
-// and the fingerprints added in the meantime go to side, a small set of
-// their own. The set takes the new table when the goroutine is done (at an
-// Add that finds it done, or when side would make the new table too full,
-// or before any other change or walk of the set) and adds side's
-// fingerprints to it.
+// while the fingerprints added in the meantime go to side, a small set of
+// their own. Then the goroutine adds side's fingerprints to the new table
+// and makes it the set's, under the set's lock, so that an idle set does
+// not keep two tables.
 type fpGrowth struct {
 	slots int           // the new table's
 	side  *fpSet        // fingerprints added since the growth began
-	next  *fpSet        // the new table: the goroutine's until done is closed
-	done  chan struct{} // closed when next is complete
+	done  chan struct{} // closed once the set has its new table
 }
 
 const (
@@ -79,11 +82,14 @@ func (s *fpSet) Len() int { return s.n }
 
 // Bytes returns the memory the set's arrays take.
 func (s *fpSet) Bytes() int {
-	b := len(s.tags) * (1 + fpSize)
-	if g := s.growing; g != nil {
-		b += g.slots*(1+fpSize) + g.side.Bytes()
+	if s.growing.Load() != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if g := s.growing.Load(); g != nil {
+			return (len(s.tags)+g.slots)*(1+fpSize) + g.side.Bytes()
+		}
 	}
-	return b
+	return len(s.tags) * (1 + fpSize)
 }
 
 // fpHash mixes a fingerprint's bytes: fingerprints are SHA-1 digests for the
@@ -112,8 +118,12 @@ func split(h uint64, c int) (home int, tag uint8) {
 
 // Has reports whether fp is in the set.
 func (s *fpSet) Has(fp *framework.Fingerprint) bool {
-	if g := s.growing; g != nil && g.side.Has(fp) {
-		return true
+	if s.growing.Load() != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if g := s.growing.Load(); g != nil && g.side.Has(fp) {
+			return true
+		}
 	}
 	return s.hasInTable(fp)
 }
@@ -139,8 +149,10 @@ func (s *fpSet) hasInTable(fp *framework.Fingerprint) bool {
 
 // Add adds fp and reports whether it was new.
 func (s *fpSet) Add(fp *framework.Fingerprint) bool {
-	if s.growing != nil {
-		return s.addGrowing(fp)
+	if s.growing.Load() != nil {
+		if added, ok := s.addGrowing(fp); ok {
+			return added
+		}
 	}
 	h := fpHash(fp)
 	i, tag := split(h, len(s.tags))
@@ -164,23 +176,26 @@ func (s *fpSet) Add(fp *framework.Fingerprint) bool {
 	return true
 }
 
-// addGrowing is Add while a growth runs in the background.
-func (s *fpSet) addGrowing(fp *framework.Fingerprint) bool {
-	g := s.growing
-	select {
-	case <-g.done:
-		s.finishGrowth()
-		return s.Add(fp)
-	default:
+// addGrowing is Add while a growth may run in the background: ok is false
+// when it finished meanwhile, and Add goes on as without one.
+func (s *fpSet) addGrowing(fp *framework.Fingerprint) (added, ok bool) {
+	s.mu.Lock()
+	g := s.growing.Load()
+	if g == nil {
+		s.mu.Unlock()
+		return false, false
 	}
 	if s.hasInTable(fp) || !g.side.Add(fp) {
-		return false
+		s.mu.Unlock()
+		return false, true
 	}
 	s.n++
-	if s.n >= int(float64(g.slots)*fpMaxLoad) {
-		s.settle() // the new table cannot take more: wait for it
+	full := s.n >= int(float64(g.slots)*fpMaxLoad)
+	s.mu.Unlock()
+	if full {
+		<-g.done // the new table cannot take more: wait for it
 	}
-	return true
+	return true, true
 }
 
 // bgGrowMin is the table size from which a growth runs in the background.
@@ -193,49 +208,41 @@ func (s *fpSet) startGrowth(c int) {
 		s.grow(c)
 		return
 	}
-	// side starts with room for what the other core rehashing the whole
-	// table is likely to let this one add meanwhile; it grows if need be.
+	// side starts with room for what this core is likely to add while the
+	// other rehashes the whole table; it grows if need be.
 	side := newFPSet(s.n / 32)
 	side.noBackground = true
 	g := &fpGrowth{slots: c, side: side, done: make(chan struct{})}
-	tags, keys := s.tags, s.keys
-	go func() {
-		next := &fpSet{}
-		next.alloc(c)
-		for i, t := range tags {
-			if t != 0 {
-				next.insertNew(&keys[i])
-			}
-		}
-		g.next = next
-		close(g.done)
-	}()
-	s.growing = g
+	s.growing.Store(g)
+	go s.growInBackground(g, s.tags, s.keys)
 }
 
-// finishGrowth takes the new table of a finished background growth and
-// adds the fingerprints added meanwhile to it.
-func (s *fpSet) finishGrowth() {
-	g := s.growing
-	s.growing = nil
-	next := g.next
+// growInBackground fills a new table of g.slots from the old one (tags,
+// keys), then adds what was added meanwhile and switches the set to it.
+func (s *fpSet) growInBackground(g *fpGrowth, tags []uint8, keys []framework.Fingerprint) {
+	next := &fpSet{}
+	next.alloc(g.slots)
+	for i, t := range tags {
+		if t != 0 {
+			next.insertNew(&keys[i])
+		}
+	}
+	s.mu.Lock()
 	g.side.Each(func(fp framework.Fingerprint) bool {
 		next.insertNew(&fp)
 		return true
 	})
 	s.tags, s.keys, s.max = next.tags, next.keys, next.max
-	if s.n >= s.max {
-		s.startGrowth(capFor(s.n))
-	}
+	s.growing.Store(nil)
+	s.mu.Unlock()
+	close(g.done)
 }
 
-// settle waits for a growth running in the background to finish and takes
-// its table: the set is then one table again, which the bulk loads and
-// walks work on.
+// settle waits for a growth running in the background: the set is then
+// one table again, which the bulk loads and walks work on.
 func (s *fpSet) settle() {
-	for s.growing != nil {
-		<-s.growing.done
-		s.finishGrowth()
+	if g := s.growing.Load(); g != nil {
+		<-g.done
 	}
 }
 

@@ -243,7 +243,7 @@ func TestFPSetBackgroundGrowth(t *testing.T) {
 		if !s.Add(&fp) {
 			t.Fatalf("fingerprint %d reported as seen before it was added", i)
 		}
-		if s.growing == nil {
+		if s.growing.Load() == nil {
 			continue
 		}
 		during++
@@ -263,8 +263,8 @@ func TestFPSetBackgroundGrowth(t *testing.T) {
 				fp := testFP(2*n + k)
 				packed = append(packed, fp[:]...)
 			}
-			if got := s.AddOrdered(packed); got != 100 || s.growing != nil {
-				t.Fatalf("bulk add during a growth added %d, growing %v", got, s.growing != nil)
+			if got := s.AddOrdered(packed); got != 100 || s.growing.Load() != nil {
+				t.Fatalf("bulk add during a growth added %d, growing %v", got, s.growing.Load() != nil)
 			}
 		}
 	}
@@ -286,5 +286,25 @@ func TestFPSetBackgroundGrowth(t *testing.T) {
 		if s.Has(&fp) != want {
 			t.Fatalf("Has(fingerprint %d) = %v after the growths", i, !want)
 		}
+	}
+}
+
+// A set left idle in the middle of a background growth does not keep two
+// tables: the growth's goroutine switches it to the new one by itself.
+func TestFPSetIdleAfterGrowthStart(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("a growth runs in the background only with a second core")
+	}
+	s := newFPSet(0)
+	var g *fpGrowth
+	for i := 0; g == nil; i++ {
+		fp := testFP(i)
+		s.Add(&fp)
+		g = s.growing.Load()
+	}
+	<-g.done // no Add, Has or walk of the set meanwhile
+	if s.growing.Load() != nil || len(s.tags) != g.slots || s.Bytes() != g.slots*(1+fpSize) {
+		t.Fatalf("after the growth: %d slots, %d bytes, growing %v; want %d slots alone",
+			len(s.tags), s.Bytes(), s.growing.Load() != nil, g.slots)
 	}
 }
