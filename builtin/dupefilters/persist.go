@@ -120,8 +120,13 @@ func (f *RFPDupeFilter) importScrapy(path string) error {
 
 // Flush writes the fingerprints recorded since the last Flush in one write,
 // fsynced as JOBDIR_FSYNC says. The scheduler calls it after flushing its
-// queues.
-func (f *RFPDupeFilter) Flush() error { return f.flush(false) }
+// queues. It first lets a growth of the in-memory set that runs in the
+// background finish, so that a flushed filter holds one table: the memory
+// it keeps at rest.
+func (f *RFPDupeFilter) Flush() error {
+	f.seen.settle()
+	return f.flush(false)
+}
 
 func (f *RFPDupeFilter) flush(force bool) error {
 	d := &f.disk
