@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/framework"
 	"github.com/frontier-go/frontier/internal/lazyfs"
 )
@@ -340,8 +341,19 @@ func resumeCopy(t *testing.T, dir string, kind int, policy string, probe []strin
 	if v, ok := c.Spider.State["n"].(int64); ok {
 		sv.state = int(v)
 	}
+	corrupt := 0
 	for s.HasPending() {
 		r, err := s.Next()
+		var cre *disk.CorruptRecordError
+		if err != nil && policy == "never" && errors.As(err, &cre) && corrupt < 1000 {
+			// Under never a cut may keep a later write and drop an earlier
+			// one, leaving a hole in a queue file: the queue reports the
+			// records it skips and goes on; those requests count as lost,
+			// which never allows.
+			corrupt++
+			t.Logf("never: %v", err)
+			continue
+		}
 		if err != nil {
 			s.Close("")
 			return plSurvivors{}, fmt.Errorf("drain after the cut: %w", err)
