@@ -74,8 +74,12 @@ func (s *fpSet) alloc(c int) {
 	s.keys = make([]framework.Fingerprint, c)
 	adviseHuge(s.tags)
 	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s.keys))), len(s.keys)*fpSize))
-	s.max = int(float64(c) * fpMaxLoad)
+	s.max = maxFor(c)
 }
+
+// maxFor returns the number of fingerprints at which a table of c slots
+// grows.
+func maxFor(c int) int { return int(float64(c) * fpMaxLoad) }
 
 // Len returns the number of fingerprints.
 func (s *fpSet) Len() int { return s.n }
@@ -190,7 +194,7 @@ func (s *fpSet) addGrowing(fp *framework.Fingerprint) (added, ok bool) {
 		return false, true
 	}
 	s.n++
-	full := s.n >= int(float64(g.slots)*fpMaxLoad)
+	full := s.n >= maxFor(g.slots)
 	s.mu.Unlock()
 	if full {
 		<-g.done // the new table cannot take more: wait for it
@@ -222,16 +226,9 @@ func (s *fpSet) startGrowth(c int) {
 func (s *fpSet) growInBackground(g *fpGrowth, tags []uint8, keys []framework.Fingerprint) {
 	next := &fpSet{}
 	next.alloc(g.slots)
-	for i, t := range tags {
-		if t != 0 {
-			next.insertNew(&keys[i])
-		}
-	}
+	next.insertAll(tags, keys)
 	s.mu.Lock()
-	g.side.Each(func(fp framework.Fingerprint) bool {
-		next.insertNew(&fp)
-		return true
-	})
+	next.insertAll(g.side.tags, g.side.keys)
 	s.tags, s.keys, s.max = next.tags, next.keys, next.max
 	s.growing.Store(nil)
 	s.mu.Unlock()
@@ -420,6 +417,16 @@ func (s *fpSet) addAt(fp *framework.Fingerprint, i int, tag uint8) bool {
 	return true
 }
 
+// insertAll puts the fingerprints of another table's slots (tags, keys),
+// all known to be absent, into their places.
+func (s *fpSet) insertAll(tags []uint8, keys []framework.Fingerprint) {
+	for i, t := range tags {
+		if t != 0 {
+			s.insertNew(&keys[i])
+		}
+	}
+}
+
 // insertNew puts fp, known to be absent, into its place.
 func (s *fpSet) insertNew(fp *framework.Fingerprint) {
 	i, tag := split(fpHash(fp), len(s.tags))
@@ -438,11 +445,7 @@ func (s *fpSet) grow(c int) {
 	tags, keys := s.tags, s.keys
 	s.alloc(c)
 	if len(tags) < parallelGrowMin || runtime.GOMAXPROCS(0) < 2 {
-		for i, t := range tags {
-			if t != 0 {
-				s.insertNew(&keys[i])
-			}
-		}
+		s.insertAll(tags, keys)
 		return
 	}
 	mid, boundary := len(tags)/2, c/2
