@@ -25,14 +25,7 @@ func TestStoreMissingIndexRebuiltFromSegments(t *testing.T) {
 			s := openTestStore(t, src, cfg)
 			for round := range 6 {
 				for _, key := range []string{"a", "b/slot"} {
-					q := bucketOf(t, s, key, k.LIFO)
-					for i := range 8 {
-						r := disktest.Req(t, fmt.Sprintf("http://%s/%d/%d", strings.ReplaceAll(key, "/", "-"), round, i))
-						r.Body = make([]byte, 200)
-						if err := q.Push(r); err != nil {
-							t.Fatal(err)
-						}
-					}
+					pushRound(t, s, key, k.LIFO, round)
 					mustFlush(t, s)
 				}
 				if round == 0 {
@@ -244,14 +237,7 @@ func TestStoreSwappedFilesSalvaged(t *testing.T) {
 				s := openTestStore(t, src, cfg)
 				for round := range 5 {
 					for _, key := range []string{"a", "b/slot"} {
-						q := bucketOf(t, s, key, k.LIFO)
-						for i := range 8 {
-							r := disktest.Req(t, fmt.Sprintf("http://%s/%d/%d", strings.ReplaceAll(key, "/", "-"), round, i))
-							r.Body = make([]byte, 200)
-							if err := q.Push(r); err != nil {
-								t.Fatal(err)
-							}
-						}
+						q := pushRound(t, s, key, k.LIFO, round)
 						disktest.PopURLs(t, q, 1)
 						mustFlush(t, s)
 					}
@@ -342,4 +328,19 @@ func readContents(t *testing.T, s *Store) map[string][]string {
 		}
 	}
 	return out
+}
+
+// pushRound pushes round's 8 requests, of 200-byte bodies, into bucket key
+// of s and returns the bucket.
+func pushRound(t *testing.T, s *Store, key string, lifo bool, round int) *Queue {
+	t.Helper()
+	q := bucketOf(t, s, key, lifo)
+	for i := range 8 {
+		r := disktest.Req(t, fmt.Sprintf("http://%s/%d/%d", strings.ReplaceAll(key, "/", "-"), round, i))
+		r.Body = make([]byte, 200)
+		if err := q.Push(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return q
 }
