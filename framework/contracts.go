@@ -140,7 +140,14 @@ type BatchDupeFilter interface {
 	// Fingerprints computes rs[i]'s fingerprint into fps[i], or the error
 	// RequestSeen would return for it into errs[i] (fps and errs have
 	// len(rs) elements). It records nothing and may use several goroutines.
-	Fingerprints(rs []*Request, fps []Fingerprint, errs []error)
+	//
+	// Unless use is nil, it calls use(i) for each i in order, on the
+	// caller's goroutine, as soon as fps[i] and errs[i] are ready, while
+	// later fingerprints may still be computed on another goroutine; it
+	// stops at use's first error and returns it. Once it returns, nothing
+	// writes to fps or errs any more. use may read fps[j] and errs[j] for
+	// j <= i only, and must not change rs[j] for j > i.
+	Fingerprints(rs []*Request, fps []Fingerprint, errs []error, use func(i int) error) error
 	// FingerprintSeen is RequestSeen for r, whose fingerprint Fingerprints
 	// computed as fp.
 	FingerprintSeen(r *Request, fp *Fingerprint) (bool, error)

@@ -2,8 +2,6 @@ package dupefilters
 
 import (
 	"context"
-	"runtime"
-	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -116,54 +114,11 @@ func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
 }
 
 // Fingerprints computes the fingerprints of rs, with a second goroutine
-// when there are enough of them to pay for it; it records nothing.
-//
-// Both goroutines claim chunks of rs through one atomic counter, so the
-// caller never waits for a helper that has not started: when the other core
-// is busy, the caller takes every chunk itself, and a helper that starts late
-// finds nothing left to do. The caller only waits for a chunk a running
-// helper has claimed and not finished, yielding meanwhile. Blocking on a
-// channel instead would park the caller's thread and cost a wake-up per
-// batch, more than a small batch's fingerprints.
-func (f *RFPDupeFilter) Fingerprints(rs []*framework.Request, fps []framework.Fingerprint, errs []error) {
-	n := int64(len(rs))
-	if n < parallelFingerprintMin || runtime.GOMAXPROCS(0) < 2 {
-		f.fingerprintRange(rs, fps, errs)
-		return
-	}
-	var next, done atomic.Int64
-	work := func() {
-		for {
-			i := next.Add(fingerprintChunk) - fingerprintChunk
-			if i >= n {
-				return
-			}
-			j := min(i+fingerprintChunk, n)
-			f.fingerprintRange(rs[i:j], fps[i:j], errs[i:j])
-			done.Add(j - i)
-		}
-	}
-	go work()
-	work()
-	for done.Load() < n {
-		runtime.Gosched()
-	}
-}
-
-const (
-	// parallelFingerprintMin is the batch size from which Fingerprints
-	// starts a second goroutine: below it, starting one costs more than it
-	// saves.
-	parallelFingerprintMin = 16
-	// fingerprintChunk is how many requests a goroutine of Fingerprints
-	// claims at a time.
-	fingerprintChunk = 8
-)
-
-func (f *RFPDupeFilter) fingerprintRange(rs []*framework.Request, fps []framework.Fingerprint, errs []error) {
-	for i, r := range rs {
-		fps[i], errs[i] = f.fp.Fingerprint(r)
-	}
+// when there are enough of them to pay for it, and hands each to use in
+// order as soon as it is ready (see framework.BatchDupeFilter); it records
+// nothing.
+func (f *RFPDupeFilter) Fingerprints(rs []*framework.Request, fps []framework.Fingerprint, errs []error, use func(i int) error) error {
+	return fingerprintBatch(f.fp, rs, fps, errs, use)
 }
 
 // FingerprintSeen is RequestSeen for r, whose fingerprint is fp.

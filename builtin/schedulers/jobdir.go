@@ -91,8 +91,9 @@ func (s *Scheduler) restoreFingerprints() error {
 	}
 	start := time.Now()
 	walked, added := 0, 0
-	// Requests are taken in batches, fingerprinted in parallel when the
-	// dupefilter can (framework.BatchDupeFilter), then recorded in order.
+	// Requests are taken in batches, fingerprinted ahead on a second
+	// goroutine when the dupefilter can (framework.BatchDupeFilter) while
+	// this one records them in order.
 	const batchMax = 4096
 	var batch []*framework.Request
 	bdf, _ := s.df.(framework.BatchDupeFilter)
@@ -102,26 +103,28 @@ func (s *Scheduler) restoreFingerprints() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if bdf != nil {
-			fps, errs = slices.Grow(fps[:0], len(batch))[:len(batch)], slices.Grow(errs[:0], len(batch))[:len(batch)]
-			bdf.Fingerprints(batch, fps, errs)
-		}
-		for i, r := range batch {
-			var seen bool
-			var err error
-			switch {
-			case bdf == nil:
-				seen, err = s.df.RequestSeen(r)
-			case errs[i] != nil:
-				err = errs[i]
-			default:
-				seen, err = bdf.FingerprintSeen(r, &fps[i])
+		record := func(seen bool, err error) error {
+			if err == nil && !seen {
+				added++
 			}
+			return err
+		}
+		if bdf == nil {
+			for _, r := range batch {
+				if err := record(s.df.RequestSeen(r)); err != nil {
+					return err
+				}
+			}
+		} else {
+			fps, errs = slices.Grow(fps[:0], len(batch))[:len(batch)], slices.Grow(errs[:0], len(batch))[:len(batch)]
+			err := bdf.Fingerprints(batch, fps, errs, func(i int) error {
+				if errs[i] != nil {
+					return errs[i]
+				}
+				return record(bdf.FingerprintSeen(batch[i], &fps[i]))
+			})
 			if err != nil {
 				return err
-			}
-			if !seen {
-				added++
 			}
 		}
 		walked += len(batch)

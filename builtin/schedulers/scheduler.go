@@ -238,8 +238,8 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 // EnqueueBatch enqueues rs in order, as many calls of Enqueue would, and
 // stops at the first error. When the dupefilter can fingerprint ahead
 // (framework.BatchDupeFilter) and no request_scheduled handler could change
-// a request before it is filtered, it fingerprints the whole batch first,
-// in parallel, then filters and pushes each request in order.
+// a request before it is filtered, a second goroutine fingerprints ahead
+// while this one filters and pushes each request in order.
 func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error {
 	bdf, ok := s.df.(framework.BatchDupeFilter)
 	if !ok || len(rs) < 2 || s.c.Signals.Connected(framework.SignalRequestScheduled) {
@@ -255,21 +255,17 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error
 		return nil
 	}
 	b := s.batchBuffers(len(rs))
-	bdf.Fingerprints(rs, b.fps, b.errs)
 	// The counters are added once per queue and batch, not per request:
 	// an atomic add per request and counter is a tenth of an enqueue.
 	var t tally
 	defer t.flush(s)
-	for i, r := range rs {
-		ok, err := s.enqueue(r, &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]}, &t)
+	return bdf.Fingerprints(rs, b.fps, b.errs, func(i int) error {
+		ok, err := s.enqueue(rs[i], &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]}, &t)
 		if accepted != nil {
 			accepted[i] = ok
 		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // tally counts a batch's accepted requests per queue until flush adds them
