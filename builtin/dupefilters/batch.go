@@ -20,7 +20,9 @@ const (
 
 // fingerprintBatch computes rs's fingerprints with fp into fps and errs and
 // calls use(i) for each i in order as soon as fps[i] is ready (see
-// framework.BatchDupeFilter.Fingerprints).
+// framework.BatchDupeFilter.Fingerprints). A ready function other than nil
+// is given each run of fingerprints before use sees them (the filter's set
+// fetches their slots: see fpSet.Touch).
 //
 // A large batch is cut into chunks that the caller and the helper goroutine
 // (fpHelper) claim in order through one atomic counter. The caller hands out
@@ -31,14 +33,20 @@ const (
 // computes the next unclaimed one itself, and only when none is left does it
 // wait, yielding, for the chunk the helper is computing. A helper that comes
 // late finds nothing left.
-func fingerprintBatch(fp framework.Fingerprinter, rs []*framework.Request, fps []framework.Fingerprint, errs []error, use func(i int) error) error {
+func fingerprintBatch(fp framework.Fingerprinter, rs []*framework.Request, fps []framework.Fingerprint, errs []error, ready func([]framework.Fingerprint), use func(i int) error) error {
 	if len(rs) < parallelFingerprintMin || runtime.GOMAXPROCS(0) < 2 {
 		for i, r := range rs {
 			fps[i], errs[i] = fp.Fingerprint(r)
-			if use != nil {
-				if err := use(i); err != nil {
-					return err
-				}
+		}
+		if use == nil {
+			return nil
+		}
+		if ready != nil && len(rs) > 0 {
+			ready(fps[:len(rs)])
+		}
+		for i := range rs {
+			if err := use(i); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -66,7 +74,11 @@ func fingerprintBatch(fp framework.Fingerprinter, rs []*framework.Request, fps [
 		if use == nil {
 			continue
 		}
-		for i := c * fingerprintChunk; i < min((c+1)*fingerprintChunk, len(rs)); i++ {
+		lo, hi := c*fingerprintChunk, min((c+1)*fingerprintChunk, len(rs))
+		if ready != nil {
+			ready(fps[lo:hi])
+		}
+		for i := lo; i < hi; i++ {
 			if err := use(i); err != nil {
 				return err
 			}

@@ -35,15 +35,36 @@ func batchRequests(n int, tag string) []*framework.Request {
 }
 
 // checkBatch fingerprints rs and checks that use sees every index once, in
-// order, with its fingerprint (or error) already written.
+// order, with its fingerprint (or error) already written, and that ready
+// was given the runs of fingerprints in order, each before use saw any of
+// its indices.
 func checkBatch(t *testing.T, rs []*framework.Request) {
 	t.Helper()
 	fps := make([]framework.Fingerprint, len(rs))
 	errs := make([]error, len(rs))
-	next := 0
-	err := fingerprintBatch(failFP{}, rs, fps, errs, func(i int) error {
+	next, readyTo := 0, 0
+	var readyErr error
+	ready := func(run []framework.Fingerprint) {
+		// run must be fps[readyTo:readyTo+len(run)], fingerprints written.
+		if len(run) == 0 || readyTo+len(run) > len(fps) || &run[0] != &fps[readyTo] {
+			readyErr = fmt.Errorf("ready given %d fingerprints, not the run from %d", len(run), readyTo)
+		}
+		for k := range run {
+			if want, _ := (failFP{}).Fingerprint(rs[readyTo+k]); run[k] != want && readyErr == nil {
+				readyErr = fmt.Errorf("ready: fingerprint %d not written yet", readyTo+k)
+			}
+		}
+		readyTo += len(run)
+	}
+	err := fingerprintBatch(failFP{}, rs, fps, errs, ready, func(i int) error {
+		if readyErr != nil {
+			return readyErr
+		}
 		if i != next {
 			return fmt.Errorf("use(%d), want use(%d)", i, next)
+		}
+		if i >= readyTo {
+			return fmt.Errorf("use(%d) before ready was given it", i)
 		}
 		next++
 		want, wantErr := failFP{}.Fingerprint(rs[i])
@@ -55,8 +76,8 @@ func checkBatch(t *testing.T, rs []*framework.Request) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next != len(rs) {
-		t.Fatalf("use called %d times, want %d", next, len(rs))
+	if next != len(rs) || readyTo != len(rs) {
+		t.Fatalf("use called %d times and ready given %d fingerprints, want %d", next, readyTo, len(rs))
 	}
 }
 
@@ -97,7 +118,7 @@ func TestFingerprintBatchStopsAtError(t *testing.T) {
 		fps := make([]framework.Fingerprint, len(rs))
 		errs := make([]error, len(rs))
 		calls := 0
-		err := fingerprintBatch(failFP{}, rs, fps, errs, func(i int) error {
+		err := fingerprintBatch(failFP{}, rs, fps, errs, nil, func(i int) error {
 			calls++
 			if i == at {
 				return stop

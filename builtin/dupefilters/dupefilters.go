@@ -118,7 +118,7 @@ func (f *RFPDupeFilter) RequestSeen(r *framework.Request) (bool, error) {
 // order as soon as it is ready (see framework.BatchDupeFilter); it records
 // nothing.
 func (f *RFPDupeFilter) Fingerprints(rs []*framework.Request, fps []framework.Fingerprint, errs []error, use func(i int) error) error {
-	return fingerprintBatch(f.fp, rs, fps, errs, use)
+	return fingerprintBatch(f.fp, rs, fps, errs, f.seen.Touch, use)
 }
 
 // FingerprintSeen is RequestSeen for r, whose fingerprint is fp.

@@ -40,6 +40,13 @@ func TestFPSet(t *testing.T) {
 			s := newFPSet(0)
 			const n = 50_000
 			for i := 0; i < n; i++ {
+				if i%8 == 0 { // as a batch enqueue does; Touch changes nothing
+					run := make([]framework.Fingerprint, 8)
+					for k := range run {
+						run[k] = tt.fp(i + k)
+					}
+					s.Touch(run)
+				}
 				fp := tt.fp(i)
 				if !s.Add(&fp) {
 					t.Fatalf("Add(%d) reported a duplicate", i)

@@ -27,6 +27,7 @@ import (
 type benchFlags struct {
 	n, hosts, prios, batch  int
 	dup, scrapy, cpuprofile string
+	memprofile              string
 	asJSON                  bool
 	compare                 string // --compare-disk-queue
 	// Redis: the server, worker processes and connections per worker, and
@@ -78,6 +79,7 @@ the ratios.`,
 	fl.StringVar(&f.scrapyRedis, "scrapy-redis", "", "Redis: also run scrapy-redis on the same workload with this `python` (Debian's python3-scrapy and python3-redis) and print the ratios")
 	fl.StringVar(&f.scrapyRedisSrc, "scrapy-redis-src", os.Getenv("FRONTIER_SCRAPY_REDIS_SRC"), "Redis: the scrapy-redis source `dir` for --scrapy-redis (default $FRONTIER_SCRAPY_REDIS_SRC)")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed work to `file`")
+	fl.StringVar(&f.memprofile, "memprofile", "", "write a profile of the run's allocations to `file` (go tool pprof -sample_index=alloc_space)")
 	fl.StringVar(&f.compare, "compare-disk-queue", "", "also run each variant with SCHEDULER_DISK_QUEUE set to `name` (e.g. scrapy.squeues.PickleFifoDiskQueue when -s SCHEDULER_DISK_QUEUE names a plugin's queue) and print both round-trip rates and the first as a percentage of the second")
 	return newBenchSiteCommand(e, sched, newBenchCrawlCommand(e), newBenchDamageCommand(e))
 }
@@ -147,6 +149,9 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if f.memprofile != "" {
+		defer writeMemProfile(e, f.memprofile)
+	}
 	var results []benchResult
 	for _, ratio := range ratios {
 		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, "")
@@ -174,6 +179,21 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 		return json.NewEncoder(e.stdout).Encode(map[string]any{"variants": results})
 	}
 	return nil
+}
+
+// writeMemProfile writes the allocation profile of the run so far to path;
+// a failure is reported, not returned, since the figures are printed.
+func writeMemProfile(e *env, path string) {
+	out, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(out, 0)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "--memprofile: %v\n", err)
+	}
 }
 
 func printBench(e *env, r benchResult) {
