@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 // benchFlags are bench scheduler's flags.
 type benchFlags struct {
 	n, hosts, prios, batch  int
+	runs                    int
 	dup, scrapy, cpuprofile string
 	memprofile              string
 	asJSON                  bool
@@ -72,6 +74,7 @@ the ratios.`,
 	fl.IntVar(&f.prios, "priorities", 10, "distinct priorities")
 	fl.IntVar(&f.batch, "batch", 1, "requests per enqueue call (1: one Enqueue per request; more: EnqueueBatch, as a callback's output)")
 	fl.BoolVar(&f.asJSON, "json", false, `print one JSON object: {"variants": [...]}`)
+	fl.IntVar(&f.runs, "runs", 1, "run each variant this many times, one after the other, and print the median and range of each figure and ratio")
 	fl.StringVar(&f.scrapy, "scrapy", "", "also run Scrapy's scheduler on the same workload with this `python` (e.g. /usr/bin/python3 with Debian's python3-scrapy) and print the ratios")
 	fl.StringVar(&f.redis, "redis", "", "measure the Redis scheduler against this `URL` (also: -s SCHEDULER=frontier.redis.Scheduler with REDIS_URL; with neither URL, a redis-server of its own when one is on PATH)")
 	fl.IntVar(&f.workers, "workers", 1, "Redis: worker processes sharing the crawl (the bench runs itself as each); figures are aggregate")
@@ -118,6 +121,11 @@ type benchResult struct {
 	// with --compare-disk-queue, when asked for.
 	DiskQueue string       `json:"disk_queue,omitempty"`
 	Compared  *benchResult `json:"compared,omitempty"`
+	// Run numbers the runs of a variant from 1 with --runs; LoadAverage is
+	// the system's 1, 5 and 15 minute load averages as the run began (what
+	// else was running weighs on every figure).
+	Run         int    `json:"run,omitempty"`
+	LoadAverage string `json:"load_average,omitempty"`
 }
 
 // roundTripPerS is the requests enqueued and dequeued per second of both.
@@ -135,8 +143,8 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 		}
 		ratios = []float64{r}
 	}
-	if f.n <= 0 || f.hosts <= 0 || f.prios <= 0 || f.batch <= 0 {
-		return usageErrorf("-n, --hosts, --priorities and --batch must be positive")
+	if f.n <= 0 || f.hosts <= 0 || f.prios <= 0 || f.batch <= 0 || f.runs <= 0 {
+		return usageErrorf("-n, --hosts, --priorities, --batch and --runs must be positive")
 	}
 	if f.cpuprofile != "" {
 		out, err := os.Create(f.cpuprofile)
@@ -154,31 +162,109 @@ func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 	}
 	var results []benchResult
 	for _, ratio := range ratios {
-		res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, "")
-		if err != nil {
-			return err
-		}
-		if f.compare != "" {
-			other, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, f.compare)
+		var runs []benchResult
+		for run := 1; run <= f.runs; run++ {
+			res, err := benchVariant(ctx, e, f, ratio)
 			if err != nil {
-				return fmt.Errorf("--compare-disk-queue %s: %w", f.compare, err)
-			}
-			res.Compared = &other
-		}
-		if f.scrapy != "" {
-			if res.Scrapy, err = runScrapyBench(ctx, f.scrapy, res); err != nil {
 				return err
 			}
+			if f.runs > 1 {
+				res.Run = run
+			}
+			runs = append(runs, res)
+			if !f.asJSON {
+				printBench(e, res)
+			}
 		}
-		results = append(results, res)
-		if !f.asJSON {
-			printBench(e, res)
+		if f.runs > 1 && !f.asJSON {
+			printBenchSummary(e, runs)
 		}
+		results = append(results, runs...)
 	}
 	if f.asJSON {
 		return json.NewEncoder(e.stdout).Encode(map[string]any{"variants": results})
 	}
 	return nil
+}
+
+// benchVariant runs one variant once, with the comparisons asked for.
+func benchVariant(ctx context.Context, e *env, f benchFlags, ratio float64) (benchResult, error) {
+	load := loadAverage()
+	res, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, "")
+	if err != nil {
+		return res, err
+	}
+	res.LoadAverage = load
+	if f.compare != "" {
+		other, err := benchOnce(ctx, e, f.n, ratio, f.hosts, f.prios, f.batch, f.compare)
+		if err != nil {
+			return res, fmt.Errorf("--compare-disk-queue %s: %w", f.compare, err)
+		}
+		res.Compared = &other
+	}
+	if f.scrapy != "" {
+		if res.Scrapy, err = runScrapyBench(ctx, f.scrapy, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// loadAverage returns the system's load averages ("0.15 0.04 0.01"), or ""
+// where /proc/loadavg does not exist.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 3 {
+		return ""
+	}
+	return strings.Join(fields[:3], " ")
+}
+
+// printBenchSummary prints the median and range over runs of one variant's
+// figures, and of the ratios to Scrapy and to the compared disk queue.
+func printBenchSummary(e *env, runs []benchResult) {
+	r0 := runs[0]
+	fmt.Fprintf(e.stdout, "summary of %d runs (median, min-max):\n", len(runs))
+	line := func(name, format string, value func(r benchResult) float64) {
+		vs := make([]float64, len(runs))
+		for i, r := range runs {
+			vs[i] = value(r)
+		}
+		slices.Sort(vs)
+		median := vs[len(vs)/2]
+		if len(vs)%2 == 0 {
+			median = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+		}
+		f := "  %s: " + format + " (" + format + "-" + format + ")\n"
+		fmt.Fprintf(e.stdout, f, name, median, vs[0], vs[len(vs)-1])
+	}
+	line("enqueue/s", "%.0f", func(r benchResult) float64 { return r.EnqueuePerS })
+	line("dequeue/s", "%.0f", func(r benchResult) float64 { return r.DequeuePerS })
+	if r0.JobDir {
+		line("round trip s", "%.3f", func(r benchResult) float64 { return r.RoundTripSeconds })
+		line("reopen s", "%.4f", func(r benchResult) float64 { return r.ReopenSeconds })
+	}
+	if r0.Compared != nil {
+		line(r0.DiskQueue+" % of "+r0.Compared.DiskQueue, "%.1f", func(r benchResult) float64 {
+			return 100 * r.roundTripPerS() / r.Compared.roundTripPerS()
+		})
+	}
+	if r0.Scrapy == nil {
+		return
+	}
+	num := func(r benchResult, k string) float64 { f, _ := r.Scrapy[k].(float64); return f }
+	line("enqueue ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.EnqueuePerS / num(r, "enqueue_per_s") })
+	line("dequeue ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.DequeuePerS / num(r, "dequeue_per_s") })
+	if r0.JobDir {
+		line("round trip ratio to Scrapy", "%.1fx", func(r benchResult) float64 {
+			return (num(r, "enqueue_seconds") + num(r, "dequeue_seconds")) / r.RoundTripSeconds
+		})
+		line("reopen ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return num(r, "reopen_seconds") / r.ReopenSeconds })
+	}
 }
 
 // writeMemProfile writes the allocation profile of the run so far to path;
@@ -201,7 +287,14 @@ func printBench(e *env, r benchResult) {
 	if r.JobDir {
 		where = "JOBDIR"
 	}
-	fmt.Fprintf(e.stdout, "scheduler (%s) n=%d dup-ratio=%.2f hosts=%d priorities=%d\n", where, r.N, r.DupRatio, r.Hosts, r.Priorities)
+	fmt.Fprintf(e.stdout, "scheduler (%s) n=%d dup-ratio=%.2f hosts=%d priorities=%d", where, r.N, r.DupRatio, r.Hosts, r.Priorities)
+	if r.Run > 0 {
+		fmt.Fprintf(e.stdout, " run %d", r.Run)
+	}
+	if r.LoadAverage != "" {
+		fmt.Fprintf(e.stdout, " (load average %s)", r.LoadAverage)
+	}
+	fmt.Fprintln(e.stdout)
 	fmt.Fprintf(e.stdout, "  enqueue: %d requests in %.3fs = %.0f/s, %d per call (%d accepted, %d filtered), %.2f allocations per request\n",
 		r.N, r.EnqueueSeconds, r.EnqueuePerS, r.Batch, r.Enqueued, r.Filtered, r.AllocsPerEnqueue)
 	fmt.Fprintf(e.stdout, "  dequeue: %d in %.3fs = %.0f/s (each finished), %.2f allocations per request\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS, r.AllocsPerDequeue)

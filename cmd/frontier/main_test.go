@@ -182,6 +182,34 @@ func TestBenchTwiceSameJobDir(t *testing.T) {
 	}
 }
 
+// --runs N runs each variant N times: the JSON holds every run, numbered, and
+// the text ends with the median and range of each figure.
+func TestBenchRuns(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "bench", "scheduler", "-n", "200", "--dup-ratio", "0", "--runs", "3", "--json", "--log-level", "ERROR")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var out struct{ Variants []benchResult }
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Variants) != 3 {
+		t.Fatalf("%d variants, want 3 runs", len(out.Variants))
+	}
+	for i, v := range out.Variants {
+		if v.Run != i+1 || v.Dequeued != 200 {
+			t.Errorf("variant %d: run %d, %d dequeued", i, v.Run, v.Dequeued)
+		}
+	}
+	code, stdout, stderr = runCmd(t, "bench", "scheduler", "-n", "200", "--dup-ratio", "0", "--runs", "2", "--log-level", "ERROR")
+	if code != 0 || strings.Count(stdout, "scheduler (memory)") != 2 || !strings.Contains(stdout, "summary of 2 runs (median, min-max):\n  enqueue/s: ") {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCmd(t, "bench", "scheduler", "--runs", "0"); code == 0 || !strings.Contains(stderr, "--runs") {
+		t.Fatalf("--runs 0: exit %d: %s", code, stderr)
+	}
+}
+
 // import-seen says how many fingerprints are new and how many the job holds.
 func TestJobdirImportSeenTwice(t *testing.T) {
 	dir := t.TempDir()
