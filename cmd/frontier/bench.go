@@ -133,6 +133,40 @@ func (r benchResult) roundTripPerS() float64 {
 	return float64(r.N) / (r.EnqueueSeconds + r.DequeueSeconds)
 }
 
+// comparedPercent is the round trip as a percentage of the compared disk
+// queue's (--compare-disk-queue).
+func (r benchResult) comparedPercent() float64 {
+	return 100 * r.roundTripPerS() / r.Compared.roundTripPerS()
+}
+
+// scrapyFigure is one of Scrapy's figures for the same workload (0 when
+// absent).
+func (r benchResult) scrapyFigure(k string) float64 {
+	f, _ := r.Scrapy[k].(float64)
+	return f
+}
+
+// scrapyRoundTripSeconds is Scrapy's enqueue and dequeue time together.
+func (r benchResult) scrapyRoundTripSeconds() float64 {
+	return r.scrapyFigure("enqueue_seconds") + r.scrapyFigure("dequeue_seconds")
+}
+
+// scrapyRatios are frontier's figures over Scrapy's, or Scrapy's over ours
+// for times, so that more is better; memory is ours over Scrapy's.
+type scrapyRatios struct {
+	Enqueue, Dequeue, Memory, RoundTrip, Reopen float64
+}
+
+func (r benchResult) scrapyRatios() scrapyRatios {
+	return scrapyRatios{
+		Enqueue:   r.EnqueuePerS / r.scrapyFigure("enqueue_per_s"),
+		Dequeue:   r.DequeuePerS / r.scrapyFigure("dequeue_per_s"),
+		Memory:    r.BytesPerPending / r.scrapyFigure("bytes_per_pending"),
+		RoundTrip: r.scrapyRoundTripSeconds() / r.RoundTripSeconds,
+		Reopen:    r.scrapyFigure("reopen_seconds") / r.ReopenSeconds,
+	}
+}
+
 // benchScheduler runs bench scheduler: one variant per dup ratio.
 func benchScheduler(ctx context.Context, e *env, f benchFlags) error {
 	ratios := []float64{0, 0.5}
@@ -249,21 +283,16 @@ func printBenchSummary(e *env, runs []benchResult) {
 		line("reopen s", "%.4f", func(r benchResult) float64 { return r.ReopenSeconds })
 	}
 	if r0.Compared != nil {
-		line(r0.DiskQueue+" % of "+r0.Compared.DiskQueue, "%.1f", func(r benchResult) float64 {
-			return 100 * r.roundTripPerS() / r.Compared.roundTripPerS()
-		})
+		line(r0.DiskQueue+" % of "+r0.Compared.DiskQueue, "%.1f", benchResult.comparedPercent)
 	}
 	if r0.Scrapy == nil {
 		return
 	}
-	num := func(r benchResult, k string) float64 { f, _ := r.Scrapy[k].(float64); return f }
-	line("enqueue ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.EnqueuePerS / num(r, "enqueue_per_s") })
-	line("dequeue ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.DequeuePerS / num(r, "dequeue_per_s") })
+	line("enqueue ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.scrapyRatios().Enqueue })
+	line("dequeue ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.scrapyRatios().Dequeue })
 	if r0.JobDir {
-		line("round trip ratio to Scrapy", "%.1fx", func(r benchResult) float64 {
-			return (num(r, "enqueue_seconds") + num(r, "dequeue_seconds")) / r.RoundTripSeconds
-		})
-		line("reopen ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return num(r, "reopen_seconds") / r.ReopenSeconds })
+		line("round trip ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.scrapyRatios().RoundTrip })
+		line("reopen ratio to Scrapy", "%.1fx", func(r benchResult) float64 { return r.scrapyRatios().Reopen })
 	}
 }
 
@@ -308,20 +337,20 @@ func printBench(e *env, r benchResult) {
 	if o := r.Compared; o != nil {
 		fmt.Fprintf(e.stdout, "  SCHEDULER_DISK_QUEUE %s: round trip %.0f/s (enqueue %.0f/s, dequeue %.0f/s)\n", r.DiskQueue, r.roundTripPerS(), r.EnqueuePerS, r.DequeuePerS)
 		fmt.Fprintf(e.stdout, "  SCHEDULER_DISK_QUEUE %s, same run: round trip %.0f/s (enqueue %.0f/s, dequeue %.0f/s)\n", o.DiskQueue, o.roundTripPerS(), o.EnqueuePerS, o.DequeuePerS)
-		fmt.Fprintf(e.stdout, "  %s at %.1f%% of %s (round trip)\n", r.DiskQueue, 100*r.roundTripPerS()/o.roundTripPerS(), o.DiskQueue)
+		fmt.Fprintf(e.stdout, "  %s at %.1f%% of %s (round trip)\n", r.DiskQueue, r.comparedPercent(), o.DiskQueue)
 	}
 	if r.Scrapy == nil {
 		return
 	}
-	num := func(k string) float64 { f, _ := r.Scrapy[k].(float64); return f }
+	num, ratio := r.scrapyFigure, r.scrapyRatios()
 	fmt.Fprintf(e.stdout, "  Scrapy %v, same run: enqueue %.0f/s, dequeue %.0f/s, %.0f bytes RSS per pending request\n",
 		r.Scrapy["scrapy"], num("enqueue_per_s"), num("dequeue_per_s"), num("bytes_per_pending"))
 	fmt.Fprintf(e.stdout, "  ratios: enqueue %.1fx, dequeue %.1fx, memory per pending request %.2fx of Scrapy's\n",
-		r.EnqueuePerS/num("enqueue_per_s"), r.DequeuePerS/num("dequeue_per_s"), r.BytesPerPending/num("bytes_per_pending"))
+		ratio.Enqueue, ratio.Dequeue, ratio.Memory)
 	if r.JobDir {
 		fmt.Fprintf(e.stdout, "  Scrapy round trip %.2fs (%.1fx ours), reopen %.4fs (%.1fx ours), %.0f bytes on disk per request, %.0f per fingerprint\n",
-			num("enqueue_seconds")+num("dequeue_seconds"), (num("enqueue_seconds")+num("dequeue_seconds"))/r.RoundTripSeconds,
-			num("reopen_seconds"), num("reopen_seconds")/r.ReopenSeconds, num("disk_bytes_per_pending"), num("disk_bytes_per_fingerprint"))
+			r.scrapyRoundTripSeconds(), ratio.RoundTrip,
+			num("reopen_seconds"), ratio.Reopen, num("disk_bytes_per_pending"), num("disk_bytes_per_fingerprint"))
 	}
 }
 
