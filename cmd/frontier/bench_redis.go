@@ -64,6 +64,8 @@ type redisBenchResult struct {
 	EnqueuePerS         float64                  `json:"enqueue_per_s"`
 	DequeuePerS         float64                  `json:"dequeue_per_s"`
 	RoundTripPerS       float64                  `json:"round_trip_per_s"`
+	ServerEnqueueMicros float64                  `json:"redis_cpu_us_per_enqueue"`
+	ServerDequeueMicros float64                  `json:"redis_cpu_us_per_dequeue"`
 	RecordBytes         float64                  `json:"record_bytes_avg"`
 	UsedMemoryPerReq    float64                  `json:"used_memory_per_request"`
 	QueueBytesPerReq    float64                  `json:"queue_bytes_per_pending"`
@@ -138,7 +140,15 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	}
 	job := redisBenchJob{Workers: f.workers, URL: url, N: f.n, Hosts: f.hosts, Prios: f.prios, Batch: f.batch, Conns: f.conns}
 	job.Phase = "enqueue"
+	cpu0, err := serverCPU(ctx, client)
+	if err != nil {
+		return err
+	}
 	enq, err := runBenchWorkers(ctx, job)
+	if err != nil {
+		return err
+	}
+	cpu1, err := serverCPU(ctx, client)
 	if err != nil {
 		return err
 	}
@@ -167,7 +177,15 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	res.QueueBytesPerReq = float64(qBytes) / float64(max(c.Pending, 1))
 	res.ExactBytesPerFP = float64(dBytes) / float64(max(fps, 1))
 	job.Phase = "dequeue"
+	cpu2, err := serverCPU(ctx, client)
+	if err != nil {
+		return err
+	}
 	deq, err := runBenchWorkers(ctx, job)
+	if err != nil {
+		return err
+	}
+	cpu3, err := serverCPU(ctx, client)
 	if err != nil {
 		return err
 	}
@@ -179,6 +197,8 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	res.EnqueuePerS = float64(f.n) / res.EnqueueSeconds
 	res.DequeuePerS = float64(res.Dequeued) / res.DequeueSeconds
 	res.RoundTripPerS = float64(f.n) / (res.EnqueueSeconds + res.DequeueSeconds)
+	res.ServerEnqueueMicros = (cpu1 - cpu0).Seconds() * 1e6 / float64(f.n)
+	res.ServerDequeueMicros = (cpu3 - cpu2).Seconds() * 1e6 / float64(max(res.Dequeued, 1))
 	fp, err := benchFingerprinter(ctx, e)
 	if err != nil {
 		return err
@@ -210,6 +230,7 @@ func printRedisBench(e *env, r redisBenchResult) {
 	fmt.Fprintf(w, "  enqueue: %d requests in %.3fs = %.0f/s aggregate (%d accepted)\n", r.N, r.EnqueueSeconds, r.EnqueuePerS, r.Accepted)
 	fmt.Fprintf(w, "  dequeue: %d in %.3fs = %.0f/s aggregate (each acknowledged)\n", r.Dequeued, r.DequeueSeconds, r.DequeuePerS)
 	fmt.Fprintf(w, "  round trip: %.0f requests/s aggregate\n", r.RoundTripPerS)
+	fmt.Fprintf(w, "  Redis CPU time (INFO cpu): %.2f µs per enqueue, %.2f µs per dequeue with its acknowledgement\n", r.ServerEnqueueMicros, r.ServerDequeueMicros)
 	fmt.Fprintf(w, "  Redis memory: %.1f bytes per pending request in the queue keys (MEMORY USAGE; encoded record %.1f bytes, so +%.1f); %.1f bytes per request in INFO used_memory (queue and fingerprint)\n",
 		r.QueueBytesPerReq, r.RecordBytes, r.QueueBytesPerReq-r.RecordBytes, r.UsedMemoryPerReq)
 	fmt.Fprintf(w, "  fingerprints: %.1f bytes each in the exact set; %.2f bytes each in a Bloom filter at 1%% (false-positive rate measured %.4f on %d new keys, filled in %.2fs)\n",
@@ -569,6 +590,34 @@ func parallel(n int, f func() error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// serverCPU returns the CPU time (user and system) Redis's process has
+// used, from INFO cpu: what a request costs the shared Redis, whichever
+// machines the workers run on.
+func serverCPU(ctx context.Context, client redis.UniversalClient) (time.Duration, error) {
+	info, err := client.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var sec float64
+	found := 0
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (k != "used_cpu_user" && k != "used_cpu_sys") {
+			continue
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: INFO cpu: %q: %w", line, err)
+		}
+		sec += x
+		found++
+	}
+	if found != 2 {
+		return 0, errors.New("bench: INFO cpu has no used_cpu_user and used_cpu_sys")
+	}
+	return time.Duration(sec * float64(time.Second)), nil
 }
 
 func usedMemory(ctx context.Context, client redis.UniversalClient) (int64, error) {

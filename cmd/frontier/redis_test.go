@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,42 @@ func TestRedisInspectAndExport(t *testing.T) {
 	code, _, errOut = runCmd(t, "-s", url, "redis", "inspect", "nosuch")
 	if code == 0 || !strings.Contains(errOut, "no crawl of spider") {
 		t.Errorf("inspect of a missing crawl: exit %d, %q", code, errOut)
+	}
+}
+
+// TestBenchRedis runs bench scheduler on Redis as a user would, with two
+// worker processes sharing the crawl, and checks its figures: every
+// request in and out once, Redis's CPU time per request, its memory.
+func TestBenchRedis(t *testing.T) {
+	bin := buildFrontier(t)
+	srv := redistest.Start(t)
+	const n = 3000
+	cmd := exec.Command(bin, "bench", "scheduler", "--redis", srv.URL(), "-n", strconv.Itoa(n), "--dup-ratio", "0",
+		"--hosts", "50", "--priorities", "3", "--workers", "2", "--json")
+	cmd.Dir = t.TempDir()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var res redisBenchResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("bench printed %q: %v", out, err)
+	}
+	if res.Accepted != n || res.Dequeued != n || res.Workers != 2 {
+		t.Errorf("accepted %d, dequeued %d by %d workers; want %d by 2", res.Accepted, res.Dequeued, res.Workers, n)
+	}
+	if res.EnqueuePerS <= 0 || res.DequeuePerS <= 0 || res.RoundTripPerS <= 0 {
+		t.Errorf("rates %v/s, %v/s, %v/s round trip: want all positive", res.EnqueuePerS, res.DequeuePerS, res.RoundTripPerS)
+	}
+	// Redis's clock for its CPU time ticks in microseconds and a request
+	// takes it microseconds: a phase of thousands of requests cannot read 0.
+	if res.ServerEnqueueMicros <= 0 || res.ServerDequeueMicros <= 0 {
+		t.Errorf("Redis CPU per enqueue %v µs, per dequeue %v µs: want both positive", res.ServerEnqueueMicros, res.ServerDequeueMicros)
+	}
+	if res.QueueBytesPerReq < res.RecordBytes || res.ExactBytesPerFP < 20 {
+		t.Errorf("%.1f bytes per pending request for %.1f-byte records, %.1f per fingerprint: less than the data itself",
+			res.QueueBytesPerReq, res.RecordBytes, res.ExactBytesPerFP)
 	}
 }
