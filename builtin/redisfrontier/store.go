@@ -56,7 +56,7 @@ type StoreConfig struct {
 	// FifoQueue and LifoQueue).
 	NoPriority bool
 	// Capacity is the expected number of fingerprints; it sizes the shards
-	// (64 fingerprints each) when the crawl's first worker opens it, and is
+	// (32 fingerprints each) when the crawl's first worker opens it, and is
 	// ignored after (REDIS_DUPEFILTER_CAPACITY).
 	Capacity int
 }
@@ -73,9 +73,12 @@ func (c StoreConfig) Validate() error {
 }
 
 // fingerprintsPerShard keeps each shard a listpack (Redis's
-// hash-max-listpack-entries is 128 by default) with room for twice the
-// capacity.
-const fingerprintsPerShard = 64
+// hash-max-listpack-entries is 128 by default) with room for four times
+// the capacity. A new fingerprint is compared with every field of its
+// shard: 32 fields cost Redis 1-9% less CPU per enqueue than 64 (six
+// runs at 1M, one and four workers), for 1.5 more bytes per fingerprint
+// (29 instead of 27.5).
+const fingerprintsPerShard = 32
 
 // OpenStore opens the crawl's store: it fixes the number of fingerprint
 // shards at the first open (DupeKey:info) and reads it on the next ones.
