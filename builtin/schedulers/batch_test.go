@@ -82,6 +82,7 @@ func TestEnqueueBatchSameAsOneByOne(t *testing.T) {
 				o.err = s.EnqueueBatch(clones, o.accepted[lo:hi]) != nil
 			}
 		}
+		s.Len() // with JOBDIR, requests are counted once queued: Len waits for that
 		o.enqueued = c.Stats.Get(framework.StatEnqueued)
 		o.filtered = c.Stats.Get(framework.StatDupeFilterFiltered)
 		o.order = urls(drain(t, s))

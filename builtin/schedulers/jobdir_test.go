@@ -77,8 +77,17 @@ func closeJob(t *testing.T, s *Scheduler) {
 
 // crash abandons s as a killed process would: nothing buffered is written,
 // nothing is closed; only the lock is released (the kernel does that for a
-// dead process), so that the job can be opened again in this process.
+// dead process), so that the job can be opened again in this process. The
+// requests handed off by Enqueue are queued first: the kill comes after
+// the Enqueue calls' pushes (a kill before them is a kill before those
+// calls, which wrote nothing either). The handoff's goroutine is stopped.
 func crash(s *Scheduler) {
+	if s.handoff != nil {
+		s.handoff.wait()
+		close(s.handoff.work)
+		<-s.handoff.exit
+		s.handoff = nil
+	}
 	s.job.dir.Close()
 }
 
@@ -572,6 +581,7 @@ func TestJobdirNextReportsSkippedRecords(t *testing.T) {
 // process that is gone.
 func killedAfterQueues(t *testing.T, s *Scheduler, dir string) {
 	t.Helper()
+	s.settle()
 	if err := s.job.journal.Flush(s.flushQueues, false); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,10 @@ type Scheduler struct {
 
 	count counters
 	batch batchBuffers // EnqueueBatch's fingerprints
+
+	// handoff queues one-at-a-time enqueues on a goroutine of its own, with
+	// JOBDIR (nil without, and once closed); every other method drains it first.
+	handoff *handoff
 }
 
 // queueFactories are the queue settings resolved to factories, called when
@@ -166,6 +170,7 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		s.log.Info().Int("queuesize", n).Int("inflight", len(s.job.redeliver)).Int("ghosts", s.job.journal.Ghosts()).
 			Msgf("Resuming crawl (%d requests scheduled)", n)
 	}
+	s.handoff = newHandoff(s)
 	return nil
 }
 
@@ -206,7 +211,12 @@ func (s *Scheduler) openDisk(ctx context.Context, job *framework.JobConfig) (*pe
 // before the process exits.
 func (s *Scheduler) Close(reason string) error {
 	if s.job != nil {
-		err := s.closeJob(reason)
+		var herr error
+		if s.handoff != nil {
+			herr = s.handoff.stop()
+			s.handoff = nil
+		}
+		err := errors.Join(herr, s.closeJob(reason))
 		s.job, s.jobClosed = nil, true
 		return err
 	}
@@ -231,6 +241,14 @@ func (s *Scheduler) Close(reason string) error {
 // nothing depending on a lost request is durable either (a fingerprint, the
 // finish of the request it came from). Package crawl also flushes in the
 // background every JOBDIR_FLUSH_INTERVAL.
+//
+// With JOBDIR, Enqueue filters r and hands it, if accepted, to a goroutine
+// that queues it, so that a run of Enqueue calls keeps two cores busy; every
+// other method first waits until the requests handed off are queued. What
+// those methods see, and what a crash leaves, is what the synchronous path
+// would give. The stats count a request once queued (at the latest by the
+// next call of another method), and an error of its push is returned by the
+// next call that can return one.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 	return s.enqueue(r, nil, nil)
 }
@@ -253,6 +271,9 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error
 			}
 		}
 		return nil
+	}
+	if err := s.drain(); err != nil {
+		return err
 	}
 	b := s.batchBuffers(len(rs))
 	// The counters are added once per queue and batch, not per request:
@@ -352,6 +373,10 @@ func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (b
 			return false, s.c.Signals.Send(framework.Event{Signal: framework.SignalRequestDropped, Request: r, Spider: s.c.Spider})
 		}
 	}
+	if t == nil && s.handoff != nil {
+		s.handoff.add(r)
+		return true, nil
+	}
 	q, err := s.push(r)
 	if err != nil {
 		return false, err
@@ -380,6 +405,9 @@ func (s *Scheduler) requestSeen(r *framework.Request, ahead *batchSeen) (bool, e
 // Next returns the pending request of highest priority, or nil when none is
 // pending (after sending scheduler_empty). The request is in flight until Finish.
 func (s *Scheduler) Next() (*framework.Request, error) {
+	if err := s.drain(); err != nil {
+		return nil, err
+	}
 	if err := s.tick(); err != nil {
 		return nil, err
 	}
@@ -448,6 +476,8 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", framework.ErrNotInFlight, r)
 	}
+	// An error of a push handed off earlier is returned, with r finished.
+	pushErr := s.drain()
 	delete(s.inflight, r)
 	s.count.inflight(-1)
 	if h.journal != 0 {
@@ -455,10 +485,10 @@ func (s *Scheduler) Finish(r *framework.Request, outcome error) error {
 	}
 	if a, ok := h.q.pq.(framework.Acker); ok {
 		if err := a.Ack(r); err != nil {
-			return err
+			return errors.Join(pushErr, err)
 		}
 	}
-	return s.tick()
+	return errors.Join(pushErr, s.tick())
 }
 
 // InFlight returns the number of requests handed out and not finished.
@@ -467,6 +497,7 @@ func (s *Scheduler) InFlight() int { return len(s.inflight) }
 // Len returns the number of pending requests in every queue, counting the
 // requests in flight at the last stop that wait to be handed out again.
 func (s *Scheduler) Len() int {
+	s.settle()
 	n := 0
 	if s.job != nil {
 		n += len(s.job.redeliver)
@@ -486,6 +517,9 @@ func (s *Scheduler) HasPending() bool { return s.Len() > 0 }
 // the queues' flush (see flushJob). When Flush returns, every request
 // accepted so far survives the death of the process.
 func (s *Scheduler) Flush() error {
+	if err := s.drain(); err != nil {
+		return err
+	}
 	if s.job != nil {
 		return s.flushJob(false)
 	}

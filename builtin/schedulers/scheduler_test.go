@@ -268,6 +268,7 @@ func TestSchedulerUnserializableFallback(t *testing.T) {
 			}
 			_, _ = s.Enqueue(r)
 		}
+		s.Len() // with JOBDIR, requests are counted once queued: Len waits for that
 		st := c.Stats
 		if st.Get(framework.StatEnqueuedDisk) != 1 || st.Get(framework.StatEnqueuedMemory) != 2 ||
 			st.Get(framework.StatUnserializable) != 2 || st.Get(framework.StatEnqueued) != 3 {
