@@ -257,7 +257,8 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 // stops at the first error. When the dupefilter can fingerprint ahead
 // (framework.BatchDupeFilter) and no request_scheduled handler could change
 // a request before it is filtered, a second goroutine fingerprints ahead
-// while this one filters and pushes each request in order.
+// while this one filters and pushes each request in order. With JOBDIR, the
+// accepted requests are handed off to be queued, as Enqueue does.
 func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error {
 	bdf, ok := s.df.(framework.BatchDupeFilter)
 	if !ok || len(rs) < 2 || s.c.Signals.Connected(framework.SignalRequestScheduled) {
@@ -271,9 +272,6 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error
 			}
 		}
 		return nil
-	}
-	if err := s.drain(); err != nil {
-		return err
 	}
 	b := s.batchBuffers(len(rs))
 	// The counters are added once per queue and batch, not per request:
@@ -352,7 +350,8 @@ type batchBuffers struct {
 }
 
 // enqueue is Enqueue, with r's fingerprint computed ahead when ahead is not
-// nil, and the request counted in t when t is not nil.
+// nil, and the request counted in t when t is not nil (with a handoff, its
+// goroutine counts each request it queues instead).
 func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (bool, error) {
 	if err := s.tick(); err != nil {
 		return false, err
@@ -373,7 +372,7 @@ func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (b
 			return false, s.c.Signals.Send(framework.Event{Signal: framework.SignalRequestDropped, Request: r, Spider: s.c.Spider})
 		}
 	}
-	if t == nil && s.handoff != nil {
+	if s.handoff != nil {
 		s.handoff.add(r)
 		return true, nil
 	}
