@@ -67,8 +67,11 @@ type store struct {
 	outWrites int
 }
 
-// prefetchPeers is how many other buckets a pop's Sync prefetches for.
-const prefetchPeers = 64
+// prefetchPeers is how many other buckets a pop's Sync prefetches for. The
+// downloader-aware queue takes buckets in turn, so a refill that serves
+// more of them saves round trips: 256 instead of 64 took 13-14% off the
+// example plugin's drain of 100k and of 1M requests over 10,000 buckets.
+const prefetchPeers = 256
 
 // bucket is one bucket of a store: a framework queue.
 type bucket struct {
