@@ -205,47 +205,56 @@ func (pq *ScrapyPriorityQueue) drop(b *bucket) error {
 	return b.q.Close()
 }
 
-// current returns the bucket Pop takes from next, or nil when empty.
-func (pq *ScrapyPriorityQueue) current() *bucket {
+// current returns the bucket Pop takes from next and its length (a disk
+// queue's Len takes its store's lock: Pop does not ask twice), or nil when
+// empty.
+func (pq *ScrapyPriorityQueue) current() (*bucket, int) {
 	for len(pq.prios) > 0 {
 		p := pq.prios[0]
-		if b, ok := pq.reg[p]; ok && b.q.Len() > 0 {
-			return b
+		if b, ok := pq.reg[p]; ok {
+			if n := b.q.Len(); n > 0 {
+				return b, n
+			}
 		}
-		if b, ok := pq.start[p]; ok && b.q.Len() > 0 {
-			return b
+		if b, ok := pq.start[p]; ok {
+			if n := b.q.Len(); n > 0 {
+				return b, n
+			}
 		}
 		// Only buckets kept open for acknowledgements remain at p: skip past
 		// them without forgetting them.
 		return pq.scan()
 	}
-	return nil
+	return nil, 0
 }
 
 // scan finds the non-empty bucket of lowest internal priority the slow way;
 // it is reached only while emptied buckets wait for acknowledgements.
-func (pq *ScrapyPriorityQueue) scan() *bucket {
-	var best *bucket
+func (pq *ScrapyPriorityQueue) scan() (*bucket, int) {
+	var (
+		best  *bucket
+		bestN int
+	)
 	for _, m := range []map[int]*bucket{pq.reg, pq.start} {
 		for _, b := range m {
-			if b.q.Len() == 0 {
+			n := b.q.Len()
+			if n == 0 {
 				continue
 			}
 			if best == nil || b.prio < best.prio || (b.prio == best.prio && !b.isStart) {
-				best = b
+				best, bestN = b, n
 			}
 		}
 	}
-	return best
+	return best, bestN
 }
 
 // Pop removes and returns the request with the highest priority, or nil.
 func (pq *ScrapyPriorityQueue) Pop() (*framework.Request, error) {
-	b := pq.current()
+	b, before := pq.current()
 	if b == nil {
 		return nil, nil
 	}
-	before := b.q.Len()
 	r, err := b.q.Pop()
 	if err != nil || r == nil {
 		return nil, errors.Join(err, pq.skipped(b, before))
@@ -283,7 +292,7 @@ func (pq *ScrapyPriorityQueue) skipped(b *bucket, before int) error {
 
 // Peek returns what Pop would return, without removing it.
 func (pq *ScrapyPriorityQueue) Peek() (*framework.Request, error) {
-	b := pq.current()
+	b, before := pq.current()
 	if b == nil {
 		return nil, nil
 	}
@@ -291,7 +300,6 @@ func (pq *ScrapyPriorityQueue) Peek() (*framework.Request, error) {
 	if !ok {
 		return nil, ErrPeekUnsupported
 	}
-	before := b.q.Len()
 	r, err := p.Peek()
 	if err != nil {
 		// A Peek that met a chunk it cannot read drops it as a Pop does:
