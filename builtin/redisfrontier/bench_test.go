@@ -89,20 +89,9 @@ func scriptTime(b *testing.B, client *redis.Client, f func()) float64 {
 
 // redisCPU returns the CPU time Redis's process has used, in microseconds.
 func redisCPU(b *testing.B, client *redis.Client) float64 {
-	info, err := client.Info(context.Background(), "cpu").Result()
+	d, err := redisfrontier.ServerCPU(context.Background(), client)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var sec float64
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
-			x, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatalf("INFO cpu: %s: %v", line, err)
-			}
-			sec += x
-		}
-	}
-	return sec * 1e6
+	return float64(d) / float64(time.Microsecond)
 }

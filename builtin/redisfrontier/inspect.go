@@ -443,3 +443,31 @@ func decodeEntry(where, e string) (*framework.Request, error) {
 	}
 	return r, nil
 }
+
+// ServerCPU returns the CPU time (user and system) the Redis server's
+// process has used, from INFO cpu: the difference over some work is what
+// it cost the shared server, whichever machines the clients run on.
+func ServerCPU(ctx context.Context, client redis.UniversalClient) (time.Duration, error) {
+	info, err := client.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var sec float64
+	found := 0
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (k != "used_cpu_user" && k != "used_cpu_sys") {
+			continue
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("redisfrontier: INFO cpu: %q: %w", line, err)
+		}
+		sec += x
+		found++
+	}
+	if found != 2 {
+		return 0, fmt.Errorf("redisfrontier: INFO cpu has no used_cpu_user and used_cpu_sys")
+	}
+	return time.Duration(sec * float64(time.Second)), nil
+}

@@ -140,7 +140,7 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	}
 	job := redisBenchJob{Workers: f.workers, URL: url, N: f.n, Hosts: f.hosts, Prios: f.prios, Batch: f.batch, Conns: f.conns}
 	job.Phase = "enqueue"
-	cpu0, err := serverCPU(ctx, client)
+	cpu0, err := redisfrontier.ServerCPU(ctx, client)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	if err != nil {
 		return err
 	}
-	cpu1, err := serverCPU(ctx, client)
+	cpu1, err := redisfrontier.ServerCPU(ctx, client)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	res.QueueBytesPerReq = float64(qBytes) / float64(max(c.Pending, 1))
 	res.ExactBytesPerFP = float64(dBytes) / float64(max(fps, 1))
 	job.Phase = "dequeue"
-	cpu2, err := serverCPU(ctx, client)
+	cpu2, err := redisfrontier.ServerCPU(ctx, client)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func benchRedis(ctx context.Context, e *env, f benchFlags, batchSet bool) error 
 	if err != nil {
 		return err
 	}
-	cpu3, err := serverCPU(ctx, client)
+	cpu3, err := redisfrontier.ServerCPU(ctx, client)
 	if err != nil {
 		return err
 	}
@@ -590,34 +590,6 @@ func parallel(n int, f func() error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// serverCPU returns the CPU time (user and system) Redis's process has
-// used, from INFO cpu: what a request costs the shared Redis, whichever
-// machines the workers run on.
-func serverCPU(ctx context.Context, client redis.UniversalClient) (time.Duration, error) {
-	info, err := client.Info(ctx, "cpu").Result()
-	if err != nil {
-		return 0, err
-	}
-	var sec float64
-	found := 0
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || (k != "used_cpu_user" && k != "used_cpu_sys") {
-			continue
-		}
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return 0, fmt.Errorf("bench: INFO cpu: %q: %w", line, err)
-		}
-		sec += x
-		found++
-	}
-	if found != 2 {
-		return 0, errors.New("bench: INFO cpu has no used_cpu_user and used_cpu_sys")
-	}
-	return time.Duration(sec * float64(time.Second)), nil
 }
 
 func usedMemory(ctx context.Context, client redis.UniversalClient) (int64, error) {
