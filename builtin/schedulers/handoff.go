@@ -7,10 +7,11 @@ import (
 )
 
 // handoff queues a job's accepted requests on a goroutine of its own, so
-// that a run of one-at-a-time Enqueue calls (a callback's output) uses two
-// cores: the caller's fingerprints each request and checks it against the
-// set while the other pushes the ones before it into the queues, where the
-// disk queues encode and buffer them. Pushes keep their order.
+// that a run of Enqueue calls, or an EnqueueBatch (a callback's output),
+// uses two cores: the caller's fingerprints each request and checks it
+// against the set while the other pushes the ones before it into the
+// queues, where the disk queues encode and buffer them. Pushes keep their
+// order.
 //
 // Every other method of the scheduler first waits for the handed-off
 // requests to be queued (drain), so that nothing else ever runs beside the
@@ -20,8 +21,8 @@ import (
 // off is in memory, as it is in a disk queue's write buffer, until the next
 // flush, which drains first; so the job directory's guarantees are those of
 // the synchronous path. An error of a push is returned by the next call
-// that drains (Enqueue included); the stats count a request as enqueued
-// once it is queued.
+// that drains (an Enqueue too, when its periodic flush comes due); the
+// stats count a request as enqueued once it is queued.
 type handoff struct {
 	s     *Scheduler
 	batch []*framework.Request // being filled by the caller

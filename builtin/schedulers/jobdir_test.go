@@ -83,9 +83,7 @@ func closeJob(t *testing.T, s *Scheduler) {
 // calls, which wrote nothing either). The handoff's goroutine is stopped.
 func crash(s *Scheduler) {
 	if s.handoff != nil {
-		s.handoff.wait()
-		close(s.handoff.work)
-		<-s.handoff.exit
+		_ = s.handoff.stop() // a push error would have been the killed process's
 		s.handoff = nil
 	}
 	s.job.dir.Close()

@@ -48,7 +48,7 @@ type Scheduler struct {
 	count counters
 	batch batchBuffers // EnqueueBatch's fingerprints
 
-	// handoff queues one-at-a-time enqueues on a goroutine of its own, with
+	// handoff queues accepted requests on a goroutine of its own, with
 	// JOBDIR (nil without, and once closed); every other method drains it first.
 	handoff *handoff
 }
