@@ -46,6 +46,10 @@ type storeBucket struct {
 	peeked  *framework.Request
 	gen     uint64
 	peekGen uint64
+
+	// ahead is its next record, handed to the store's decoder after a pop
+	// (see decoder).
+	ahead *ahead
 }
 
 // liveMark is a chunk's new live count.
@@ -313,6 +317,9 @@ func (q *Queue) take(pop bool) (*framework.Request, error) {
 	}
 	r := b.peeked
 	if r == nil || b.peekGen != b.gen {
+		r = s.takeAhead(b)
+	}
+	if r == nil {
 		var err error
 		if r, err = b.decode(src); err != nil {
 			b.peeked = nil
@@ -327,6 +334,7 @@ func (q *Queue) take(pop bool) (*framework.Request, error) {
 	if pop {
 		b.advance(src)
 		b.peeked = nil
+		s.handOff(b)
 	} else {
 		b.peeked, b.peekGen = r, b.gen
 	}
@@ -472,6 +480,7 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed, b.peeked = true, nil
+	s.forgetAhead(b)
 	if b.gone || s.closed {
 		return nil
 	}

@@ -84,6 +84,7 @@ type Store struct {
 	wbuf    []byte      // frames of the flush being written
 	plans   []storePlan // what each frame of wbuf changes once written
 	bufPool bucketBufs  // bucket write buffers kept for reuse
+	dec     decoder     // decodes popped buckets' next records ahead
 	win     readWindow
 	maxID   uint64
 	ids     *disk.IDs // delivery identifiers of every bucket, moved past maxID at load
@@ -213,7 +214,7 @@ func newStore(dir string, cfg *disk.Config) *Store {
 		buckets: map[uint64]*storeBucket{}, byKey: map[string]*storeBucket{},
 		segs: map[uint32]*storeSeg{}, nextBucket: 1, nextSeg: 1,
 		compactQuiet: storeCompactQuiet, maxOpen: storeMaxOpen,
-		bufPool: bucketBufs{lenSize: 1},
+		bufPool: bucketBufs{lenSize: 1}, dec: decoder{max: aheadMax},
 	}
 }
 
@@ -817,6 +818,7 @@ func (s *Store) Close() error {
 		err = s.flushLocked(clock.Exact(), true)
 	}
 	s.closed = true
+	s.stopDecoder()
 	return errors.Join(err, s.release())
 }
 
@@ -1028,6 +1030,7 @@ func (s *Store) dropBucket(b *storeBucket) {
 	s.buffered -= len(b.wbuf) - b.wstart(b.wpos)
 	b.wbuf, b.wends, b.wpos = nil, nil, 0
 	b.cur = loadedChunk{}
+	s.forgetAhead(b)
 	delete(s.byKey, b.rel)
 	delete(s.buckets, b.id)
 	if b.declared {
