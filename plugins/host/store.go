@@ -25,7 +25,9 @@ import (
 //     version 1); the Sync that fetches them also carries every buffered
 //     write of the store, and prefetches for up to prefetchPeers other
 //     buckets whose prefetch is empty (16 entries each), so that draining thousands of
-//     buckets takes a fraction as many round trips.
+//     buckets takes a fraction as many round trips. It then starts a
+//     second such prefetch in the background (prefetchAhead), which the
+//     plugin serves while the host hands out what it holds.
 //   - Flush of any bucket makes the whole store durable in one Sync; the
 //     buckets flushed after it have nothing left to send. Close of a bucket
 //     makes its own writes durable (one Sync when it has any); the prefetch
@@ -49,6 +51,7 @@ type store struct {
 	spider   *framework.Spider
 	batch    int
 	maxBytes int
+	peers    int // prefetchPeers; tests lower it
 
 	mu        sync.Mutex
 	buckets   map[string]*bucket // open buckets
@@ -59,12 +62,17 @@ type store struct {
 	err       error              // sticky: the plugin failed
 	closed    bool
 
-	// The background Sync, if any (a full batch of writes): its reply
-	// arrives on out; outSent counts the pushes it carries per bucket.
+	// The background Sync, if any (a full batch of writes, or a prefetch
+	// ahead): its reply arrives on out; outSent counts the pushes it
+	// carries per bucket, outPops are the pops it asks for.
 	out       chan syncReply
 	outOps    []*storepb.BucketOps
 	outSent   []sent
 	outWrites int
+	outPops   []popReq
+	outPopOps []*storepb.BucketOps
+	// aheadSyncs counts the prefetches started in the background.
+	aheadSyncs int
 }
 
 // prefetchPeers is how many other buckets a pop's Sync prefetches for. The
@@ -171,7 +179,7 @@ func (p *process) store(clients *wire.Clients, desc *pluginpb.DescribeResponse, 
 		p: p, cl: clients.Store, name: name, key: key, id: id,
 		handle: resp.GetHandle(), order: order, spider: c.Spider,
 		batch: p.decl.BatchSize, maxBytes: DefaultBatchBytes,
-		buckets: map[string]*bucket{}, counts: map[string]int{},
+		buckets: map[string]*bucket{}, counts: map[string]int{}, peers: prefetchPeers,
 	}
 	for _, b := range resp.GetBuckets() {
 		s.counts[b.GetBucket()] = int(b.GetPending())
@@ -316,7 +324,7 @@ func (s *store) send(pops []popReq, durable, background bool) error {
 		return nil
 	}
 	req := &storepb.SyncRequest{Handle: s.handle, Ops: ops, Durable: durable}
-	if background && len(pops) == 0 && !durable {
+	if background && !durable {
 		for _, x := range bs {
 			x.b.outPush += x.n
 		}
@@ -326,6 +334,7 @@ func (s *store) send(pops []popReq, durable, background bool) error {
 			ch <- syncReply{resp: resp, err: err}
 		}()
 		s.out, s.outOps, s.outSent, s.outWrites = ch, ops, bs, writes
+		s.outPops, s.outPopOps = pops, popOps
 		return nil
 	}
 	resp, err := call(s.p, s.op("Sync"), s.cl.Sync, req)
@@ -338,12 +347,12 @@ func (s *store) join() error {
 		return nil
 	}
 	r := <-s.out
-	ops, bs, writes := s.outOps, s.outSent, s.outWrites
-	s.out, s.outOps, s.outSent, s.outWrites = nil, nil, nil, 0
+	ops, bs, writes, pops, popOps := s.outOps, s.outSent, s.outWrites, s.outPops, s.outPopOps
+	s.out, s.outOps, s.outSent, s.outWrites, s.outPops, s.outPopOps = nil, nil, nil, 0, nil, nil
 	for _, x := range bs {
 		x.b.outPush -= x.n
 	}
-	return s.apply(ops, nil, nil, r.resp, r.err, false, writes)
+	return s.apply(ops, pops, popOps, r.resp, r.err, false, writes)
 }
 
 // apply applies the reply of a Sync of ops: the buckets' counts, the pops.
@@ -433,7 +442,7 @@ func (b *bucket) grow() int {
 func (s *store) refill(b *bucket) error {
 	pops := []popReq{{b: b, max: b.grow()}}
 	for _, o := range s.buckets {
-		if len(pops) > prefetchPeers {
+		if len(pops) > s.peers {
 			break
 		}
 		if o != b && len(o.prefetch) == 0 && o.pending > 0 && (s.order == pluginpb.Order_ORDER_FIFO || o.pushN == 0) {
@@ -445,6 +454,32 @@ func (s *store) refill(b *bucket) error {
 	return s.sync(pops, false)
 }
 
+// prefetchAhead starts a background Sync that prefetches for up to
+// prefetchPeers buckets with pending entries and an empty prefetch, unless
+// a background Sync is out already: the plugin reads them while the host
+// hands out what it holds, instead of after. It runs when a pop found its
+// bucket's prefetch empty, as a refill does, so that the host prefetches as
+// fast as its buckets run dry and no faster.
+func (s *store) prefetchAhead() error {
+	if s.out != nil {
+		return nil
+	}
+	var pops []popReq
+	for _, o := range s.buckets {
+		if len(pops) == s.peers {
+			break
+		}
+		if len(o.prefetch) == 0 && o.pending > 0 && (s.order == pluginpb.Order_ORDER_FIFO || o.pushN == 0) {
+			pops = append(pops, popReq{b: o, max: min(o.fetch, initialFetch)})
+		}
+	}
+	if len(pops) == 0 {
+		return nil
+	}
+	s.aheadSyncs++
+	return s.send(pops, false, true)
+}
+
 // ensureHead makes b.prefetch[0] the head of the bucket, or leaves the
 // prefetch empty when the bucket is empty.
 func (b *bucket) ensureHead() error {
@@ -453,7 +488,19 @@ func (b *bucket) ensureHead() error {
 		if b.pending+b.pushN+b.outPush == 0 {
 			return nil
 		}
-		return s.refill(b)
+		// The background Sync may be bringing b's entries.
+		if err := s.join(); err != nil {
+			return err
+		}
+		if len(b.prefetch) == 0 {
+			if err := s.refill(b); err != nil {
+				return err
+			}
+			return s.prefetchAhead()
+		}
+		if err := s.prefetchAhead(); err != nil {
+			return err
+		}
 	}
 	if s.order != pluginpb.Order_ORDER_LIFO {
 		return nil // pushed later, popped after the prefetch

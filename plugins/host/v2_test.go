@@ -192,13 +192,21 @@ func TestSchedulerDAPQOverPluginStoreAcrossReopen(t *testing.T) {
 	}
 }
 
-// A scheduler that takes turns among many buckets of a FIFO store (as the
+// A scheduler that takes turns among many buckets of a store (as the
 // downloader-aware priority queue does) empties their prefetches in the
 // same turn, while pushes keep arriving; the peers a refill prefetches for
-// are popped much later. Every bucket still hands out its requests once,
-// in order, Len stays exact at every step, and after a close midway the
-// store reopens with exactly what was not acknowledged.
+// are popped much later, and the store prefetches ahead in the background
+// while the turn goes on. Every bucket still hands out its requests once,
+// in order (FIFO or LIFO), Len stays exact at every step, and after a close
+// midway the store reopens with exactly what was not acknowledged.
 func TestStoreRoundRobin(t *testing.T) {
+	for _, lifo := range []bool{false, true} {
+		name := map[bool]string{false: "sqlitequeue.FifoDiskQueue", true: "sqlitequeue.LifoDiskQueue"}[lifo]
+		t.Run(name, func(t *testing.T) { storeRoundRobin(t, name, lifo) })
+	}
+}
+
+func storeRoundRobin(t *testing.T, name string, lifo bool) {
 	const buckets, each = 40, 60
 	job := t.TempDir()
 	d := sqliteDecl(t)
@@ -207,17 +215,20 @@ func TestStoreRoundRobin(t *testing.T) {
 	open := func(e *env) []framework.Queue {
 		qs := make([]framework.Queue, buckets)
 		for i := range qs {
-			qs[i] = e.bucket(t, "sqlitequeue.FifoDiskQueue", job, filepath.Join(job, "requests.queue", "b"+strconv.Itoa(i), "0"))
+			qs[i] = e.bucket(t, name, job, filepath.Join(job, "requests.queue", "b"+strconv.Itoa(i), "0"))
 		}
+		qs[0].(*bucket).s.peers = 6 // refills that leave buckets for the background
 		return qs
 	}
 	qs := open(e)
 	url := func(b, i int) string { return "https://b" + strconv.Itoa(b) + ".example/" + strconv.Itoa(i) }
-	pushed := make([]int, buckets) // per bucket, how many were pushed
+	pushed := make([]int, buckets)    // per bucket, how many were pushed
+	pending := make([][]int, buckets) // per bucket, the indexes not popped, in push order
 	push := func(b int) {
 		if err := qs[b].Push(framework.MustRequest(url(b, pushed[b]))); err != nil {
 			t.Fatal(err)
 		}
+		pending[b] = append(pending[b], pushed[b])
 		pushed[b]++
 	}
 	for i := range each {
@@ -227,35 +238,43 @@ func TestStoreRoundRobin(t *testing.T) {
 			}
 		}
 	}
-	next := make([]int, buckets) // per bucket, the next index to pop
-	acked := 0
+	acked, ahead := 0, 0
 	turn := func() {
 		for b, q := range qs {
 			if b%3 == 0 && pushed[b] < each {
 				push(b) // pushes interleaved with the pops
 			}
-			if got, want := q.Len(), pushed[b]-next[b]; got != want {
+			if got, want := q.Len(), len(pending[b]); got != want {
 				t.Fatalf("bucket %d: Len = %d, want %d", b, got, want)
 			}
 			r, err := q.Pop()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if next[b] == pushed[b] {
+			if len(pending[b]) == 0 {
 				if r != nil {
 					t.Fatalf("bucket %d: popped %s from an empty bucket", b, r.URL)
 				}
 				continue
 			}
-			if r == nil || r.URL != url(b, next[b]) {
-				t.Fatalf("bucket %d: popped %v, want %s", b, r, url(b, next[b]))
+			i := pending[b][0]
+			if lifo {
+				i = pending[b][len(pending[b])-1]
 			}
-			next[b]++
+			if r == nil || r.URL != url(b, i) {
+				t.Fatalf("bucket %d: popped %v, want %s", b, r, url(b, i))
+			}
+			if lifo {
+				pending[b] = pending[b][:len(pending[b])-1]
+			} else {
+				pending[b] = pending[b][1:]
+			}
 			if err := q.(framework.Acker).Ack(r); err != nil {
 				t.Fatal(err)
 			}
 			acked++
 		}
+		ahead = max(ahead, qs[0].(*bucket).s.aheadSyncs)
 	}
 	for range each / 3 {
 		turn()
@@ -272,7 +291,7 @@ func TestStoreRoundRobin(t *testing.T) {
 	e = newEnv(t, zerolog.Nop(), d)
 	qs = open(e)
 	for b, q := range qs {
-		if got, want := q.Len(), pushed[b]-next[b]; got != want {
+		if got, want := q.Len(), len(pending[b]); got != want {
 			t.Fatalf("bucket %d after reopen: Len = %d, want %d", b, got, want)
 		}
 	}
@@ -282,8 +301,8 @@ func TestStoreRoundRobin(t *testing.T) {
 	total := 0
 	for b, q := range qs {
 		total += pushed[b]
-		if q.Len() != 0 || next[b] != pushed[b] {
-			t.Fatalf("bucket %d: Len = %d, popped %d of %d", b, q.Len(), next[b], pushed[b])
+		if q.Len() != 0 || len(pending[b]) != 0 {
+			t.Fatalf("bucket %d: Len = %d, %d of %d not popped", b, q.Len(), len(pending[b]), pushed[b])
 		}
 		if err := q.Close(); err != nil {
 			t.Fatal(err)
@@ -291,5 +310,8 @@ func TestStoreRoundRobin(t *testing.T) {
 	}
 	if acked != total {
 		t.Fatalf("acknowledged %d of %d", acked, total)
+	}
+	if ahead == 0 {
+		t.Fatal("no prefetch ran in the background")
 	}
 }
