@@ -375,6 +375,7 @@ func runScrapyBench(ctx context.Context, python string, res benchResult) (map[st
 	}
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Stderr = os.Stderr
+	writeBack()
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("scrapy benchmark (%s): %w", python, err)
@@ -454,6 +455,7 @@ func benchOnce(ctx context.Context, e *env, n int, ratio float64, hosts, prios, 
 		}()
 		c.Settings.Set("JOBDIR", jobdir, framework.Source{Kind: framework.SourceCode, Name: "bench"})
 	}
+	writeBack()
 	runtime.GC()
 	debug.FreeOSMemory()
 	rss0 := currentRSS()
