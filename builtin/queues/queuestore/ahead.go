@@ -132,8 +132,12 @@ func (s *Store) handOff(b *storeBucket) {
 			d.off = true // nothing to run it beside the pops
 			return
 		}
-		d.work = make(chan []*ahead, 4)
-		d.free = make(chan []*ahead, 6)
+		// Room for every ahead the bound allows: the decoder may fall
+		// behind for a while (a garbage collection, another process on its
+		// core), and a record it gets to late is still decoded before its
+		// bucket's turn comes back.
+		d.work = make(chan []*ahead, aheadMax/aheadBatch)
+		d.free = make(chan []*ahead, 8)
 		d.exit = make(chan struct{})
 		go d.run()
 	}
