@@ -25,9 +25,7 @@ import (
 //     version 1); the Sync that fetches them also carries every buffered
 //     write of the store, and prefetches for up to prefetchPeers other
 //     buckets whose prefetch is empty (16 entries each), so that draining thousands of
-//     buckets takes a fraction as many round trips. It then starts a
-//     second such prefetch in the background (prefetchAhead), which the
-//     plugin serves while the host hands out what it holds.
+//     buckets takes a fraction as many round trips.
 //   - Flush of any bucket makes the whole store durable in one Sync; the
 //     buckets flushed after it have nothing left to send. Close of a bucket
 //     makes its own writes durable (one Sync when it has any); the prefetch
@@ -62,17 +60,12 @@ type store struct {
 	err       error              // sticky: the plugin failed
 	closed    bool
 
-	// The background Sync, if any (a full batch of writes, or a prefetch
-	// ahead): its reply arrives on out; outSent counts the pushes it
-	// carries per bucket, outPops are the pops it asks for.
+	// The background Sync, if any (a full batch of writes): its reply
+	// arrives on out; outSent counts the pushes it carries per bucket.
 	out       chan syncReply
 	outOps    []*storepb.BucketOps
 	outSent   []sent
 	outWrites int
-	outPops   []popReq
-	outPopOps []*storepb.BucketOps
-	// aheadSyncs counts the prefetches started in the background.
-	aheadSyncs int
 }
 
 // prefetchPeers is how many other buckets a pop's Sync prefetches for. The
@@ -324,7 +317,7 @@ func (s *store) send(pops []popReq, durable, background bool) error {
 		return nil
 	}
 	req := &storepb.SyncRequest{Handle: s.handle, Ops: ops, Durable: durable}
-	if background && !durable {
+	if background && len(pops) == 0 && !durable {
 		for _, x := range bs {
 			x.b.outPush += x.n
 		}
@@ -334,7 +327,6 @@ func (s *store) send(pops []popReq, durable, background bool) error {
 			ch <- syncReply{resp: resp, err: err}
 		}()
 		s.out, s.outOps, s.outSent, s.outWrites = ch, ops, bs, writes
-		s.outPops, s.outPopOps = pops, popOps
 		return nil
 	}
 	resp, err := call(s.p, s.op("Sync"), s.cl.Sync, req)
@@ -347,12 +339,12 @@ func (s *store) join() error {
 		return nil
 	}
 	r := <-s.out
-	ops, bs, writes, pops, popOps := s.outOps, s.outSent, s.outWrites, s.outPops, s.outPopOps
-	s.out, s.outOps, s.outSent, s.outWrites, s.outPops, s.outPopOps = nil, nil, nil, 0, nil, nil
+	ops, bs, writes := s.outOps, s.outSent, s.outWrites
+	s.out, s.outOps, s.outSent, s.outWrites = nil, nil, nil, 0
 	for _, x := range bs {
 		x.b.outPush -= x.n
 	}
-	return s.apply(ops, pops, popOps, r.resp, r.err, false, writes)
+	return s.apply(ops, nil, nil, r.resp, r.err, false, writes)
 }
 
 // apply applies the reply of a Sync of ops: the buckets' counts, the pops.
@@ -454,32 +446,6 @@ func (s *store) refill(b *bucket) error {
 	return s.sync(pops, false)
 }
 
-// prefetchAhead starts a background Sync that prefetches for up to
-// prefetchPeers buckets with pending entries and an empty prefetch, unless
-// a background Sync is out already: the plugin reads them while the host
-// hands out what it holds, instead of after. It runs when a pop found its
-// bucket's prefetch empty, as a refill does, so that the host prefetches as
-// fast as its buckets run dry and no faster.
-func (s *store) prefetchAhead() error {
-	if s.out != nil {
-		return nil
-	}
-	var pops []popReq
-	for _, o := range s.buckets {
-		if len(pops) == s.peers {
-			break
-		}
-		if len(o.prefetch) == 0 && o.pending > 0 && (s.order == pluginpb.Order_ORDER_FIFO || o.pushN == 0) {
-			pops = append(pops, popReq{b: o, max: min(o.fetch, initialFetch)})
-		}
-	}
-	if len(pops) == 0 {
-		return nil
-	}
-	s.aheadSyncs++
-	return s.send(pops, false, true)
-}
-
 // ensureHead makes b.prefetch[0] the head of the bucket, or leaves the
 // prefetch empty when the bucket is empty.
 func (b *bucket) ensureHead() error {
@@ -488,19 +454,7 @@ func (b *bucket) ensureHead() error {
 		if b.pending+b.pushN+b.outPush == 0 {
 			return nil
 		}
-		// The background Sync may be bringing b's entries.
-		if err := s.join(); err != nil {
-			return err
-		}
-		if len(b.prefetch) == 0 {
-			if err := s.refill(b); err != nil {
-				return err
-			}
-			return s.prefetchAhead()
-		}
-		if err := s.prefetchAhead(); err != nil {
-			return err
-		}
+		return s.refill(b)
 	}
 	if s.order != pluginpb.Order_ORDER_LIFO {
 		return nil // pushed later, popped after the prefetch
