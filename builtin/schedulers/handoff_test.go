@@ -80,28 +80,44 @@ func TestHandoffPushErrorReturnedOnce(t *testing.T) {
 }
 
 // Close stops the handoff's goroutine, and Enqueue after Close fails as
-// without a handoff.
+// without a handoff, with a job directory or without.
 func TestHandoffStopsAtClose(t *testing.T) {
-	before := runtime.NumGoroutine()
-	s := openJob(t, t.TempDir(), nil)
-	for i := range 1000 {
-		if _, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%7, i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := s.Len(); n != 1000 {
-		t.Fatalf("Len = %d after 1000 enqueues, want 1000", n)
-	}
-	closeJob(t, s)
-	if _, err := s.Enqueue(framework.MustRequest("http://late.example/")); err == nil {
-		t.Error("Enqueue after Close: no error")
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines after Close, %d before Open:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
+	for _, jobdir := range []bool{true, false} {
+		t.Run(map[bool]string{true: "jobdir", false: "memory"}[jobdir], func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			var s *Scheduler
+			if jobdir {
+				s = openJob(t, t.TempDir(), nil)
+			} else {
+				s = openScheduler(t, newCrawler(t, nil))
+			}
+			if s.handoff == nil {
+				t.Fatal("no handoff")
+			}
+			for i := range 1000 {
+				if _, err := s.Enqueue(framework.MustRequest(fmt.Sprintf("http://host%d.example/%d", i%7, i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := s.Len(); n != 1000 {
+				t.Fatalf("Len = %d after 1000 enqueues, want 1000", n)
+			}
+			if jobdir {
+				closeJob(t, s)
+			} else if err := s.Close("finished"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Enqueue(framework.MustRequest("http://late.example/")); err == nil {
+				t.Error("Enqueue after Close: no error")
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > before {
+				if time.Now().After(deadline) {
+					buf := make([]byte, 1<<16)
+					t.Fatalf("%d goroutines after Close, %d before Open:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }

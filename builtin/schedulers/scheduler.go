@@ -44,12 +44,13 @@ type Scheduler struct {
 
 	job       *jobState // nil without JOBDIR
 	jobClosed bool      // Close has closed the job directory
+	closed    bool      // Close was called: Enqueue refuses requests
 
 	count counters
 	batch batchBuffers // EnqueueBatch's fingerprints
 
-	// handoff queues accepted requests on a goroutine of its own, with
-	// JOBDIR (nil without, and once closed); every other method drains it first.
+	// handoff queues accepted requests on a goroutine of its own (nil
+	// once closed); every other method drains it first.
 	handoff *handoff
 }
 
@@ -149,7 +150,11 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		return err
 	}
 	if job == nil {
-		return s.df.Open(ctx)
+		if err := s.df.Open(ctx); err != nil {
+			return err
+		}
+		s.handoff = newHandoff(s)
+		return nil
 	}
 	if err := s.openJob(job); err != nil {
 		return err
@@ -210,12 +215,13 @@ func (s *Scheduler) openDisk(ctx context.Context, job *framework.JobConfig) (*pe
 // every request accepted so far durable, as Flush does: call it (or Flush)
 // before the process exits.
 func (s *Scheduler) Close(reason string) error {
+	s.closed = true
+	var herr error
+	if s.handoff != nil {
+		herr = s.handoff.stop()
+		s.handoff = nil
+	}
 	if s.job != nil {
-		var herr error
-		if s.handoff != nil {
-			herr = s.handoff.stop()
-			s.handoff = nil
-		}
 		err := errors.Join(herr, s.closeJob(reason))
 		s.job, s.jobClosed = nil, true
 		return err
@@ -223,7 +229,7 @@ func (s *Scheduler) Close(reason string) error {
 	if s.jobClosed {
 		return nil // closed already, with its job directory
 	}
-	return errors.Join(s.closeQueues(true), s.closeQueues(false), s.df.Close(reason))
+	return errors.Join(herr, s.closeQueues(true), s.closeQueues(false), s.df.Close(reason))
 }
 
 // Enqueue schedules r unless the dupefilter has seen it (dont_filter skips the
@@ -242,8 +248,8 @@ func (s *Scheduler) Close(reason string) error {
 // finish of the request it came from). Package crawl also flushes in the
 // background every JOBDIR_FLUSH_INTERVAL.
 //
-// With JOBDIR, Enqueue filters r and hands it, if accepted, to a goroutine
-// that queues it, so that a run of Enqueue calls keeps two cores busy; every
+// Enqueue filters r and hands it, if accepted, to a goroutine that queues
+// it, so that a run of Enqueue calls keeps two cores busy; every
 // other method first waits until the requests handed off are queued. What
 // those methods see, and what a crash leaves, is what the synchronous path
 // would give. The stats count a request once queued (at the latest by the
@@ -257,8 +263,8 @@ func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
 // stops at the first error. When the dupefilter can fingerprint ahead
 // (framework.BatchDupeFilter) and no request_scheduled handler could change
 // a request before it is filtered, a second goroutine fingerprints ahead
-// while this one filters and pushes each request in order. With JOBDIR, the
-// accepted requests are handed off to be queued, as Enqueue does.
+// while this one filters and pushes each request in order. The accepted
+// requests are handed off to be queued, as Enqueue does.
 func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error {
 	bdf, ok := s.df.(framework.BatchDupeFilter)
 	if !ok || len(rs) < 2 || s.c.Signals.Connected(framework.SignalRequestScheduled) {
@@ -353,6 +359,10 @@ type batchBuffers struct {
 // nil, and the request counted in t when t is not nil (with a handoff, its
 // goroutine counts each request it queues instead).
 func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (bool, error) {
+	if s.closed {
+		// A memory queue would take it, and lose it.
+		return false, fmt.Errorf("scheduler: enqueue %s: %w", r, framework.ErrClosed)
+	}
 	if err := s.tick(); err != nil {
 		return false, err
 	}
