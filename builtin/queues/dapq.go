@@ -383,6 +383,9 @@ func (q *DownloaderAwarePriorityQueue) Ack(r *framework.Request) error {
 		}
 	}
 	err := pq.Ack(r)
+	if len(q.draining) == 0 {
+		return err // no slot to look up by name again
+	}
 	if d, ok := q.draining[slot]; ok && d.Len() == 0 && d.InFlight() == 0 {
 		delete(q.draining, slot)
 		err = errors.Join(err, q.dropSlot(slot, d))
@@ -435,6 +438,9 @@ func (q *DownloaderAwarePriorityQueue) Tracks(r *framework.Request) bool {
 	}
 	if pq, ok := q.slots[slot]; ok && pq.Tracks(r) {
 		return true
+	}
+	if len(q.draining) == 0 {
+		return false
 	}
 	pq, ok := q.draining[slot]
 	return ok && pq.Tracks(r)
