@@ -118,7 +118,7 @@ func TestStoreDecodeAhead(t *testing.T) {
 				}
 			}
 			next, turn, taken := 0, 0, 0
-			for op := range 4000 {
+			for op := range 2500 {
 				switch x := rng.IntN(100); {
 				case x < 22:
 					i := rng.IntN(buckets)
