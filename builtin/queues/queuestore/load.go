@@ -65,7 +65,7 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
-		s.segs[n] = &storeSeg{no: n, size: st.Size()}
+		s.segs[n] = &storeSeg{no: n, size: st.Size(), lastDeath: clock.Coarse()}
 		s.nextSeg = max(s.nextSeg, n+1)
 	}
 	for i, n := range nums {

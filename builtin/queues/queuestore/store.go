@@ -115,7 +115,7 @@ type storeSeg struct {
 	size      int64      // bytes of whole frames: the next write's offset
 	live      int        // chunks of live buckets in the segment
 	liveBytes int64      // their frames' bytes
-	lastDeath clock.Mono // when a chunk of the segment last died
+	lastDeath clock.Mono // when a chunk of the segment last died, or it was created or loaded
 	unsynced  bool
 	fresh     int64 // its size when created: header and declarations
 	// headless is true for a segment whose header was unreadable (damaged,
@@ -586,7 +586,7 @@ func (s *Store) writable() (*storeSeg, error) {
 		return nil, fmt.Errorf("queues: queue store %s: fsync: %w", s.dir, err)
 	}
 	s.nextSeg++
-	seg := &storeSeg{no: n, size: int64(len(hdr)), fresh: int64(len(hdr))}
+	seg := &storeSeg{no: n, size: int64(len(hdr)), fresh: int64(len(hdr)), lastDeath: clock.Coarse()}
 	s.opened(seg, f)
 	s.segs[n], s.active = seg, seg
 	return seg, nil

@@ -656,9 +656,8 @@ func TestStoreManyBuckets(t *testing.T) {
 	name := func(i int) string { return fmt.Sprintf("slot%d/%d", i%25, i) }
 	url := func(i, j int) string { return fmt.Sprintf("http://b%d.example/%d", i, j) }
 	lifo := func(i int) bool { return i%3 == 0 }
-	// No compaction: it would take segments away while the test counts
-	// them, once the test process is older than the store's quiet period
-	// (a segment that never lost a chunk counts as quiet since the start).
+	// No compaction: on a run slower than the store's quiet period, it
+	// would take sparse segments away while the test counts them.
 	open := func() *Store {
 		s := openTestStore(t, dir, cfg)
 		s.compactQuiet = time.Hour
