@@ -98,6 +98,7 @@ func (h *handoff) stop() error {
 func (h *handoff) run() {
 	defer close(h.exit)
 	s := h.s
+	var t tally
 	for b := range h.work {
 		for i, r := range b {
 			if q, err := s.push(r); err != nil {
@@ -105,11 +106,11 @@ func (h *handoff) run() {
 					h.err = err
 				}
 			} else {
-				q.enqueued(1)
-				s.count.enqueued(1)
+				t.add(s, q)
 			}
 			b[i] = nil
 		}
+		t.flush(s) // before the batch counts as queued
 		select {
 		case h.free <- b[:0]:
 		default:
@@ -133,4 +134,43 @@ func (s *Scheduler) settle() {
 	if s.handoff != nil {
 		s.handoff.wait()
 	}
+}
+
+// tally counts a batch's queued requests per queue until flush adds them
+// to the stats: an atomic add per request and counter is a tenth of an
+// enqueue, so the handoff's goroutine adds once per queue and batch.
+type tally struct {
+	q    [2]*pendingQueue // the queues seen, in order; a third is counted at once
+	n    [2]int64
+	used int
+}
+
+// add counts one request taken by q.
+func (t *tally) add(s *Scheduler, q *pendingQueue) {
+	for k := 0; k < t.used; k++ {
+		if t.q[k] == q {
+			t.n[k]++
+			return
+		}
+	}
+	if t.used == len(t.q) {
+		q.enqueued(1)
+		s.count.enqueued(1)
+		return
+	}
+	t.q[t.used], t.n[t.used] = q, 1
+	t.used++
+}
+
+// flush adds the counts to the stats.
+func (t *tally) flush(s *Scheduler) {
+	var total int64
+	for k := 0; k < t.used; k++ {
+		t.q[k].enqueued(t.n[k])
+		total += t.n[k]
+	}
+	if total > 0 {
+		s.count.enqueued(total)
+	}
+	*t = tally{}
 }

@@ -256,7 +256,7 @@ func (s *Scheduler) Close(reason string) error {
 // next call of another method), and an error of its push is returned by the
 // next call that can return one.
 func (s *Scheduler) Enqueue(r *framework.Request) (bool, error) {
-	return s.enqueue(r, nil, nil)
+	return s.enqueue(r, nil)
 }
 
 // EnqueueBatch enqueues rs in order, as many calls of Enqueue would, and
@@ -280,55 +280,13 @@ func (s *Scheduler) EnqueueBatch(rs []*framework.Request, accepted []bool) error
 		return nil
 	}
 	b := s.batchBuffers(len(rs))
-	// The counters are added once per queue and batch, not per request:
-	// an atomic add per request and counter is a tenth of an enqueue.
-	var t tally
-	defer t.flush(s)
 	return bdf.Fingerprints(rs, b.fps, b.errs, func(i int) error {
-		ok, err := s.enqueue(rs[i], &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]}, &t)
+		ok, err := s.enqueue(rs[i], &batchSeen{df: bdf, fp: &b.fps[i], err: b.errs[i]})
 		if accepted != nil {
 			accepted[i] = ok
 		}
 		return err
 	})
-}
-
-// tally counts a batch's accepted requests per queue until flush adds them
-// to the stats.
-type tally struct {
-	q    [2]*pendingQueue // the queues seen, in order; a third is counted at once
-	n    [2]int64
-	used int
-}
-
-// add counts one request taken by q.
-func (t *tally) add(s *Scheduler, q *pendingQueue) {
-	for k := 0; k < t.used; k++ {
-		if t.q[k] == q {
-			t.n[k]++
-			return
-		}
-	}
-	if t.used == len(t.q) {
-		q.enqueued(1)
-		s.count.enqueued(1)
-		return
-	}
-	t.q[t.used], t.n[t.used] = q, 1
-	t.used++
-}
-
-// flush adds the counts to the stats.
-func (t *tally) flush(s *Scheduler) {
-	var total int64
-	for k := 0; k < t.used; k++ {
-		t.q[k].enqueued(t.n[k])
-		total += t.n[k]
-	}
-	if total > 0 {
-		s.count.enqueued(total)
-	}
-	*t = tally{}
 }
 
 // batchSeen is a request's fingerprint computed ahead by a batch enqueue.
@@ -356,9 +314,9 @@ type batchBuffers struct {
 }
 
 // enqueue is Enqueue, with r's fingerprint computed ahead when ahead is not
-// nil, and the request counted in t when t is not nil (with a handoff, its
-// goroutine counts each request it queues instead).
-func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (bool, error) {
+// nil. An open scheduler hands r off, and the handoff's goroutine counts it
+// once queued; before Open, r is pushed and counted here.
+func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen) (bool, error) {
 	if s.closed {
 		// A memory queue would take it, and lose it.
 		return false, fmt.Errorf("scheduler: enqueue %s: %w", r, framework.ErrClosed)
@@ -389,10 +347,6 @@ func (s *Scheduler) enqueue(r *framework.Request, ahead *batchSeen, t *tally) (b
 	q, err := s.push(r)
 	if err != nil {
 		return false, err
-	}
-	if t != nil {
-		t.add(s, q)
-		return true, nil
 	}
 	q.enqueued(1)
 	s.count.enqueued(1)
