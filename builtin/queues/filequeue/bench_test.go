@@ -1,15 +1,11 @@
 package filequeue
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/builtin/queues/disk/disktest"
-	"github.com/frontier-go/frontier/framework"
 )
 
 // BenchmarkDiskQueueRoundTrip pushes 1,000,000 requests of 100 bytes into
@@ -31,22 +27,15 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	}
 	qs := make([]*Queue, nq)
 	for i := range qs {
-		q, err := st.Queue(filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000)), lifo)
+		q, err := st.Queue(disktest.Key(dir, i), lifo)
 		if err != nil {
 			b.Fatal(err)
 		}
 		qs[i] = q
 	}
-	r := &framework.Request{Method: "GET", Callback: "parse"}
-	var buf []byte
 	b.StartTimer()
 	t0, c0 := time.Now(), disktest.CPUTime()
-	for i := range total {
-		buf = disktest.Request(r, buf, i%nq, i)
-		if err := qs[i%nq].Push(r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	disktest.PushRoundRobin(b, qs, total)
 	for _, q := range qs {
 		if err := q.Flush(); err != nil {
 			b.Fatal(err)
@@ -89,10 +78,7 @@ func benchRoundTrip(b *testing.B, lifo bool, nq, total int) {
 // queue (no I/O), and building every queue and reading its length (what
 // finding the non-empty buckets costs), with the pages in the page cache.
 func BenchmarkDiskQueueReopen(b *testing.B) {
-	total, nq := 1_000_000, 10_000
-	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
-		total = n
-	}
+	total, nq := disktest.Requests(1_000_000), 10_000
 	for _, k := range disktest.Kinds() {
 		dir := disktest.Dir(b)
 		st, err := NewStore(disk.Config{}, nil)
@@ -101,20 +87,13 @@ func BenchmarkDiskQueueReopen(b *testing.B) {
 		}
 		paths := make([]string, nq)
 		for i := range paths {
-			paths[i] = filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000))
+			paths[i] = disktest.Key(dir, i)
 		}
-		r := &framework.Request{Method: "GET", Callback: "parse"}
-		var buf []byte
 		qs := make([]*Queue, nq)
 		for i := range qs {
 			qs[i], _ = st.Queue(paths[i], k.LIFO)
 		}
-		for i := range total {
-			buf = disktest.Request(r, buf, i%nq, i)
-			if err := qs[i%nq].Push(r); err != nil {
-				b.Fatal(err)
-			}
-		}
+		disktest.PushRoundRobin(b, qs, total)
 		for _, q := range qs {
 			if err := q.Close(); err != nil {
 				b.Fatal(err)

@@ -1,16 +1,12 @@
 package queuestore
 
 import (
-	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/frontier-go/frontier/builtin/queues/disk"
 	"github.com/frontier-go/frontier/builtin/queues/disk/disktest"
-	"github.com/frontier-go/frontier/framework"
 )
 
 // BenchmarkStoreRoundTrip is BenchmarkDiskQueueRoundTrip with the queues as
@@ -25,10 +21,6 @@ func BenchmarkStoreRoundTrip(b *testing.B) {
 func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	b.StopTimer()
 	dir := disktest.Dir(b)
-	keys := make([]string, nq)
-	for i := range keys {
-		keys[i] = filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000))
-	}
 	open := func() (*Store, []*Queue) {
 		st, err := Open(dir, disk.Config{})
 		if err != nil {
@@ -36,7 +28,7 @@ func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 		}
 		qs := make([]*Queue, nq)
 		for i := range qs {
-			if qs[i], err = st.Queue(keys[i], lifo); err != nil {
+			if qs[i], err = st.Queue(disktest.Key(dir, i), lifo); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -45,14 +37,7 @@ func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 	b.StartTimer()
 	t0, c0 := time.Now(), disktest.CPUTime()
 	st, qs := open()
-	r := &framework.Request{Method: "GET", Callback: "parse"}
-	var buf []byte
-	for i := range total {
-		buf = disktest.Request(r, buf, i%nq, i)
-		if err := qs[i%nq].Push(r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	disktest.PushRoundRobin(b, qs, total)
 	if err := st.Flush(); err != nil {
 		b.Fatal(err)
 	}
@@ -100,10 +85,7 @@ func benchStoreRoundTrip(b *testing.B, lifo bool, nq, total int) {
 // bench scheduler -s JOBDIR=DIR -n 1000000 --dup-ratio 0` drains in 0.59-0.71 s
 // with it and 0.77-0.99 s without (docs/jobdir-queues.md).
 func BenchmarkStorePopDecodeAhead(b *testing.B) {
-	total := 1_000_000
-	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
-		total = n
-	}
+	total := disktest.Requests(1_000_000)
 	for _, ahead := range []bool{true, false} {
 		b.Run(map[bool]string{true: "ahead", false: "no-ahead"}[ahead], func(b *testing.B) {
 			for _, lifo := range []bool{false, true} {
@@ -128,35 +110,18 @@ func benchPopDecodeAhead(b *testing.B, ahead, lifo bool, total int) {
 	st.dec.off = !ahead
 	qs := make([]*Queue, nq)
 	for i := range qs {
-		if qs[i], err = st.Queue(filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000)), lifo); err != nil {
+		if qs[i], err = st.Queue(disktest.Key(dir, i), lifo); err != nil {
 			b.Fatal(err)
 		}
 	}
-	r := &framework.Request{Method: "GET", Callback: "parse"}
-	var buf []byte
-	for i := range total {
-		buf = disktest.Request(r, buf, i%nq, i)
-		if err := qs[i%nq].Push(r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	disktest.PushRoundRobin(b, qs, total)
 	if err := st.Flush(); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
 	b.StartTimer()
 	t0 := time.Now()
-	for popped := 0; popped < total; {
-		for _, q := range qs {
-			r, err := q.Pop()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if r != nil {
-				popped++
-			}
-		}
-	}
+	disktest.Drain(b, qs, total)
 	took := time.Since(t0)
 	b.StopTimer()
 	taken := st.dec.taken

@@ -43,11 +43,9 @@ func CPUTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// DrainAndClose pops from each queue in turn until total requests have come
-// out, then closes them.
-func DrainAndClose[Q framework.Queue](b *testing.B, qs []Q, total int) {
-	popped := 0
-	for popped < total {
+// Drain pops from each queue in turn until total requests have come out.
+func Drain[Q framework.Queue](b *testing.B, qs []Q, total int) {
+	for popped := 0; popped < total; {
 		for _, q := range qs {
 			r, err := q.Pop()
 			if err != nil {
@@ -58,11 +56,44 @@ func DrainAndClose[Q framework.Queue](b *testing.B, qs []Q, total int) {
 			}
 		}
 	}
+}
+
+// DrainAndClose drains the queues (Drain), then closes them.
+func DrainAndClose[Q framework.Queue](b *testing.B, qs []Q, total int) {
+	Drain(b, qs, total)
 	for _, q := range qs {
 		if err := q.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// PushRoundRobin pushes total requests of 100 bytes (Request) to the
+// queues in turn, request i to queue i%len(qs).
+func PushRoundRobin[Q framework.Queue](b *testing.B, qs []Q, total int) {
+	r := &framework.Request{Method: "GET", Callback: "parse"}
+	var buf []byte
+	for i := range total {
+		buf = Request(r, buf, i%len(qs), i)
+		if err := qs[i%len(qs)].Push(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Key returns the path, under dir, of a benchmark's queue i: slot i%1000,
+// priority i/1000, so that 10,000 queues are 1000 slots x 10 priorities.
+func Key(dir string, i int) string {
+	return filepath.Join(dir, "host"+strconv.Itoa(i%1000), strconv.Itoa(i/1000))
+}
+
+// Requests returns how many requests a benchmark runs: FRONTIER_BENCH_REQUESTS
+// when set, def otherwise.
+func Requests(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // Request sets r's URL (on host host, ending in i) so that r's record is 100
@@ -87,10 +118,7 @@ const benchURLBytes = 100 - 1 - 2 - 2 - len("parse")
 // RunRoundTrips runs round trip for FIFO and LIFO over 1 and 10,000 queues,
 // of FRONTIER_BENCH_REQUESTS (default 1,000,000) requests.
 func RunRoundTrips(b *testing.B, queues string, roundTrip func(b *testing.B, lifo bool, nq, total int)) {
-	total := 1_000_000
-	if n, err := strconv.Atoi(os.Getenv("FRONTIER_BENCH_REQUESTS")); err == nil && n > 0 {
-		total = n
-	}
+	total := Requests(1_000_000)
 	for _, k := range Kinds() {
 		for _, nq := range []int{1, 10_000} {
 			b.Run(fmt.Sprintf("%s/%s=%d", k.Name, queues, nq), func(b *testing.B) {
