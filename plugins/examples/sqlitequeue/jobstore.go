@@ -240,9 +240,14 @@ func (s *jobStore) init(k kind) error {
 		{&s.mark, `UPDATE entries SET popped = ? WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.watermark, `UPDATE buckets SET popped_upto = ? WHERE id = ?`},
 		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
-		// json_each drives the loop: rows come in the order asked for
-		// (popRows checks it).
-		{&s.read, `SELECT e.id, e.record, e.popped FROM json_each(?) AS j CROSS JOIN entries AS e ON e.id = j.value`},
+		// One row of lists, not a row per entry (as load reads): the
+		// records concatenated and their lengths, in the order of the
+		// list of ids (json_each drives the loop), and the positions and
+		// flags of the rows marked popped (few: LIFO rows and released
+		// ones). A row missing from the table leaves the count short.
+		{&s.read, `SELECT group_concat(e.record, x''), json_group_array(length(e.record)),
+			json_group_array(j.key) FILTER (WHERE e.popped != 0), json_group_array(e.popped) FILTER (WHERE e.popped != 0), count(*)
+			FROM json_each(?) AS j CROSS JOIN entries AS e ON e.id = j.value`},
 	})
 }
 
@@ -717,42 +722,65 @@ func (s *jobStore) take(b *storeBucket, max int, earlier [][]int64, reqs []sdk.P
 }
 
 // readRows reads the rows listed in want (the JSON array of the ids in
-// taken, in order) into out, and returns their popped flags.
+// taken, in order) into out, and returns their popped flags. The records
+// of out share one buffer.
 func (s *jobStore) readRows(tx *sql.Tx, want string, taken [][]int64, out [][]sdk.Delivery) ([][]int, error) {
-	rows, err := tx.Stmt(s.read).Query(want)
-	if err != nil {
+	var recs, lens, at, popped []byte
+	var n int
+	if err := tx.Stmt(s.read).QueryRow(want).Scan(&recs, &lens, &at, &popped, &n); err != nil {
 		return nil, err
+	}
+	asked := 0
+	for _, ids := range taken {
+		asked += len(ids)
+	}
+	if n != asked {
+		return nil, fmt.Errorf("%w: %d of the %d rows to pop are missing from the table", errCorrupt, asked-n, asked)
 	}
 	flags := make([][]int, len(taken))
-	i, j := 0, 0
-	for rows.Next() {
-		for i < len(taken) && j == len(taken[i]) {
-			i, j = i+1, 0
+	for i, ids := range taken {
+		flags[i] = make([]int, len(ids))
+		for _, id := range ids {
+			size, err := nextListed(&lens)
+			if err != nil {
+				return nil, err
+			}
+			if size < 0 || size > int64(len(recs)) {
+				return nil, fmt.Errorf("%w: row %d: record of %d bytes, %d left to read", errCorrupt, id, size, len(recs))
+			}
+			out[i] = append(out[i], sdk.Delivery{ID: uint64(id), Record: recs[:size:size]})
+			recs = recs[size:]
 		}
-		var id int64
-		var rec []byte
-		var popped int
-		if err := rows.Scan(&id, &rec, &popped); err != nil {
-			rows.Close()
+	}
+	// The marked rows, by their position in the list asked for.
+	i, first := 0, 0
+	for {
+		pos, ok, err := nextInt(&at)
+		if err != nil || !ok {
+			return flags, err
+		}
+		flag, err := nextListed(&popped)
+		if err != nil {
 			return nil, err
 		}
-		if i == len(taken) || id != taken[i][j] {
-			rows.Close()
-			return nil, fmt.Errorf("reading the rows to pop: got row %d out of order", id)
+		for i < len(taken) && pos >= int64(first+len(taken[i])) {
+			first += len(taken[i])
+			i++
 		}
-		out[i] = append(out[i], sdk.Delivery{ID: uint64(id), Record: rec})
-		flags[i] = append(flags[i], popped)
-		j++
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	for i := range taken {
-		if len(out[i]) != len(taken[i]) {
-			return nil, fmt.Errorf("%w: %d of the %d rows to pop are missing from the table", errCorrupt, len(taken[i])-len(out[i]), len(taken[i]))
+		if i == len(taken) || pos < int64(first) {
+			return nil, fmt.Errorf("%w: a marked row at %d of the %d asked for", errCorrupt, pos, asked)
 		}
+		flags[i][pos-int64(first)] = int(flag)
 	}
-	return flags, nil
+}
+
+// nextListed reads the next integer of a JSON array that has one.
+func nextListed(list *[]byte) (int64, error) {
+	n, ok, err := nextInt(list)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: a list of the rows to pop is short", errCorrupt)
+	}
+	return n, err
 }
 
 // popped records ds, popped from b, as in flight.

@@ -514,3 +514,54 @@ func TestJobStoreLifoReopen(t *testing.T) {
 		}
 	}
 }
+
+// One Sync popping many buckets gives each entry its own flag: rows marked
+// by an earlier run come back redelivered wherever they sit in the Sync,
+// the others do not.
+func TestJobStoreLifoReopenManyBuckets(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets := []string{"a/0", "b/0", "c/0"}
+	var ws []sdk.BucketWrite
+	for _, b := range buckets {
+		ws = append(ws, sdk.BucketWrite{Bucket: b, Push: entries(0, 4)})
+	}
+	if err := s.Write(ws); err != nil {
+		t.Fatal(err)
+	}
+	popBucket(t, s, "b/0", 2) // r3 r2 marked
+	popBucket(t, s, "c/0", 1) // r3 marked
+	s.Close()
+
+	s, err = openJobStore(dir, true, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var reqs []sdk.PopRequest
+	for _, b := range buckets {
+		reqs = append(reqs, sdk.PopRequest{Bucket: b, Max: 4})
+	}
+	out, err := s.PopMany(reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]bool{
+		"a/0": {false, false, false, false},
+		"b/0": {true, true, false, false},
+		"c/0": {true, false, false, false},
+	}
+	for i, b := range buckets {
+		if got := names(out[i]); !reflect.DeepEqual(got, []string{"r3", "r2", "r1", "r0"}) {
+			t.Fatalf("%s popped %v", b, got)
+		}
+		for j, d := range out[i] {
+			if d.Redelivered != want[b][j] {
+				t.Errorf("%s %s redelivered = %v, want %v", b, d.Record, d.Redelivered, want[b][j])
+			}
+		}
+	}
+}
