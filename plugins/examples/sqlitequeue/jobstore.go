@@ -53,7 +53,7 @@ type jobStore struct {
 	newBucket  *sql.Stmt // name -> id
 	ack        *sql.Stmt // [id, ...]: delete
 	mark       *sql.Stmt // popped, [id, ...]
-	watermark  *sql.Stmt // popped_upto, bucket
+	watermark  *sql.Stmt // [[bucket, popped_upto], ...]
 	setNext    *sql.Stmt // next id
 	read       *sql.Stmt // [id, ...]: id, record, popped
 }
@@ -238,7 +238,7 @@ func (s *jobStore) init(k kind) error {
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
 		{&s.ack, `DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.mark, `UPDATE entries SET popped = ? WHERE id IN (SELECT value FROM json_each(?))`},
-		{&s.watermark, `UPDATE buckets SET popped_upto = ? WHERE id = ?`},
+		{&s.watermark, `UPDATE buckets SET popped_upto = w.value ->> 1 FROM json_each(?) AS w WHERE buckets.id = w.value ->> 0`},
 		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
 		// One row of lists, not a row per entry (as load reads): the
 		// records concatenated and their lengths, in the order of the
@@ -650,9 +650,17 @@ type popMark struct {
 func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Delivery, []popMark, error) {
 	var want rowIDs
 	taken := make([][]int64, len(reqs))
+	var took map[*storeBucket]int // entries taken so far, by bucket
 	for i, r := range reqs {
-		taken[i] = s.take(s.b[r.Bucket], r.Max, taken[:i], reqs[:i])
+		b := s.b[r.Bucket]
+		taken[i] = s.take(b, r.Max, took[b])
 		want.add(taken[i]...)
+		if len(taken[i]) > 0 {
+			if took == nil {
+				took = make(map[*storeBucket]int, len(reqs))
+			}
+			took[b] += len(taken[i])
+		}
 	}
 	out := make([][]sdk.Delivery, len(reqs))
 	if want.n == 0 {
@@ -679,10 +687,33 @@ func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Deliver
 			out[i][j] = d
 		}
 		if last := taken[i][len(taken[i])-1]; !s.lifo && last > b.mark {
-			if _, err := tx.Stmt(s.watermark).Exec(last, b.id); err != nil {
-				return nil, nil, err
+			// A bucket asked for twice took more the second time.
+			k := -1
+			if took[b] > len(taken[i]) {
+				k = slices.IndexFunc(wms, func(m popMark) bool { return m.b == b })
 			}
-			wms = append(wms, popMark{b: b, upto: last})
+			if k >= 0 {
+				wms[k].upto = last
+			} else {
+				wms = append(wms, popMark{b: b, upto: last})
+			}
+		}
+	}
+	if len(wms) > 0 {
+		list := []byte{'['}
+		for i, m := range wms {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			list = append(list, '[')
+			list = strconv.AppendInt(list, m.b.id, 10)
+			list = append(list, ',')
+			list = strconv.AppendInt(list, m.upto, 10)
+			list = append(list, ']')
+		}
+		list = append(list, ']')
+		if _, err := tx.Stmt(s.watermark).Exec(string(list)); err != nil {
+			return nil, nil, err
 		}
 	}
 	if len(marks) > 0 {
@@ -694,17 +725,10 @@ func (s *jobStore) popManyTx(tx *sql.Tx, reqs []sdk.PopRequest) ([][]sdk.Deliver
 }
 
 // take returns the ids of up to max rows of b in pop order, leaving out
-// those an earlier request of the same Sync took (earlier, with its
-// requests reqs).
-func (s *jobStore) take(b *storeBucket, max int, earlier [][]int64, reqs []sdk.PopRequest) []int64 {
+// the skip rows that earlier requests of the same Sync took.
+func (s *jobStore) take(b *storeBucket, max, skip int) []int64 {
 	if b == nil || max <= 0 {
 		return nil
-	}
-	skip := 0
-	for i, r := range reqs {
-		if s.b[r.Bucket] == b {
-			skip += len(earlier[i])
-		}
 	}
 	n := min(max, len(b.pending)-skip)
 	if n <= 0 {

@@ -450,6 +450,27 @@ func TestJobStoreSameBucketTwiceInASync(t *testing.T) {
 		}
 		s.Close()
 	}
+
+	// The FIFO watermark covers both requests: after a reopen, every row
+	// the Sync handed out comes back redelivered, and only those.
+	dir := t.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sync([]sdk.BucketWrite{{Bucket: "a", Push: entries(0, 5)}}, []sdk.PopRequest{{Bucket: "a", Max: 2}, {Bucket: "a", Max: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = openJobStore(dir, false, "normal"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, d := range popBucket(t, s, "a", 5) {
+		if want := i < 4; d.Redelivered != want {
+			t.Errorf("after reopen %s redelivered = %v, want %v", d.Record, d.Redelivered, want)
+		}
+	}
 }
 
 // BenchmarkJobStoreOpen measures opening a job store of 1M pending
