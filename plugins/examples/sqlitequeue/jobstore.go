@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/frontier-go/frontier/plugins/sdk"
 )
@@ -37,7 +39,8 @@ import (
 // of the bucket up to it was handed out), one update per bucket and pop
 // instead of one per row; a LIFO pop marks its rows (popped = 1), and a
 // released row is unmarked (popped = -1: not handed out, whatever the
-// watermark says).
+// watermark says). An acknowledged row is logged in the Sync and deleted
+// while the store is idle (acklog.go).
 type jobStore struct {
 	db     *sql.DB
 	lifo   bool
@@ -48,10 +51,27 @@ type jobStore struct {
 	broken error // a failed Sync left the memory state unknown
 	args   []any // scratch for insertMany
 
+	// mu keeps the database to one user at a time: a Sync (the SDK calls
+	// the store's methods one at a time) or the deleter of acknowledged
+	// entries (acklog.go), which waits on idle while syncing counts a
+	// Sync waiting or running.
+	mu      sync.Mutex
+	idle    *sync.Cond
+	syncing atomic.Int32
+	closing bool
+	wake    chan struct{} // a Sync left rows in the log
+	// deleterDone is closed when the deleter returns.
+	deleterDone chan struct{}
+	ackRows     []ackRow // the log's rows, oldest first
+	backlog     int      // ids in the log
+	nextSeq     int64    // the next log row's key
+
 	insert     *sql.Stmt // bucket, id, record
 	insertMany *sql.Stmt // insertChunk x (bucket, id, record)
 	newBucket  *sql.Stmt // name -> id
-	ack        *sql.Stmt // [id, ...]: delete
+	logAck     *sql.Stmt // seq, [id, ...]
+	applyAck   *sql.Stmt // seq: delete the entries it lists
+	dropAck    *sql.Stmt // seq
 	mark       *sql.Stmt // popped, [id, ...]
 	watermark  *sql.Stmt // [[bucket, popped_upto], ...]
 	setNext    *sql.Stmt // next id
@@ -93,12 +113,15 @@ CREATE TABLE IF NOT EXISTS entries (
 	bucket INTEGER NOT NULL,
 	record BLOB NOT NULL,
 	popped INTEGER NOT NULL DEFAULT 0
-);`
+);
+CREATE TABLE IF NOT EXISTS acked (seq INTEGER PRIMARY KEY, ids TEXT NOT NULL);`
 
 // jobStoreVersion is the version of the job store's schema, in its meta
-// table; a file of version 3 (no watermark) or 4 (rows clustered by
-// bucket) is upgraded in place, a file of another version is refused.
-const jobStoreVersion = "5"
+// table; a file of version 3 (no watermark), 4 (rows clustered by bucket)
+// or 5 (no log of acknowledgements) is upgraded in place, a file of
+// another version is refused. A version 5 program refuses a file of
+// version 6, whose log it would not read.
+const jobStoreVersion = "6"
 
 // openJobStore opens or creates the store of a job in the directory key.
 func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) {
@@ -137,11 +160,16 @@ func openJobStore(key string, lifo bool, synchronous string) (*jobStore, error) 
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &jobStore{db: db, lifo: lifo, path: path, b: map[string]*storeBucket{}}
+	s := &jobStore{db: db, lifo: lifo, path: path, b: map[string]*storeBucket{}, nextSeq: 1}
+	s.idle = sync.NewCond(&s.mu)
 	if err := s.init(k); err != nil {
 		s.stmts.close()
 		db.Close()
 		return nil, fmt.Errorf("sqlitequeue: %s: %w", path, err)
+	}
+	if startDeleter {
+		s.wake, s.deleterDone = make(chan struct{}, 1), make(chan struct{})
+		go s.deleteAcked()
 	}
 	return s, nil
 }
@@ -196,6 +224,16 @@ func upgradeV4(tx *sql.Tx) error {
 	return nil
 }
 
+// upgradeV5 marks a file of version 5 as version 6: the same tables, and
+// the log of acknowledgements, empty (jobSchema created it).
+func upgradeV5(tx *sql.Tx) error {
+	if have, err := format(tx); err != nil || have != "5" {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE meta SET value = '6' WHERE key = 'format'`)
+	return err
+}
+
 // init creates or checks the schema, prepares the statements and loads the
 // buckets' rows.
 func (s *jobStore) init(k kind) error {
@@ -203,7 +241,7 @@ func (s *jobStore) init(k kind) error {
 		if _, err := tx.Exec(jobSchema); err != nil {
 			return err
 		}
-		for _, up := range []func(*sql.Tx) error{upgradeV3, upgradeV4} {
+		for _, up := range []func(*sql.Tx) error{upgradeV3, upgradeV4, upgradeV5} {
 			if err := up(tx); err != nil {
 				return err
 			}
@@ -224,6 +262,9 @@ func (s *jobStore) init(k kind) error {
 		if _, err := fmt.Sscan(next, &s.next); err != nil || s.next < 1 {
 			return fmt.Errorf("%w: next_id %q", errFormatVersion, next)
 		}
+		if err := applyAckLog(tx); err != nil {
+			return err
+		}
 		return s.load(tx)
 	})
 	if err != nil {
@@ -236,7 +277,9 @@ func (s *jobStore) init(k kind) error {
 		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
 		{&s.insertMany, `INSERT OR FAIL INTO entries (bucket, id, record) VALUES ` + values},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
-		{&s.ack, `DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?))`},
+		{&s.logAck, `INSERT INTO acked (seq, ids) VALUES (?, ?)`},
+		{&s.applyAck, `DELETE FROM entries WHERE id IN (SELECT value FROM json_each((SELECT ids FROM acked WHERE seq = ?)))`},
+		{&s.dropAck, `DELETE FROM acked WHERE seq = ?`},
 		{&s.mark, `UPDATE entries SET popped = ? WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.watermark, `UPDATE buckets SET popped_upto = w.value ->> 1 FROM json_each(?) AS w WHERE buckets.id = w.value ->> 0`},
 		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
@@ -476,16 +519,24 @@ func (s *jobStore) PopMany(reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
 // were applied in memory (for the pops to see them), the store refuses
 // every later call and must be reopened, which reads the database's state.
 func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.Delivery, error) {
+	s.syncing.Add(1)
+	s.mu.Lock()
+	defer func() {
+		s.syncing.Add(-1)
+		s.idle.Broadcast()
+		s.mu.Unlock()
+	}()
 	if s.broken != nil {
 		return nil, s.broken
 	}
 	var changes []change
 	var out [][]sdk.Delivery
 	var marks []popMark
+	var log ackLog
 	applied := false
 	err := withTx(s.db, func(tx *sql.Tx) error {
 		var err error
-		if changes, err = s.writeTx(tx, ws); err != nil || len(reqs) == 0 {
+		if changes, err = s.writeTx(tx, ws, &log); err != nil || len(reqs) == 0 {
 			return err
 		}
 		s.applyWrites(changes)
@@ -504,6 +555,7 @@ func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.De
 	if !applied {
 		s.applyWrites(changes)
 	}
+	s.commitAckLog(log)
 	for i, r := range reqs {
 		if b := s.b[r.Bucket]; b != nil && len(out[i]) > 0 {
 			s.popped(b, out[i])
@@ -517,7 +569,7 @@ func (s *jobStore) Sync(ws []sdk.BucketWrite, reqs []sdk.PopRequest) ([][]sdk.De
 
 // writeTx runs the SQL of ws in tx and returns what it changes in memory.
 // Buckets it creates are in s.b already (dropCreated removes them).
-func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
+func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite, l *ackLog) ([]change, error) {
 	var changes []change
 	var acks, releases []int64
 	var pushes []pushRow
@@ -547,10 +599,10 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite) ([]change, error) {
 		changes = append(changes, c)
 	}
 	// Acknowledgements and releases touch entries in flight only, pushes
-	// add new ones: all the store's acknowledgements (and releases) go in
-	// one statement.
+	// add new ones: all the store's acknowledgements go to the log (a
+	// few rows), all its releases in one statement.
 	if len(acks) > 0 {
-		if _, err := tx.Stmt(s.ack).Exec(sortedIDs(acks)); err != nil {
+		if err := s.logAcks(tx, acks, l); err != nil {
 			return changes, err
 		}
 	}
@@ -824,9 +876,11 @@ func (s *jobStore) popped(b *storeBucket, ds []sdk.Delivery) {
 // SQLite's business.
 func (s *jobStore) Flush() error { return nil }
 
-// Close closes the database; rows in flight stay marked popped and are
-// pending again, redelivered, when the store is opened next.
+// Close stops the deleter and closes the database; rows in flight stay
+// marked popped and are pending again, redelivered, when the store is
+// opened next, which also applies what is left in the log.
 func (s *jobStore) Close() error {
+	s.stopDeleter()
 	return errors.Join(s.stmts.close(), s.db.Close())
 }
 
