@@ -158,31 +158,33 @@ func TestJobStoreDeleterEmptiesTheLog(t *testing.T) {
 	}
 }
 
-// A file of format 5 (no log) opens as format 6, with its entries, their
-// order and their watermark as they were.
+// A file of format 5 (ids from the meta table, no log) opens as format 6
+// with its entries, their order and their watermark as they were, and the
+// ids go on from where next_id said: the rows acknowledged at the table's
+// end do not give their ids again.
 func TestJobStoreUpgradesFormat5(t *testing.T) {
 	dir := t.TempDir()
-	s, err := openJobStore(dir, false, "normal")
+	db, err := sql.Open("sqlite", filepath.Join(dir, "sqlitequeue-fifo.sqlite3"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 4)}}); err != nil {
-		t.Fatal(err)
-	}
-	popBucket(t, s, "a/0", 1)
-	s.Close()
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "sqlitequeue-fifo.sqlite3"), "normal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TABLE acked`, `UPDATE meta SET value = '5' WHERE key = 'format'`} {
+	for _, q := range []string{
+		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+		`CREATE TABLE buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, popped_upto INTEGER NOT NULL DEFAULT 0)`,
+		`CREATE TABLE entries (id INTEGER PRIMARY KEY, bucket INTEGER NOT NULL, record BLOB NOT NULL, popped INTEGER NOT NULL DEFAULT 0)`,
+		`INSERT INTO meta VALUES ('format', '5'), ('kind', 'fifo'), ('next_id', '9')`,
+		`INSERT INTO buckets VALUES (1, 'a/0', 2)`,
+		// r0 under the watermark, r1 under it but released, r2 and r3
+		// above it; rows 5 to 8 were acknowledged.
+		`INSERT INTO entries VALUES (1, 1, 'r0', 0), (2, 1, 'r1', -1), (3, 1, 'r2', 0), (4, 1, 'r3', 0)`,
+	} {
 		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	db.Close()
 
-	s, err = openJobStore(dir, false, "normal")
+	s, err := openJobStore(dir, false, "normal")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +193,19 @@ func TestJobStoreUpgradesFormat5(t *testing.T) {
 	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
 		t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
 	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(4, 6)}}); err != nil {
+		t.Fatal(err)
+	}
 	got := popBucket(t, s, "a/0", 10)
-	if n := names(got); !reflect.DeepEqual(n, []string{"r0", "r1", "r2", "r3"}) || !got[0].Redelivered || got[1].Redelivered {
-		t.Fatalf("after the upgrade popped %v (first redelivered %v, second %v)", n, got[0].Redelivered, got[1].Redelivered)
+	if n := names(got); !reflect.DeepEqual(n, []string{"r0", "r1", "r2", "r3", "r4", "r5"}) {
+		t.Fatalf("after the upgrade popped %v", n)
+	}
+	for i, d := range got {
+		if want := i == 0; d.Redelivered != want {
+			t.Errorf("%s redelivered = %v, want %v", d.Record, d.Redelivered, want)
+		}
+	}
+	if got[4].ID != 9 || got[5].ID != 10 {
+		t.Fatalf("the rows pushed after the upgrade got ids %d and %d, want 9 and 10", got[4].ID, got[5].ID)
 	}
 }

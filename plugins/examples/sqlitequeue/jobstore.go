@@ -19,8 +19,8 @@ import (
 // jobStore keeps every bucket of a job's FIFO or LIFO queues in one SQLite
 // database, sqlitequeue-fifo.sqlite3 (or -lifo) in the job directory: one
 // row per request in a table keyed by the request's id (the rowid), which
-// grows across the store (the next one is kept in the meta table, in the
-// transaction that uses it) and is never reused. Rows are in push order,
+// SQLite assigns (AUTOINCREMENT: it grows across the store and is never
+// reused; an insert appends without looking the id up first). Rows are in push order,
 // whatever their bucket: a round trip's pushes append to the end of the
 // table, a few pages whatever the number of buckets they go to, where a
 // table clustered by bucket (format 4) had a commit write a page per bucket
@@ -66,15 +66,14 @@ type jobStore struct {
 	backlog     int      // ids in the log
 	nextSeq     int64    // the next log row's key
 
-	insert     *sql.Stmt // bucket, id, record
-	insertMany *sql.Stmt // insertChunk x (bucket, id, record)
+	insert     *sql.Stmt // bucket, record
+	insertMany *sql.Stmt // insertChunk x (bucket, record)
 	newBucket  *sql.Stmt // name -> id
 	logAck     *sql.Stmt // seq, [id, ...]
 	applyAck   *sql.Stmt // seq: delete the entries it lists
 	dropAck    *sql.Stmt // seq
 	mark       *sql.Stmt // popped, [id, ...]
 	watermark  *sql.Stmt // [[bucket, popped_upto], ...]
-	setNext    *sql.Stmt // next id
 	read       *sql.Stmt // [id, ...]: id, record, popped
 }
 
@@ -109,7 +108,7 @@ CREATE TABLE IF NOT EXISTS buckets (
 	popped_upto INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS entries (
-	id INTEGER PRIMARY KEY,
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
 	bucket INTEGER NOT NULL,
 	record BLOB NOT NULL,
 	popped INTEGER NOT NULL DEFAULT 0
@@ -118,9 +117,9 @@ CREATE TABLE IF NOT EXISTS acked (seq INTEGER PRIMARY KEY, ids TEXT NOT NULL);`
 
 // jobStoreVersion is the version of the job store's schema, in its meta
 // table; a file of version 3 (no watermark), 4 (rows clustered by bucket)
-// or 5 (no log of acknowledgements) is upgraded in place, a file of
-// another version is refused. A version 5 program refuses a file of
-// version 6, whose log it would not read.
+// or 5 (ids kept in the meta table, no log of acknowledgements) is
+// upgraded in place, a file of another version is refused. A version 5
+// program refuses a file of version 6, whose log it would not read.
 const jobStoreVersion = "6"
 
 // openJobStore opens or creates the store of a job in the directory key.
@@ -224,14 +223,34 @@ func upgradeV4(tx *sql.Tx) error {
 	return nil
 }
 
-// upgradeV5 marks a file of version 5 as version 6: the same tables, and
-// the log of acknowledgements, empty (jobSchema created it).
+// upgradeV5 copies the rows of a file of version 5 into a table whose ids
+// SQLite assigns, the next one where the meta table's next_id said, and
+// marks the file as version 6; the log of acknowledgements is empty
+// (jobSchema created it). It runs in the transaction that opens the store.
 func upgradeV5(tx *sql.Tx) error {
 	if have, err := format(tx); err != nil || have != "5" {
 		return err
 	}
-	_, err := tx.Exec(`UPDATE meta SET value = '6' WHERE key = 'format'`)
-	return err
+	for _, q := range []string{
+		`CREATE TABLE entries_v6 (
+			id INTEGER PRIMARY KEY AUTOINCREMENT,
+			bucket INTEGER NOT NULL,
+			record BLOB NOT NULL,
+			popped INTEGER NOT NULL DEFAULT 0
+		)`,
+		`INSERT INTO entries_v6 (id, bucket, record, popped) SELECT id, bucket, record, popped FROM entries ORDER BY id`,
+		`DROP TABLE entries`,
+		`ALTER TABLE entries_v6 RENAME TO entries`,
+		`DELETE FROM sqlite_sequence WHERE name = 'entries'`,
+		`INSERT INTO sqlite_sequence (name, seq) SELECT 'entries', max(CAST(value AS INTEGER) - 1, coalesce((SELECT max(id) FROM entries), 0)) FROM meta WHERE key = 'next_id'`,
+		`DELETE FROM meta WHERE key = 'next_id'`,
+		`UPDATE meta SET value = '6' WHERE key = 'format'`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			return fmt.Errorf("upgrading from format 5: %w", err)
+		}
+	}
+	return nil
 }
 
 // init creates or checks the schema, prepares the statements and loads the
@@ -252,15 +271,10 @@ func (s *jobStore) init(k kind) error {
 		if err := checkMeta(tx, "kind", k.String(), errKindMismatch); err != nil {
 			return err
 		}
-		next := "1"
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', '1')`); err != nil {
+		// The id SQLite gives the next row: past the largest it gave, and
+		// past every row in the table.
+		if err := tx.QueryRow(`SELECT 1 + max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), coalesce((SELECT max(id) FROM entries), 0))`).Scan(&s.next); err != nil {
 			return err
-		}
-		if err := tx.QueryRow(`SELECT value FROM meta WHERE key = 'next_id'`).Scan(&next); err != nil {
-			return err
-		}
-		if _, err := fmt.Sscan(next, &s.next); err != nil || s.next < 1 {
-			return fmt.Errorf("%w: next_id %q", errFormatVersion, next)
 		}
 		if err := applyAckLog(tx); err != nil {
 			return err
@@ -270,19 +284,18 @@ func (s *jobStore) init(k kind) error {
 	if err != nil {
 		return err
 	}
-	// OR FAIL: an insert of many rows needs no statement journal (ids are
-	// unique; a failure fails the whole transaction anyway).
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", insertChunk), ", ")
+	// OR FAIL: an insert of many rows needs no statement journal (a
+	// failure fails the whole transaction anyway).
+	values := strings.TrimSuffix(strings.Repeat("(?, ?), ", insertChunk), ", ")
 	return s.stmts.prepare(s.db, []stmt{
-		{&s.insert, `INSERT INTO entries (bucket, id, record) VALUES (?, ?, ?)`},
-		{&s.insertMany, `INSERT OR FAIL INTO entries (bucket, id, record) VALUES ` + values},
+		{&s.insert, `INSERT INTO entries (bucket, record) VALUES (?, ?)`},
+		{&s.insertMany, `INSERT OR FAIL INTO entries (bucket, record) VALUES ` + values},
 		{&s.newBucket, `INSERT INTO buckets (name) VALUES (?) RETURNING id`},
 		{&s.logAck, `INSERT INTO acked (seq, ids) VALUES (?, ?)`},
 		{&s.applyAck, `DELETE FROM entries WHERE id IN (SELECT value FROM json_each((SELECT ids FROM acked WHERE seq = ?)))`},
 		{&s.dropAck, `DELETE FROM acked WHERE seq = ?`},
 		{&s.mark, `UPDATE entries SET popped = ? WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.watermark, `UPDATE buckets SET popped_upto = w.value ->> 1 FROM json_each(?) AS w WHERE buckets.id = w.value ->> 0`},
-		{&s.setNext, `UPDATE meta SET value = ? WHERE key = 'next_id'`},
 		// One row of lists, not a row per entry (as load reads): the
 		// records concatenated and their lengths, in the order of the
 		// list of ids (json_each drives the loop), and the positions and
@@ -615,9 +628,6 @@ func (s *jobStore) writeTx(tx *sql.Tx, ws []sdk.BucketWrite, l *ackLog) ([]chang
 		if err := s.insertRows(tx, pushes); err != nil {
 			return changes, err
 		}
-		if _, err := tx.Stmt(s.setNext).Exec(strconv.FormatInt(next, 10)); err != nil {
-			return changes, err
-		}
 	}
 	return changes, nil
 }
@@ -628,37 +638,42 @@ type pushRow struct {
 	record []byte
 }
 
-// insertRows inserts rows with the ids s.next, s.next+1, ..., insertChunk
-// rows per statement.
+// insertRows inserts rows, insertChunk rows per statement, and checks that
+// SQLite gave them the ids s.next, s.next+1, ..., which the memory state
+// holds (AUTOINCREMENT gives each row one more than the last).
 func (s *jobStore) insertRows(tx *sql.Tx, rows []pushRow) error {
-	id := s.next
+	want := s.next + int64(len(rows)) - 1
+	var res sql.Result
 	if len(rows) >= insertChunk {
 		many := tx.Stmt(s.insertMany)
 		for len(rows) >= insertChunk {
 			args := s.args[:0]
 			for _, r := range rows[:insertChunk] {
-				args = append(args, r.bucket, id, r.record)
-				id++
+				args = append(args, r.bucket, r.record)
 			}
 			s.args = args
-			if _, err := many.Exec(args...); err != nil {
+			var err error
+			if res, err = many.Exec(args...); err != nil {
 				return err
 			}
 			rows = rows[insertChunk:]
 		}
 		clear(s.args)
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	one := tx.Stmt(s.insert)
-	for _, r := range rows {
-		if _, err := one.Exec(r.bucket, id, r.record); err != nil {
-			return err
+	if len(rows) > 0 {
+		one := tx.Stmt(s.insert)
+		for _, r := range rows {
+			var err error
+			if res, err = one.Exec(r.bucket, r.record); err != nil {
+				return err
+			}
 		}
-		id++
 	}
-	return nil
+	last, err := res.LastInsertId()
+	if err == nil && last != want {
+		err = fmt.Errorf("%w: the last row pushed got id %d, not %d", errCorrupt, last, want)
+	}
+	return err
 }
 
 // applyWrites applies changes to the memory state.

@@ -586,3 +586,36 @@ func TestJobStoreLifoReopenManyBuckets(t *testing.T) {
 		}
 	}
 }
+
+// Ids are never given twice: rows acknowledged at the end of the table,
+// deleted and gone by the next open, leave their ids unused.
+func TestJobStoreIdsNotReused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(0, 5)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Ack: ids(popBucket(t, s, "a/0", 5))}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for round := range 2 {
+		if s, err = openJobStore(dir, false, "normal"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(5, 6)}}); err != nil {
+			t.Fatal(err)
+		}
+		ds := popBucket(t, s, "a/0", 5)
+		if len(ds) != 1 || ds[0].ID != uint64(6+round) {
+			t.Fatalf("round %d: popped %v with ids %v, want one with id %d", round, names(ds), ids(ds), 6+round)
+		}
+		if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Ack: ids(ds)}}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+}
