@@ -184,15 +184,7 @@ func TestJobStoreUpgradesFormat5(t *testing.T) {
 	}
 	db.Close()
 
-	s, err := openJobStore(dir, false, "normal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var format string
-	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
-		t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
-	}
+	s := openUpgraded(t, dir)
 	if err := s.Write([]sdk.BucketWrite{{Bucket: "a/0", Push: entries(4, 6)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -183,17 +183,42 @@ func format(tx *sql.Tx) (string, error) {
 	return have, err
 }
 
+// upgrade runs stmts in tx when the file is of format from; the last of
+// them marks the file with the next format.
+func upgrade(tx *sql.Tx, from string, stmts ...string) error {
+	if have, err := format(tx); err != nil || have != from {
+		return err
+	}
+	for _, q := range stmts {
+		if _, err := tx.Exec(q); err != nil {
+			return fmt.Errorf("upgrading from format %s: %w", from, err)
+		}
+	}
+	return nil
+}
+
+// copyEntries are the statements that copy the entries table into a new
+// one keyed by id, ids given by the store (format 5) or by SQLite (format
+// 6, autoincrement): the same rows, ids and marks, in id order.
+func copyEntries(autoincrement bool) []string {
+	key := "INTEGER PRIMARY KEY"
+	if autoincrement {
+		key += " AUTOINCREMENT"
+	}
+	return []string{
+		`CREATE TABLE entries_new (id ` + key + `, bucket INTEGER NOT NULL, record BLOB NOT NULL, popped INTEGER NOT NULL DEFAULT 0)`,
+		`INSERT INTO entries_new (id, bucket, record, popped) SELECT id, bucket, record, popped FROM entries ORDER BY id`,
+		`DROP TABLE entries`,
+		`ALTER TABLE entries_new RENAME TO entries`,
+	}
+}
+
 // upgradeV3 adds the watermark column to a file of version 3, whose rows
 // mean the same in version 4 (popped 0 or 1, no watermark).
 func upgradeV3(tx *sql.Tx) error {
-	if have, err := format(tx); err != nil || have != "3" {
-		return err
-	}
-	if _, err := tx.Exec(`ALTER TABLE buckets ADD COLUMN popped_upto INTEGER NOT NULL DEFAULT 0`); err != nil {
-		return fmt.Errorf("upgrading from format 3: %w", err)
-	}
-	_, err := tx.Exec(`UPDATE meta SET value = '4' WHERE key = 'format'`)
-	return err
+	return upgrade(tx, "3",
+		`ALTER TABLE buckets ADD COLUMN popped_upto INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE meta SET value = '4' WHERE key = 'format'`)
 }
 
 // upgradeV4 copies the rows of a file of version 4, clustered by (bucket,
@@ -201,56 +226,20 @@ func upgradeV3(tx *sql.Tx) error {
 // the order version 5 keeps them. It runs in the transaction that opens
 // the store: a crash in the middle leaves the file of version 4.
 func upgradeV4(tx *sql.Tx) error {
-	if have, err := format(tx); err != nil || have != "4" {
-		return err
-	}
-	for _, q := range []string{
-		`CREATE TABLE entries_v5 (
-			id INTEGER PRIMARY KEY,
-			bucket INTEGER NOT NULL,
-			record BLOB NOT NULL,
-			popped INTEGER NOT NULL DEFAULT 0
-		)`,
-		`INSERT INTO entries_v5 (id, bucket, record, popped) SELECT id, bucket, record, popped FROM entries ORDER BY id`,
-		`DROP TABLE entries`,
-		`ALTER TABLE entries_v5 RENAME TO entries`,
-		`UPDATE meta SET value = '5' WHERE key = 'format'`,
-	} {
-		if _, err := tx.Exec(q); err != nil {
-			return fmt.Errorf("upgrading from format 4: %w", err)
-		}
-	}
-	return nil
+	return upgrade(tx, "4", append(copyEntries(false),
+		`UPDATE meta SET value = '5' WHERE key = 'format'`)...)
 }
 
 // upgradeV5 copies the rows of a file of version 5 into a table whose ids
-// SQLite assigns, the next one where the meta table's next_id said, and
+// SQLite gives, the next one where the meta table's next_id said, and
 // marks the file as version 6; the log of acknowledgements is empty
 // (jobSchema created it). It runs in the transaction that opens the store.
 func upgradeV5(tx *sql.Tx) error {
-	if have, err := format(tx); err != nil || have != "5" {
-		return err
-	}
-	for _, q := range []string{
-		`CREATE TABLE entries_v6 (
-			id INTEGER PRIMARY KEY AUTOINCREMENT,
-			bucket INTEGER NOT NULL,
-			record BLOB NOT NULL,
-			popped INTEGER NOT NULL DEFAULT 0
-		)`,
-		`INSERT INTO entries_v6 (id, bucket, record, popped) SELECT id, bucket, record, popped FROM entries ORDER BY id`,
-		`DROP TABLE entries`,
-		`ALTER TABLE entries_v6 RENAME TO entries`,
+	return upgrade(tx, "5", append(copyEntries(true),
 		`DELETE FROM sqlite_sequence WHERE name = 'entries'`,
 		`INSERT INTO sqlite_sequence (name, seq) SELECT 'entries', max(CAST(value AS INTEGER) - 1, coalesce((SELECT max(id) FROM entries), 0)) FROM meta WHERE key = 'next_id'`,
 		`DELETE FROM meta WHERE key = 'next_id'`,
-		`UPDATE meta SET value = '6' WHERE key = 'format'`,
-	} {
-		if _, err := tx.Exec(q); err != nil {
-			return fmt.Errorf("upgrading from format 5: %w", err)
-		}
-	}
-	return nil
+		`UPDATE meta SET value = '6' WHERE key = 'format'`)...)
 }
 
 // init creates or checks the schema, prepares the statements and loads the

@@ -285,6 +285,22 @@ CREATE TABLE entries (
 	PRIMARY KEY (bucket, id)
 ) WITHOUT ROWID;`
 
+// openUpgraded opens the FIFO job store of an older format in dir and
+// checks that it is of the current format once open; the test closes it.
+func openUpgraded(t *testing.T, dir string) *jobStore {
+	t.Helper()
+	s, err := openJobStore(dir, false, "normal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var format string
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
+		t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
+	}
+	return s
+}
+
 // writeOldJobStore writes a FIFO job store of format 3 or 4 in dir, as
 // those versions of the plugin left it, from SQL statements.
 func writeOldJobStore(t *testing.T, dir, format string, stmts ...string) {
@@ -333,15 +349,7 @@ func TestJobStoreUpgradesOldFormats(t *testing.T) {
 		t.Run("format "+c.format, func(t *testing.T) {
 			dir := t.TempDir()
 			writeOldJobStore(t, dir, c.format, c.rows...)
-			s, err := openJobStore(dir, false, "normal")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			var format string
-			if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'format'`).Scan(&format); err != nil || format != jobStoreVersion {
-				t.Fatalf("format after the upgrade = %q (%v), want %s", format, err, jobStoreVersion)
-			}
+			s := openUpgraded(t, dir)
 			if got := s.Buckets(); got["a/0"].Pending != len(c.wantA) || got["b/0"].Pending != 2 {
 				t.Fatalf("Buckets after the upgrade = %v", got)
 			}
