@@ -817,6 +817,19 @@ func (s *jobStore) readRows(tx *sql.Tx, want string, taken [][]int64, out [][]sd
 	if n != asked {
 		return nil, fmt.Errorf("%w: %d of the %d rows to pop are missing from the table", errCorrupt, asked-n, asked)
 	}
+	return splitRows(recs, lens, at, popped, taken, out)
+}
+
+// splitRows splits recs, the records of the rows listed in taken
+// concatenated, by their lengths (lens, a JSON array) into out, and
+// returns the rows' popped flags: 0 but for the positions listed in at,
+// whose flags popped lists (JSON arrays, positions ascending in the list
+// of all the rows asked for).
+func splitRows(recs, lens, at, popped []byte, taken [][]int64, out [][]sdk.Delivery) ([][]int, error) {
+	asked := 0
+	for _, ids := range taken {
+		asked += len(ids)
+	}
 	flags := make([][]int, len(taken))
 	for i, ids := range taken {
 		flags[i] = make([]int, len(ids))
@@ -831,6 +844,9 @@ func (s *jobStore) readRows(tx *sql.Tx, want string, taken [][]int64, out [][]sd
 			out[i] = append(out[i], sdk.Delivery{ID: uint64(id), Record: recs[:size:size]})
 			recs = recs[size:]
 		}
+	}
+	if len(recs) > 0 {
+		return nil, fmt.Errorf("%w: %d bytes of records past the rows to pop", errCorrupt, len(recs))
 	}
 	// The marked rows, by their position in the list asked for.
 	i, first := 0, 0

@@ -627,3 +627,36 @@ func TestJobStoreIdsNotReused(t *testing.T) {
 		s.Close()
 	}
 }
+
+// splitRows takes whatever a damaged file gives it without a panic: it
+// returns an error, or every row asked for with a record and a flag.
+func FuzzSplitRows(f *testing.F) {
+	f.Add([]byte("r1r22"), []byte("[2,3]"), []byte("[1]"), []byte("[1]"), uint8(1), uint8(1))
+	f.Add([]byte("abc"), []byte("[1,1,1]"), []byte("[]"), []byte("[]"), uint8(2), uint8(1))
+	f.Add([]byte("x"), []byte("[-1]"), []byte("[5]"), []byte("[-1]"), uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, recs, lens, at, popped []byte, first, second uint8) {
+		taken := [][]int64{make([]int64, first%8), make([]int64, second%8)}
+		for i := range taken {
+			for j := range taken[i] {
+				taken[i][j] = int64(10*i + j + 1)
+			}
+		}
+		out := make([][]sdk.Delivery, len(taken))
+		flags, err := splitRows(recs, lens, at, popped, taken, out)
+		if err != nil {
+			return
+		}
+		total := 0
+		for i := range taken {
+			if len(out[i]) != len(taken[i]) || len(flags[i]) != len(taken[i]) {
+				t.Fatalf("request %d: %d rows and %d flags for %d asked", i, len(out[i]), len(flags[i]), len(taken[i]))
+			}
+			for _, d := range out[i] {
+				total += len(d.Record)
+			}
+		}
+		if total != len(recs) {
+			t.Fatalf("the rows hold %d bytes of the %d read", total, len(recs))
+		}
+	})
+}
