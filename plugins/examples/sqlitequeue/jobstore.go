@@ -74,7 +74,7 @@ type jobStore struct {
 	dropAck    *sql.Stmt // seq
 	mark       *sql.Stmt // popped, [id, ...]
 	watermark  *sql.Stmt // [[bucket, popped_upto], ...]
-	read       *sql.Stmt // [id, ...]: id, record, popped
+	read       *sql.Stmt // [id, ...]: records, lengths, marked positions and flags, count
 }
 
 // insertChunk is how many rows one INSERT statement adds: a statement per
@@ -107,13 +107,12 @@ CREATE TABLE IF NOT EXISTS buckets (
 	name TEXT NOT NULL UNIQUE,
 	popped_upto INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS entries (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	bucket INTEGER NOT NULL,
-	record BLOB NOT NULL,
-	popped INTEGER NOT NULL DEFAULT 0
-);
+CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, ` + entryColumns + `);
 CREATE TABLE IF NOT EXISTS acked (seq INTEGER PRIMARY KEY, ids TEXT NOT NULL);`
+
+// entryColumns are the entries table's columns after its id, in formats 5
+// and 6.
+const entryColumns = `bucket INTEGER NOT NULL, record BLOB NOT NULL, popped INTEGER NOT NULL DEFAULT 0`
 
 // jobStoreVersion is the version of the job store's schema, in its meta
 // table; a file of version 3 (no watermark), 4 (rows clustered by bucket)
@@ -206,7 +205,7 @@ func copyEntries(autoincrement bool) []string {
 		key += " AUTOINCREMENT"
 	}
 	return []string{
-		`CREATE TABLE entries_new (id ` + key + `, bucket INTEGER NOT NULL, record BLOB NOT NULL, popped INTEGER NOT NULL DEFAULT 0)`,
+		`CREATE TABLE entries_new (id ` + key + `, ` + entryColumns + `)`,
 		`INSERT INTO entries_new (id, bucket, record, popped) SELECT id, bucket, record, popped FROM entries ORDER BY id`,
 		`DROP TABLE entries`,
 		`ALTER TABLE entries_new RENAME TO entries`,
@@ -355,17 +354,11 @@ const loadChunk = 65536
 // buckets bucketList names, entry by entry (JSON arrays of integers).
 func (s *jobStore) loadChunk(byID map[int64]*storeBucket, bucketList, idList []byte, n int) error {
 	for range n {
-		bucket, ok, err := nextInt(&bucketList)
-		if err == nil && !ok {
-			err = fmt.Errorf("%w: fewer buckets than entries read", errCorrupt)
-		}
+		bucket, err := nextListed(&bucketList, "fewer buckets than entries read")
 		if err != nil {
 			return err
 		}
-		id, ok, err := nextInt(&idList)
-		if err == nil && !ok {
-			err = fmt.Errorf("%w: fewer ids than entries read", errCorrupt)
-		}
+		id, err := nextListed(&idList, "fewer ids than entries read")
 		if err != nil {
 			return err
 		}
@@ -810,6 +803,15 @@ func (s *jobStore) readRows(tx *sql.Tx, want string, taken [][]int64, out [][]sd
 	if err := tx.Stmt(s.read).QueryRow(want).Scan(&recs, &lens, &at, &popped, &n); err != nil {
 		return nil, err
 	}
+	return splitRows(recs, lens, at, popped, n, taken, out)
+}
+
+// splitRows splits recs, the records of the n rows read of those listed in
+// taken, concatenated, by their lengths (lens, a JSON array) into out, and
+// returns the rows' popped flags: 0 but for the positions listed in at,
+// whose flags popped lists (JSON arrays, positions ascending in the list
+// of all the rows asked for). Fewer rows read than asked for is corrupt.
+func splitRows(recs, lens, at, popped []byte, n int, taken [][]int64, out [][]sdk.Delivery) ([][]int, error) {
 	asked := 0
 	for _, ids := range taken {
 		asked += len(ids)
@@ -817,24 +819,11 @@ func (s *jobStore) readRows(tx *sql.Tx, want string, taken [][]int64, out [][]sd
 	if n != asked {
 		return nil, fmt.Errorf("%w: %d of the %d rows to pop are missing from the table", errCorrupt, asked-n, asked)
 	}
-	return splitRows(recs, lens, at, popped, taken, out)
-}
-
-// splitRows splits recs, the records of the rows listed in taken
-// concatenated, by their lengths (lens, a JSON array) into out, and
-// returns the rows' popped flags: 0 but for the positions listed in at,
-// whose flags popped lists (JSON arrays, positions ascending in the list
-// of all the rows asked for).
-func splitRows(recs, lens, at, popped []byte, taken [][]int64, out [][]sdk.Delivery) ([][]int, error) {
-	asked := 0
-	for _, ids := range taken {
-		asked += len(ids)
-	}
 	flags := make([][]int, len(taken))
 	for i, ids := range taken {
 		flags[i] = make([]int, len(ids))
 		for _, id := range ids {
-			size, err := nextListed(&lens)
+			size, err := nextListed(&lens, "fewer lengths than rows to pop")
 			if err != nil {
 				return nil, err
 			}
@@ -855,7 +844,7 @@ func splitRows(recs, lens, at, popped []byte, taken [][]int64, out [][]sdk.Deliv
 		if err != nil || !ok {
 			return flags, err
 		}
-		flag, err := nextListed(&popped)
+		flag, err := nextListed(&popped, "fewer flags than marked rows to pop")
 		if err != nil {
 			return nil, err
 		}
@@ -870,11 +859,12 @@ func splitRows(recs, lens, at, popped []byte, taken [][]int64, out [][]sdk.Deliv
 	}
 }
 
-// nextListed reads the next integer of a JSON array that has one.
-func nextListed(list *[]byte) (int64, error) {
+// nextListed reads the next integer of a JSON array that must have one;
+// short says what is corrupt when it has none.
+func nextListed(list *[]byte, short string) (int64, error) {
 	n, ok, err := nextInt(list)
 	if err == nil && !ok {
-		err = fmt.Errorf("%w: a list of the rows to pop is short", errCorrupt)
+		err = fmt.Errorf("%w: %s", errCorrupt, short)
 	}
 	return n, err
 }

@@ -642,7 +642,7 @@ func FuzzSplitRows(f *testing.F) {
 			}
 		}
 		out := make([][]sdk.Delivery, len(taken))
-		flags, err := splitRows(recs, lens, at, popped, taken, out)
+		flags, err := splitRows(recs, lens, at, popped, len(taken[0])+len(taken[1]), taken, out)
 		if err != nil {
 			return
 		}
