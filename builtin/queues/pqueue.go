@@ -211,14 +211,11 @@ func (pq *ScrapyPriorityQueue) drop(b *bucket) error {
 func (pq *ScrapyPriorityQueue) current() (*bucket, int) {
 	for len(pq.prios) > 0 {
 		p := pq.prios[0]
-		if b, ok := pq.reg[p]; ok {
-			if n := b.q.Len(); n > 0 {
-				return b, n
-			}
-		}
-		if b, ok := pq.start[p]; ok {
-			if n := b.q.Len(); n > 0 {
-				return b, n
+		for _, m := range [...]map[int]*bucket{pq.reg, pq.start} {
+			if b, ok := m[p]; ok {
+				if n := b.q.Len(); n > 0 {
+					return b, n
+				}
 			}
 		}
 		// Only buckets kept open for acknowledgements remain at p: skip past

@@ -137,8 +137,17 @@ func New(ctx context.Context, c *framework.Crawler) (*Scheduler, error) {
 func (s *Scheduler) DupeFilter() framework.DupeFilter { return s.df }
 
 // Open builds the memory priority queue and, with JOBDIR, opens the job
-// directory and builds the disk one, then opens the dupefilter.
+// directory and builds the disk one, then opens the dupefilter, and starts
+// the handoff.
 func (s *Scheduler) Open(ctx context.Context) error {
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	s.handoff = newHandoff(s)
+	return nil
+}
+
+func (s *Scheduler) open(ctx context.Context) error {
 	mpq, err := s.factories.priority(ctx, s.c, framework.PriorityQueueConfig{Downstream: s.factories.memory, Start: s.factories.startMemory})
 	if err != nil {
 		return fmt.Errorf("SCHEDULER_PRIORITY_QUEUE (memory): %w", err)
@@ -150,11 +159,7 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		return err
 	}
 	if job == nil {
-		if err := s.df.Open(ctx); err != nil {
-			return err
-		}
-		s.handoff = newHandoff(s)
-		return nil
+		return s.df.Open(ctx)
 	}
 	if err := s.openJob(job); err != nil {
 		return err
@@ -175,7 +180,6 @@ func (s *Scheduler) Open(ctx context.Context) error {
 		s.log.Info().Int("queuesize", n).Int("inflight", len(s.job.redeliver)).Int("ghosts", s.job.journal.Ghosts()).
 			Msgf("Resuming crawl (%d requests scheduled)", n)
 	}
-	s.handoff = newHandoff(s)
 	return nil
 }
 
